@@ -42,13 +42,13 @@ export class EwmaDetector extends BaseDetector {
     return new EwmaDetector(snapshot.params, r.array('s', Float64Array, SLOTS));
   }
 
-  score(value: number): number {
+  score(value: number, _t?: number): number {
     const s = this.s;
     if (s[N] < this.grace) return 0;
     return deviationScore(value - s[MEAN], Math.sqrt(s[VAR]), s[MEAN]);
   }
 
-  learn(value: number): void {
+  learn(value: number, _t?: number): void {
     const s = this.s;
     if (s[N] === 0) {
       s[MEAN] = value;

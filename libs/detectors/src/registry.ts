@@ -1,6 +1,11 @@
 import { type Detector, type DetectorSnapshot, type Params } from './detector';
 import { DetectorError, DetectorErrorCode } from './errors';
+import { EnsembleDetector } from './ensemble.detector';
 import { EwmaDetector } from './ewma.detector';
+import { FlatlineDetector } from './flatline.detector';
+import { GapDetector } from './gap.detector';
+import { RobustZScoreDetector } from './robust-zscore.detector';
+import { SpikeDetector } from './spike.detector';
 
 interface DetectorFactory {
   readonly description: string;
@@ -9,15 +14,40 @@ interface DetectorFactory {
 }
 
 const factories: Record<string, DetectorFactory> = {
+  ensemble: {
+    description: 'the default: every detector below, combined and calibrated by anomaly likelihood',
+    create: (params) => new EnsembleDetector(params),
+    restore: (snapshot) => EnsembleDetector.restore(snapshot),
+  },
+  'robust-zscore': {
+    description: 'streaming median and MAD: spikes and dips, robust to heavy tails',
+    create: (params) => new RobustZScoreDetector(params),
+    restore: (snapshot) => RobustZScoreDetector.restore(snapshot),
+  },
   ewma: {
     description: 'exponentially weighted mean and variance: sudden spikes and dips',
     create: (params) => new EwmaDetector(params),
     restore: (snapshot) => EwmaDetector.restore(snapshot),
   },
+  spike: {
+    description: 'values beyond the recently seen range: new highs and lows',
+    create: (params) => new SpikeDetector(params),
+    restore: (snapshot) => SpikeDetector.restore(snapshot),
+  },
+  flatline: {
+    description: 'stuck sensors: runs of repeated values and collapsed movement',
+    create: (params) => new FlatlineDetector(params),
+    restore: (snapshot) => FlatlineDetector.restore(snapshot),
+  },
+  gap: {
+    description: 'gaps in reporting, judged on the first point after the silence',
+    create: (params) => new GapDetector(params),
+    restore: (snapshot) => GapDetector.restore(snapshot),
+  },
 };
 
 /** The detector the engine and `seismo score` use when none is named. */
-export const DEFAULT_DETECTOR = 'ewma';
+export const DEFAULT_DETECTOR = 'ensemble';
 
 export function detectorKinds(): string[] {
   return Object.keys(factories);
