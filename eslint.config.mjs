@@ -15,7 +15,8 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: "CallExpression[callee.property.name=/^(only|skip)$/][callee.object.name=/^(it|test|describe)$/]",
+          selector:
+            'CallExpression[callee.property.name=/^(only|skip)$/][callee.object.name=/^(it|test|describe)$/]',
           message: 'Focused or skipped tests do not land.',
         },
       ],
@@ -28,7 +29,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@nestjs/*', 'fs', 'node:*', 'http', 'net', '@seismo/*'], message: 'libs/detectors is pure: no framework, no I/O.' },
+            {
+              group: ['@nestjs/*', 'fs', 'node:*', 'http', 'net', '@seismo/*'],
+              message: 'libs/detectors is pure: no framework, no I/O.',
+            },
           ],
         },
       ],
@@ -36,7 +40,15 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs'],
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -28,7 +28,10 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['<rootDir>/{apps,libs,benchmarks}/**/src/**/*.spec.ts', '<rootDir>/benchmarks/**/*.spec.ts'],
+      testMatch: [
+        '<rootDir>/{apps,libs,benchmarks}/**/src/**/*.spec.ts',
+        '<rootDir>/benchmarks/**/*.spec.ts',
+      ],
     },
     {
       ...shared,

@@ -73,13 +73,18 @@ export function decodeSnapshot(bytes: Uint8Array): DetectorSnapshot {
   if (view.getUint32(0, true) !== MAGIC) throw corrupt('not a Seismo detector snapshot');
   const format = view.getUint32(4, true);
   if (format !== FORMAT) {
-    throw new DetectorError(DetectorErrorCode.UNSUPPORTED_SNAPSHOT, `snapshot encoding format ${format} is not supported`);
+    throw new DetectorError(
+      DetectorErrorCode.UNSUPPORTED_SNAPSHOT,
+      `snapshot encoding format ${format} is not supported`,
+    );
   }
   const headerLength = view.getUint32(8, true);
   if (12 + headerLength > bytes.length) throw corrupt('header runs past the end');
   let header: Header;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 12, headerLength).toString('utf8')) as Header;
+    header = JSON.parse(
+      Buffer.from(bytes.buffer, bytes.byteOffset + 12, headerLength).toString('utf8'),
+    ) as Header;
   } catch {
     throw corrupt('header is not valid JSON');
   }

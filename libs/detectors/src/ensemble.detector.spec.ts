@@ -20,7 +20,8 @@ describe('EnsembleDetector', () => {
     const rand = mulberry32(11);
     const d = new EnsembleDetector();
     const ordinary: number[] = [];
-    for (let i = 0; i < 3000; i++) ordinary.push(d.step(100 + 5 * Math.sin(i / 30) + gaussian(rand), i * 60_000));
+    for (let i = 0; i < 3000; i++)
+      ordinary.push(d.step(100 + 5 * Math.sin(i / 30) + gaussian(rand), i * 60_000));
     expect(ordinary.slice(1000).filter((s) => s >= 0.5).length).toBeLessThan(5);
     expect(d.score(160, 3000 * 60_000)).toBeGreaterThan(0.9);
   });

@@ -68,5 +68,3 @@ export class EwmaDetector extends BaseDetector {
     return { kind: KIND, version: VERSION, params: this.params, state: { s: this.s.slice() } };
   }
 }
-
-

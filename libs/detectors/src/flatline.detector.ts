@@ -73,7 +73,8 @@ export class FlatlineDetector extends BaseDetector {
     } else {
       const delta = Math.abs(value - s[LAST]);
       s[SHORT_DELTA] += this.shortRate * (delta - s[SHORT_DELTA]);
-      s[LONG_DELTA] = s[N] === 1 ? delta : s[LONG_DELTA] + Math.max(this.longRate, 1 / s[N]) * (delta - s[LONG_DELTA]);
+      s[LONG_DELTA] =
+        s[N] === 1 ? delta : s[LONG_DELTA] + Math.max(this.longRate, 1 / s[N]) * (delta - s[LONG_DELTA]);
       s[LONGEST] *= 1 - this.relax;
       if (value === s[LAST]) {
         s[RUN]++;

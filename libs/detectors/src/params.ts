@@ -13,7 +13,11 @@ export class ParamReader {
     private readonly input: Params,
   ) {}
 
-  number(name: string, fallback: number, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+  number(
+    name: string,
+    fallback: number,
+    range: { min?: number; max?: number; integer?: boolean } = {},
+  ): number {
     this.seen.add(name);
     const raw = this.input[name];
     if (raw === undefined) return fallback;
@@ -21,8 +25,10 @@ export class ParamReader {
       throw this.error(name, `must be a finite number, got ${describe(raw)}`);
     }
     if (range.integer && !Number.isInteger(raw)) throw this.error(name, `must be an integer, got ${raw}`);
-    if (range.min !== undefined && raw < range.min) throw this.error(name, `must be >= ${range.min}, got ${raw}`);
-    if (range.max !== undefined && raw > range.max) throw this.error(name, `must be <= ${range.max}, got ${raw}`);
+    if (range.min !== undefined && raw < range.min)
+      throw this.error(name, `must be >= ${range.min}, got ${raw}`);
+    if (range.max !== undefined && raw > range.max)
+      throw this.error(name, `must be <= ${range.max}, got ${raw}`);
     return raw;
   }
 

@@ -53,6 +53,7 @@ export function constantSeries(length: number, value = 5): TestPoint[] {
 export function extremeSeries(): TestPoint[] {
   const values = [0, 1e300, -1e300, 1e-300, 0, 0, 5e15, -5e15, 1, 1, 1, 1e12, -3];
   const out: TestPoint[] = [];
-  for (let i = 0; i < 400; i++) out.push({ t: START + i * STEP, value: values[i % values.length] * (1 + (i % 3)) });
+  for (let i = 0; i < 400; i++)
+    out.push({ t: START + i * STEP, value: values[i % values.length] * (1 + (i % 3)) });
   return out;
 }

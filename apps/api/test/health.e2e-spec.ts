@@ -1,0 +1,32 @@
+import { loadConfig } from '@seismo/config';
+import { DEFAULT_DETECTOR } from '@seismo/detectors';
+import { type RunningServer, serve } from '../src/serve';
+
+describe('GET /health (real server on loopback)', () => {
+  let server: RunningServer;
+
+  beforeAll(async () => {
+    server = await serve(
+      loadConfig({ SEISMO_PORT: '0', SEISMO_HOST: '127.0.0.1', SEISMO_LOG_LEVEL: 'error' }),
+    );
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('answers ok with the version and the default detector', async () => {
+    const response = await fetch(`${server.url}/health`);
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body).toMatchObject({ status: 'ok', detector: DEFAULT_DETECTOR });
+    expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(body.detectors).toContain(DEFAULT_DETECTOR);
+  });
+
+  it('answers 404 with a JSON error for an unknown path', async () => {
+    const response = await fetch(`${server.url}/no-such-thing`);
+    expect(response.status).toBe(404);
+    expect((await response.json()).statusCode).toBe(404);
+  });
+});

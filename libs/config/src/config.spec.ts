@@ -1,0 +1,38 @@
+import { ConfigError, loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('fills in defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({ port: 8080, host: '0.0.0.0', dataDir: './data', logLevel: 'info' });
+  });
+
+  it('reads and converts each variable', () => {
+    const config = loadConfig({
+      SEISMO_PORT: '9090',
+      SEISMO_DATA_DIR: '/var/lib/seismo',
+      SEISMO_LOG_LEVEL: 'debug',
+    });
+    expect(config.port).toBe(9090);
+    expect(config.dataDir).toBe('/var/lib/seismo');
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ SEISMO_PORT: '' }).port).toBe(8080);
+  });
+
+  it.each([
+    ['SEISMO_PORT', 'eighty'],
+    ['SEISMO_PORT', '70000'],
+    ['SEISMO_LOG_LEVEL', 'loud'],
+  ])('stops on a bad %s, naming it', (variable, value) => {
+    let error: unknown;
+    try {
+      loadConfig({ [variable]: value });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain(variable);
+    expect((error as ConfigError).issues[0].variable).toBe(variable);
+  });
+});
