@@ -1,0 +1,149 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_DETECTOR, detectorKinds } from '@seismo/detectors';
+import {
+  memoryArguments,
+  parseRunArguments,
+  RUN_USAGE,
+  type RunOptions,
+  throughputArguments,
+  UsageError,
+} from './arguments';
+import { forkMeasurement } from './fork';
+import { describeMachine } from './machine';
+import { MEMORY_EXEC_ARGV } from './memory.bench';
+import { type BenchmarkResult } from './result';
+import { readCsvSeries } from './series';
+import { formatNumber, formatSpread, formatTable } from './table';
+
+/**
+ * `npm run bench`: plans one child process per configuration, runs them one after
+ * another (the machine's other core is left to the OS, not to a second benchmark), and
+ * writes each result as a JSON line to stdout and to bench-results/<date>.jsonl as it
+ * arrives, so a crash late in a long run keeps what came before. A summary for people
+ * goes to stderr at the end.
+ */
+
+const RESULTS_DIR = 'bench-results';
+
+interface Job {
+  readonly label: string;
+  readonly script: string;
+  readonly args: readonly string[];
+  readonly execArgv: readonly string[];
+}
+
+async function main(): Promise<void> {
+  const options = parseRunArguments(process.argv.slice(2));
+  if (options.help) {
+    process.stderr.write(`${RUN_USAGE}\n`);
+    return;
+  }
+  const jobs = plan(options);
+  const machine = describeMachine();
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${machine.date.replace(/[:.]/g, '-')}.jsonl`);
+  const results: BenchmarkResult[] = [];
+  const failures: string[] = [];
+  for (const [i, job] of jobs.entries()) {
+    process.stderr.write(`[${i + 1}/${jobs.length}] ${job.label}\n`);
+    try {
+      const result: BenchmarkResult = {
+        ...(await forkMeasurement(job.script, job.args, job.execArgv)),
+        machine,
+      };
+      const line = `${JSON.stringify(result)}\n`;
+      process.stdout.write(line);
+      appendFileSync(file, line);
+      results.push(result);
+    } catch (error) {
+      // One broken detector must not cost the figures of all the others.
+      failures.push(`${job.label}: ${(error as Error).message}`);
+    }
+  }
+  if (results.length > 0) process.stderr.write(`\n${summary(results)}\n\nresults: ${file}\n`);
+  if (failures.length > 0) {
+    process.stderr.write(`failed:\n${failures.map((f) => `  ${f}\n`).join('')}`);
+    process.exitCode = 1;
+  }
+}
+
+function plan(options: RunOptions): Job[] {
+  const known = detectorKinds();
+  const unknown = (options.detectors ?? []).filter((kind) => !known.includes(kind));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `--detectors: unknown ${unknown.map((k) => `'${k}'`).join(', ')}; known: ${known.join(', ')}`,
+    );
+  }
+  if (options.data !== undefined) {
+    // Read once here, so that a bad file stops the run with one message, not one per child.
+    try {
+      readCsvSeries(options.data);
+    } catch (error) {
+      throw new UsageError(`--data: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  const { points, runs, series, seriesCount, warmPoints, data } = options;
+  const jobs: Job[] = [];
+  if (options.benchmarks.includes('throughput')) {
+    // Single series first: the detector's own speed. Then many: what the engine sees,
+    // where each point's state is cold in cache.
+    for (const detector of options.detectors ?? known) {
+      for (const count of new Set([1, series])) {
+        jobs.push({
+          label: `throughput ${detector} series=${count}`,
+          script: path.join(__dirname, 'throughput.bench.js'),
+          args: throughputArguments({ detector, series: count, points, runs, warmPoints, data }),
+          execArgv: [],
+        });
+      }
+    }
+  }
+  if (options.benchmarks.includes('memory')) {
+    for (const detector of options.detectors ?? [DEFAULT_DETECTOR]) {
+      jobs.push({
+        label: `memory ${detector} series=${seriesCount}`,
+        script: path.join(__dirname, 'memory.bench.js'),
+        args: memoryArguments({ detector, seriesCount, warmPoints, data }),
+        execArgv: MEMORY_EXEC_ARGV,
+      });
+    }
+  }
+  return jobs;
+}
+
+function summary(results: readonly BenchmarkResult[]): string {
+  const rows = results.flatMap((result) =>
+    Object.entries(result.figures).map(([name, f]) => [
+      result.benchmark,
+      result.detector,
+      Object.entries(result.params)
+        .map(([param, value]) => `${param}=${value}`)
+        .join(' '),
+      name,
+      `${formatNumber(f.mean)} ${f.unit}`,
+      formatSpread(f.stddev, f.mean),
+      String(f.runs.length),
+    ]),
+  );
+  return formatTable(['benchmark', 'detector', 'params', 'figure', 'mean', 'spread', 'runs'], rows, [
+    'left',
+    'left',
+    'left',
+    'left',
+    'right',
+    'right',
+    'right',
+  ]);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`${error.message}\n\n${RUN_USAGE}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+});
