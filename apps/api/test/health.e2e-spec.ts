@@ -1,5 +1,6 @@
 import { loadConfig } from '@seismo/config';
 import { DEFAULT_DETECTOR } from '@seismo/detectors';
+import { type HealthReport } from '../src/health/health.controller';
 import { type RunningServer, serve } from '../src/serve';
 
 describe('GET /health (real server on loopback)', () => {
@@ -18,7 +19,7 @@ describe('GET /health (real server on loopback)', () => {
   it('answers ok with the version and the default detector', async () => {
     const response = await fetch(`${server.url}/health`);
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = (await response.json()) as HealthReport;
     expect(body).toMatchObject({ status: 'ok', detector: DEFAULT_DETECTOR });
     expect(body.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(body.detectors).toContain(DEFAULT_DETECTOR);
@@ -27,6 +28,6 @@ describe('GET /health (real server on loopback)', () => {
   it('answers 404 with a JSON error for an unknown path', async () => {
     const response = await fetch(`${server.url}/no-such-thing`);
     expect(response.status).toBe(404);
-    expect((await response.json()).statusCode).toBe(404);
+    expect(((await response.json()) as { statusCode: number }).statusCode).toBe(404);
   });
 });

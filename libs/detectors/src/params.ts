@@ -58,6 +58,11 @@ export class ParamReader {
     }
   }
 
+  /** For checks across parameters: the error to throw, naming the parameter at fault. */
+  invalid(name: string, why: string): DetectorError {
+    return this.error(name, why);
+  }
+
   private error(name: string, why: string): DetectorError {
     return new DetectorError(DetectorErrorCode.INVALID_PARAMETER, `${this.kind}: parameter '${name}' ${why}`);
   }

@@ -1,11 +1,15 @@
 import { type Detector, type DetectorSnapshot, type Params } from './detector';
 import { DetectorError, DetectorErrorCode } from './errors';
+import { CusumDetector } from './cusum.detector';
 import { EnsembleDetector } from './ensemble.detector';
 import { EwmaDetector } from './ewma.detector';
 import { FlatlineDetector } from './flatline.detector';
 import { GapDetector } from './gap.detector';
 import { RobustZScoreDetector } from './robust-zscore.detector';
+import { SeasonalDetector } from './seasonal.detector';
+import { SequenceDetector } from './sequence.detector';
 import { SpikeDetector } from './spike.detector';
+import { WindowedZScoreDetector } from './windowed-zscore.detector';
 
 interface DetectorFactory {
   readonly description: string;
@@ -29,6 +33,21 @@ const factories: Record<string, DetectorFactory> = {
     create: (params) => new EwmaDetector(params),
     restore: (snapshot) => EwmaDetector.restore(snapshot),
   },
+  'windowed-zscore': {
+    description: 'mean and standard deviation of the last `window` points: spikes and dips, fixed memory',
+    create: (params) => new WindowedZScoreDetector(params),
+    restore: (snapshot) => WindowedZScoreDetector.restore(snapshot),
+  },
+  cusum: {
+    description: 'two-sided CUSUMs on standardised residuals: changes of level and of variance',
+    create: (params) => new CusumDetector(params),
+    restore: (snapshot) => CusumDetector.restore(snapshot),
+  },
+  seasonal: {
+    description: 'seasonal baseline: values unusual for their time in the daily (or other) cycle',
+    create: (params) => new SeasonalDetector(params),
+    restore: (snapshot) => SeasonalDetector.restore(snapshot),
+  },
   spike: {
     description: 'values beyond the recently seen range: new highs and lows',
     create: (params) => new SpikeDetector(params),
@@ -38,6 +57,11 @@ const factories: Record<string, DetectorFactory> = {
     description: 'stuck sensors: runs of repeated values and collapsed movement',
     create: (params) => new FlatlineDetector(params),
     restore: (snapshot) => FlatlineDetector.restore(snapshot),
+  },
+  sequence: {
+    description: 'novel sequences: a pattern of levels the metric has not made before',
+    create: (params) => new SequenceDetector(params),
+    restore: (snapshot) => SequenceDetector.restore(snapshot),
   },
   gap: {
     description: 'gaps in reporting, judged on the first point after the silence',

@@ -36,7 +36,7 @@ export class SpikeDetector extends BaseDetector {
   ) {
     super();
     const p = new ParamReader(KIND, params);
-    const memory = p.number('memory', 5000, { min: 10, max: 1e9 });
+    const memory = p.number('memory', 20_000, { min: 10, max: 1e9 });
     this.margin = p.fraction('margin', 0.05, 0, 10);
     this.grace = p.integer('grace', 150, 2, 1e6);
     p.done();

@@ -1,10 +1,12 @@
 /**
  * The smallest spread a detector divides by. A series that has been perfectly flat has
  * zero variance, and dividing by it would make the first wiggle infinitely anomalous;
- * the floor is relative to the level so it means the same for bytes and for percent.
+ * the floor is relative to the level so it means the same for bytes and for percent, and
+ * small (a millionth of the level) so a quiet metric far from zero, 300 ± 0.1, is still
+ * judged against its own noise.
  */
 export function spreadFloor(level: number): number {
-  return 1e-3 * Math.abs(level) + 1e-9;
+  return 1e-6 * Math.abs(level) + 1e-9;
 }
 
 /**

@@ -26,6 +26,7 @@ export function gaussian(rand: () => number): number {
 }
 
 const STEP = 5 * 60_000;
+const DAY = 86_400_000;
 const START = Date.UTC(2024, 0, 1);
 
 export function mixedSeries(length: number, seed = 1): TestPoint[] {
@@ -33,7 +34,8 @@ export function mixedSeries(length: number, seed = 1): TestPoint[] {
   const out: TestPoint[] = [];
   let t = START;
   for (let i = 0; i < length; i++) {
-    const daily = 10 * Math.sin((2 * Math.PI * i) / 288);
+    // The cycle follows the clock, as real daily cycles do, so gaps do not shift it.
+    const daily = 10 * Math.sin((2 * Math.PI * (t - START)) / DAY);
     let value = 100 + 0.002 * i + daily + gaussian(rand);
     if (i % 997 === 500) value += 40; // spike
     if (i % 1499 === 700) value -= 35; // dip
