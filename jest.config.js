@@ -37,6 +37,7 @@ module.exports = {
       ...shared,
       displayName: 'e2e',
       testMatch: ['<rootDir>/apps/**/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/build.global-setup.js',
     },
   ],
 };

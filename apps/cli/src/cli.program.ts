@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { description, version } from '../../../package.json';
+import { detectorsHelp } from './detectors.help';
+import { ExitCode, exitCodeFor } from './exit-code';
+import { InterruptedError } from './interrupted.error';
+import { scoreCommand } from './score.command';
+
+/** Every subcommand, each defined in its own `*.command.ts`. */
+const COMMANDS: ReadonlyArray<() => Command> = [scoreCommand];
+
+export function buildProgram(): Command {
+  const program = new Command('seismo')
+    .description(description)
+    .version(version)
+    .addHelpText('after', `\n${detectorsHelp()}`)
+    .exitOverride();
+  for (const command of COMMANDS) program.addCommand(command().copyInheritedSettings(program));
+  return program;
+}
+
+/** Runs the command line `argv` (as in `process.argv`) and returns the exit status. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return ExitCode.OK;
+  } catch (error) {
+    // Commander has printed its own usage errors, help and version.
+    if (!(error instanceof CommanderError) && !(error instanceof InterruptedError)) {
+      process.stderr.write(`seismo: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+    return exitCodeFor(error);
+  }
+}
