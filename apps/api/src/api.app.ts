@@ -4,12 +4,15 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { type SeismoConfig } from '@seismo/config';
 import { ApiModule } from './api.module';
 
-/** Builds the HTTP API (not yet listening), so `seismo serve` and the e2e tests boot the same app. */
+/**
+ * Builds the HTTP API (not yet listening), so `seismo serve` and the e2e tests boot the same app.
+ * Shutdown belongs to the caller (`seismo serve` closes on SIGINT/SIGTERM and exits 0): Nest's own
+ * signal hooks would re-raise the signal and end the process by it.
+ */
 export async function createApiApp(config: SeismoConfig): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule, new FastifyAdapter(), {
     logger: nestLogLevels(config.logLevel),
   });
-  app.enableShutdownHooks();
   return app;
 }
 

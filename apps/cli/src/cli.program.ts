@@ -4,9 +4,10 @@ import { detectorsHelp } from './detectors.help';
 import { ExitCode, exitCodeFor } from './exit-code';
 import { InterruptedError } from './interrupted.error';
 import { scoreCommand } from './score.command';
+import { serveCommand } from './serve.command';
 
 /** Every subcommand, each defined in its own `*.command.ts`. */
-const COMMANDS: ReadonlyArray<() => Command> = [scoreCommand];
+const COMMANDS: ReadonlyArray<() => Command> = [scoreCommand, serveCommand];
 
 export function buildProgram(): Command {
   const program = new Command('seismo')

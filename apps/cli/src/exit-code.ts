@@ -1,3 +1,4 @@
+import { ConfigError } from '@seismo/config';
 import { constants } from 'node:os';
 import { CommanderError } from 'commander';
 import { DetectorError } from '@seismo/detectors';
@@ -15,7 +16,9 @@ export enum ExitCode {
 export function exitCodeFor(error: unknown): number {
   // Commander exits 0 after --help and --version, and 1 for usage errors, which here are 2.
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
-  if (error instanceof SeriesCsvError || error instanceof DetectorError) return ExitCode.USAGE;
+  if (error instanceof SeriesCsvError || error instanceof DetectorError || error instanceof ConfigError) {
+    return ExitCode.USAGE;
+  }
   if (error instanceof InterruptedError) return 128 + constants.signals[error.signal];
   return ExitCode.FAILURE;
 }
