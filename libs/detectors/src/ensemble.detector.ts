@@ -46,6 +46,7 @@ export class EnsembleDetector extends BaseDetector {
   private readonly windowed: WindowedZScoreDetector;
   private readonly seasonal: SeasonalDetector;
   private readonly wSeasonal: number;
+  private readonly deseasonalise: boolean;
   private readonly spike: SpikeDetector;
   private readonly flatline: FlatlineDetector;
   private readonly gap: GapDetector;
@@ -73,6 +74,7 @@ export class EnsembleDetector extends BaseDetector {
     this.wEwma = p.number('weightEwma', 2, { min: 0, max: 100 });
     this.wWindowed = p.number('weightWindowed', 1, { min: 0, max: 100 });
     this.wSeasonal = p.number('weightSeasonal', 1, { min: 0, max: 100 });
+    this.deseasonalise = p.boolean('deseasonalise', true);
     this.spatialGain = p.number('spatialGain', 1, { min: 0, max: 1 });
     this.flatlineGain = p.number('flatlineGain', 0.5, { min: 0, max: 1 });
     this.gapGain = p.number('gapGain', 0.5, { min: 0, max: 1 });
@@ -110,10 +112,11 @@ export class EnsembleDetector extends BaseDetector {
   }
 
   score(value: number, t: number): number {
+    const adjusted = this.deseasonalise ? value - this.seasonal.seasonalOffset(t) : value;
     const deviation =
-      (this.wRobust * this.robust.score(value, t) +
-        this.wEwma * this.ewma.score(value, t) +
-        this.wWindowed * this.windowed.score(value) +
+      (this.wRobust * this.robust.score(adjusted, t) +
+        this.wEwma * this.ewma.score(adjusted, t) +
+        this.wWindowed * this.windowed.score(adjusted) +
         this.wSeasonal * this.seasonal.score(value, t)) /
       this.totalWeight;
     const events = this.events(
@@ -129,10 +132,12 @@ export class EnsembleDetector extends BaseDetector {
   }
 
   override step(value: number, t: number): number {
+    // The offset is read before the seasonal model learns this point: no lookahead.
+    const adjusted = this.deseasonalise ? value - this.seasonal.seasonalOffset(t) : value;
     const deviation =
-      (this.wRobust * this.robust.step(value, t) +
-        this.wEwma * this.ewma.step(value, t) +
-        this.wWindowed * this.windowed.step(value, t) +
+      (this.wRobust * this.robust.step(adjusted, t) +
+        this.wEwma * this.ewma.step(adjusted, t) +
+        this.wWindowed * this.windowed.step(adjusted, t) +
         this.wSeasonal * this.seasonal.step(value, t)) /
       this.totalWeight;
     const events = this.events(

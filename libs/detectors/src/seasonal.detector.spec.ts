@@ -57,6 +57,20 @@ describe('SeasonalDetector', () => {
     expect(d.score(1e6, points[1000].t)).toBeGreaterThan(0.99);
   });
 
+  it('tells what the cycle adds at any time of day, and nothing before it knows the cycle', () => {
+    const d = new SeasonalDetector();
+    const points = daily(5, 4);
+    feed(d, points.slice(0, 500));
+    expect(d.seasonalOffset(START + 6 * HOUR)).toBe(0);
+    feed(d, points.slice(500));
+    const snapshot = JSON.stringify(d.snapshot().state.s);
+    // The profile around the level: +20 at the 06:00 peak, -20 at the 18:00 trough, 0 between.
+    expect(d.seasonalOffset(START + 5 * DAY + 6 * HOUR)).toBeCloseTo(20, 0);
+    expect(d.seasonalOffset(START + 5 * DAY + 18 * HOUR)).toBeCloseTo(-20, 0);
+    expect(Math.abs(d.seasonalOffset(START + 5 * DAY + 12 * HOUR))).toBeLessThan(1.5);
+    expect(JSON.stringify(d.snapshot().state.s)).toBe(snapshot);
+  });
+
   it('does not flag the daily peak at its usual hour, but flags the same value at the trough', () => {
     const d = new SeasonalDetector();
     feed(d, daily(5, 2));

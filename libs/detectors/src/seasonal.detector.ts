@@ -145,6 +145,21 @@ export class SeasonalDetector extends BaseDetector {
     return this.s[PERIOD];
   }
 
+  /**
+   * What the cycle adds at the time `t`: the learnt profile's offset at that phase, 0
+   * during the warm-up and without a cycle. `value - seasonalOffset(t)` is the value with
+   * its daily (or other) rhythm taken out, which is what the ensemble's other members
+   * judge, so a daily peak does not look like a spike to them. Changes nothing.
+   */
+  seasonalOffset(t: number): number {
+    const bins = this.s[BINS];
+    if (!this.collector.done || bins === 0) return 0;
+    const x = this.phaseOf(t) * bins;
+    const lo = Math.floor(x);
+    const hi = lo + 1 === bins ? 0 : lo + 1;
+    return this.table[lo] + (x - lo) * (this.table[hi] - this.table[lo]);
+  }
+
   score(value: number, t: number): number {
     return this.collector.done ? this.judge(value, t, false) : 0;
   }
