@@ -8,7 +8,7 @@ describeConformance({
   restore: (snapshot) => FlatlineDetector.restore(snapshot),
   badParams: [
     { params: { memory: 0 }, names: 'memory' },
-    { params: { shortWindow: 0 }, names: 'shortWindow' },
+    { params: { minMoves: 0 }, names: 'minMoves' },
     { params: { grace: 1 }, names: 'grace' },
   ],
   maxStateBytes: 256,
@@ -24,6 +24,13 @@ describe('FlatlineDetector', () => {
     expect(scores[0]).toBe(0);
     expect(scores[39]).toBeGreaterThan(0.9);
     expect(scores[39]).toBeGreaterThanOrEqual(scores[10]);
+  });
+
+  it('never flags a metric that has never moved: constant is its normal', () => {
+    const d = new FlatlineDetector();
+    let worst = 0;
+    for (let i = 0; i < 5000; i++) worst = Math.max(worst, d.step(50, i));
+    expect(worst).toBe(0);
   });
 
   it('stays quiet on a metric that is often flat (a queue at zero)', () => {
