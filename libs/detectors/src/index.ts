@@ -10,6 +10,7 @@ export { EnsembleDetector } from './ensemble.detector';
 export { EwmaDetector } from './ewma.detector';
 export { FlatlineDetector } from './flatline.detector';
 export { GapDetector } from './gap.detector';
+export { RcfDetector } from './rcf.detector';
 export { RobustZScoreDetector } from './robust-zscore.detector';
 export { SeasonalDetector } from './seasonal.detector';
 export { SequenceDetector } from './sequence.detector';

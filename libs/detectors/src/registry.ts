@@ -5,6 +5,7 @@ import { EnsembleDetector } from './ensemble.detector';
 import { EwmaDetector } from './ewma.detector';
 import { FlatlineDetector } from './flatline.detector';
 import { GapDetector } from './gap.detector';
+import { RcfDetector } from './rcf.detector';
 import { RobustZScoreDetector } from './robust-zscore.detector';
 import { SeasonalDetector } from './seasonal.detector';
 import { SequenceDetector } from './sequence.detector';
@@ -42,6 +43,11 @@ const factories: Record<string, DetectorFactory> = {
     description: 'two-sided CUSUMs on standardised residuals: changes of level and of variance',
     create: (params) => new CusumDetector(params),
     restore: (snapshot) => CusumDetector.restore(snapshot),
+  },
+  rcf: {
+    description: 'robust random cut forest over shingles: shapes not seen lately (slow, ~1 MB per series)',
+    create: (params) => new RcfDetector(params),
+    restore: (snapshot) => RcfDetector.restore(snapshot),
   },
   seasonal: {
     description: 'seasonal baseline: values unusual for their time in the daily (or other) cycle',
