@@ -85,7 +85,7 @@ export class EnsembleDetector extends BaseDetector {
     const likelihoodParams = {
       likelihoodWindow: p.integer('likelihoodWindow', 20, 1, 1000),
       likelihoodMemory: p.number('likelihoodMemory', 2000, { min: 10, max: 1e9 }),
-      likelihoodGrace: p.integer('likelihoodGrace', 300, 1, 1e6),
+      likelihoodGrace: p.integer('likelihoodGrace', 150, 1, 1e6),
     };
     p.done();
     this.totalWeight = this.wRobust + this.wEwma + this.wWindowed + this.wSeasonal;
