@@ -34,6 +34,25 @@ export function scoreCommand(): Command {
 async function score(inputPath: string, options: ScoreOptions): Promise<void> {
   // The detector first: an unknown name fails before any file is opened or created.
   const detector = createDetector(options.detector);
+  // On Ctrl-C or a kill, stop cleanly so the temporary output file is removed. The handlers
+  // go in before anything is opened: a signal between creating the temporary file and
+  // installing them would otherwise end the process and leave the file behind.
+  const interruption = new AbortController();
+  const interrupt = (signal: NodeJS.Signals): void => interruption.abort(new InterruptedError(signal));
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  try {
+    await run(detector, inputPath, options, interruption.signal);
+  } finally {
+    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
+  }
+}
+
+async function run(
+  detector: ReturnType<typeof createDetector>,
+  inputPath: string,
+  options: ScoreOptions,
+  interrupted: AbortSignal,
+): Promise<void> {
   const input = await openInput(inputPath);
   let file: AtomicFileWriter | undefined;
   try {
@@ -46,25 +65,22 @@ async function score(inputPath: string, options: ScoreOptions): Promise<void> {
     throw error;
   }
   const output: Writable = file?.stream ?? process.stdout;
-
-  // On Ctrl-C or a kill, stop cleanly so the temporary output file is removed.
-  const interruption = new AbortController();
-  const interrupt = (signal: NodeJS.Signals): void => interruption.abort(new InterruptedError(signal));
-  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   const progress = ReadProgress.on(process.stderr, input.size);
   try {
+    // A signal that came while the files were being opened stops the run here.
+    interrupted.throwIfAborted();
     const counted = progress ? [progress.counter()] : [];
     await pipeline([input.stream, ...counted, new ScoringTransform(detector, input.name), output], {
-      signal: interruption.signal,
+      signal: interrupted,
     });
     await file?.commit();
   } catch (error) {
+    input.stream.destroy();
     await file?.abort();
-    if (interruption.signal.aborted) throw interruption.signal.reason;
+    if (interrupted.aborted) throw interrupted.reason;
     if (!file && (error as NodeJS.ErrnoException).code === 'EPIPE') throw new InterruptedError('SIGPIPE');
     throw error;
   } finally {
     progress?.stop();
-    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
   }
 }
