@@ -1,0 +1,3 @@
+export * from './partitioner';
+export * from './point-batch';
+export * from './point-batch.codec';
