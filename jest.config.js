@@ -1,6 +1,8 @@
-// One config, three tiers: unit specs next to the code, integration and e2e specs in
-// each app's test/ folder. swc strips types without checking them (tsc does that in
-// `npm run typecheck`), which keeps a test run fast.
+// One config, three tiers: unit specs (`*.spec.ts`) next to the code, integration specs
+// (`*.int-spec.ts`, against real Kafka and ClickHouse) next to the code they exercise, and
+// end-to-end specs (`*.e2e-spec.ts`, the built program) in each app's test/ folder.
+// swc strips types without checking them (tsc does that in `npm run typecheck`), which
+// keeps a test run fast.
 const swc = [
   '@swc/jest',
   {
@@ -32,6 +34,11 @@ module.exports = {
         '<rootDir>/{apps,libs,benchmarks}/**/src/**/*.spec.ts',
         '<rootDir>/benchmarks/**/*.spec.ts',
       ],
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'],
     },
     {
       ...shared,

@@ -1,0 +1,10 @@
+export {
+  DEFAULT_KAFKA_VERSION,
+  KafkaBrokerStartError,
+  isProcessAlive,
+  removeAbandonedBrokerDirs,
+  startKafkaBroker,
+  type KafkaBroker,
+  type KafkaBrokerOptions,
+} from './kafka-broker';
+export { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from './use-kafka-broker';
