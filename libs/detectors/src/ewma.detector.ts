@@ -1,7 +1,6 @@
-import { BaseDetector } from './base.detector';
+import { ScalarStateDetector } from './base.detector';
 import { type DetectorSnapshot, type Params } from './detector';
 import { ParamReader } from './params';
-import { SnapshotReader } from './snapshot';
 import { deviationScore } from './stats/deviation';
 
 const KIND = 'ewma';
@@ -18,28 +17,25 @@ const SLOTS = 3;
  * deviations the point sits from the mean. Adapts to drift within `halfLife` points,
  * so it flags sudden spikes and dips, not slow trends.
  */
-export class EwmaDetector extends BaseDetector {
+export class EwmaDetector extends ScalarStateDetector {
   readonly kind = KIND;
   private readonly alpha: number;
   private readonly grace: number;
-  private readonly s: Float64Array;
 
-  constructor(
-    readonly params: Params = {},
-    state?: Float64Array,
-  ) {
-    super();
+  constructor(params: Params = {}, state?: Float64Array) {
+    super(params, VERSION, SLOTS, state);
     const p = new ParamReader(KIND, params);
     const halfLife = p.number('halfLife', 64, { min: 1, max: 1e6 });
     this.grace = p.integer('grace', 30, 2, 1e6);
     p.done();
     this.alpha = 1 - Math.pow(0.5, 1 / halfLife);
-    this.s = state ?? new Float64Array(SLOTS);
   }
 
   static restore(snapshot: DetectorSnapshot): EwmaDetector {
-    const r = new SnapshotReader(snapshot, KIND, [VERSION]);
-    return new EwmaDetector(snapshot.params, r.array('s', Float64Array, SLOTS));
+    return new EwmaDetector(
+      snapshot.params,
+      ScalarStateDetector.scalarState(snapshot, KIND, [VERSION], SLOTS),
+    );
   }
 
   score(value: number, _t?: number): number {
@@ -62,9 +58,5 @@ export class EwmaDetector extends BaseDetector {
       s[VAR] = (1 - a) * (s[VAR] + diff * incr);
     }
     s[N]++;
-  }
-
-  snapshot(): DetectorSnapshot {
-    return { kind: KIND, version: VERSION, params: this.params, state: { s: this.s.slice() } };
   }
 }

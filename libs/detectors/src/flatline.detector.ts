@@ -1,7 +1,6 @@
-import { BaseDetector } from './base.detector';
+import { ScalarStateDetector } from './base.detector';
 import { type DetectorSnapshot, type Params } from './detector';
 import { ParamReader } from './params';
-import { SnapshotReader } from './snapshot';
 
 const KIND = 'flatline';
 const VERSION = 1;
@@ -22,30 +21,27 @@ const SLOTS = 5;
  * repeats itself for twenty points is flagged. A metric that has never moved has no
  * history to be stuck against, so it is never flagged: constant is its normal.
  */
-export class FlatlineDetector extends BaseDetector {
+export class FlatlineDetector extends ScalarStateDetector {
   readonly kind = KIND;
   private readonly relax: number;
   private readonly minMoves: number;
   private readonly grace: number;
-  private readonly s: Float64Array;
 
-  constructor(
-    readonly params: Params = {},
-    state?: Float64Array,
-  ) {
-    super();
+  constructor(params: Params = {}, state?: Float64Array) {
+    super(params, VERSION, SLOTS, state);
     const p = new ParamReader(KIND, params);
     const memory = p.number('memory', 2000, { min: 10, max: 1e9 });
     this.minMoves = p.integer('minMoves', 10, 1, 1e6);
     this.grace = p.integer('grace', 150, 2, 1e6);
     p.done();
     this.relax = 1 / memory;
-    this.s = state ?? new Float64Array(SLOTS);
   }
 
   static restore(snapshot: DetectorSnapshot): FlatlineDetector {
-    const r = new SnapshotReader(snapshot, KIND, [VERSION]);
-    return new FlatlineDetector(snapshot.params, r.array('s', Float64Array, SLOTS));
+    return new FlatlineDetector(
+      snapshot.params,
+      ScalarStateDetector.scalarState(snapshot, KIND, [VERSION], SLOTS),
+    );
   }
 
   score(value: number, _t?: number): number {
@@ -73,9 +69,5 @@ export class FlatlineDetector extends BaseDetector {
     }
     s[LAST] = value;
     s[N]++;
-  }
-
-  snapshot(): DetectorSnapshot {
-    return { kind: KIND, version: VERSION, params: this.params, state: { s: this.s.slice() } };
   }
 }

@@ -1,7 +1,6 @@
-import { BaseDetector } from './base.detector';
+import { ScalarStateDetector } from './base.detector';
 import { type DetectorSnapshot, type Params } from './detector';
 import { ParamReader } from './params';
-import { SnapshotReader } from './snapshot';
 
 const KIND = 'gap';
 const VERSION = 1;
@@ -19,29 +18,26 @@ const SLOTS = 3;
  * hourly are judged alike. The silence itself, while no point arrives, is the engine's
  * to notice ("no data"): a detector only sees points.
  */
-export class GapDetector extends BaseDetector {
+export class GapDetector extends ScalarStateDetector {
   readonly kind = KIND;
   private readonly rate: number;
   private readonly tolerance: number;
   private readonly grace: number;
-  private readonly s: Float64Array;
 
-  constructor(
-    readonly params: Params = {},
-    state?: Float64Array,
-  ) {
-    super();
+  constructor(params: Params = {}, state?: Float64Array) {
+    super(params, VERSION, SLOTS, state);
     const p = new ParamReader(KIND, params);
     this.rate = p.fraction('rate', 0.05);
     this.tolerance = p.number('tolerance', 3, { min: 1, max: 1e6 });
     this.grace = p.integer('grace', 20, 2, 1e6);
     p.done();
-    this.s = state ?? new Float64Array(SLOTS);
   }
 
   static restore(snapshot: DetectorSnapshot): GapDetector {
-    const r = new SnapshotReader(snapshot, KIND, [VERSION]);
-    return new GapDetector(snapshot.params, r.array('s', Float64Array, SLOTS));
+    return new GapDetector(
+      snapshot.params,
+      ScalarStateDetector.scalarState(snapshot, KIND, [VERSION], SLOTS),
+    );
   }
 
   score(_value: number, t: number): number {
@@ -64,9 +60,5 @@ export class GapDetector extends BaseDetector {
     // Points may arrive out of order: the clock only moves forward.
     if (s[N] === 0 || t > s[LAST_T]) s[LAST_T] = t;
     s[N]++;
-  }
-
-  snapshot(): DetectorSnapshot {
-    return { kind: KIND, version: VERSION, params: this.params, state: { s: this.s.slice() } };
   }
 }

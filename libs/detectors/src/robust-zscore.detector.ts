@@ -1,7 +1,6 @@
-import { BaseDetector } from './base.detector';
+import { ScalarStateDetector } from './base.detector';
 import { type DetectorSnapshot, type Params } from './detector';
 import { ParamReader } from './params';
-import { SnapshotReader } from './snapshot';
 import { deviationScore } from './stats/deviation';
 
 const KIND = 'robust-zscore';
@@ -28,27 +27,24 @@ const SPREAD_TO_SIGMA = 1 / 1.645;
  * on quantised metrics (a CPU reading in steps of 0.002) more than half the points sit
  * exactly on the median, the MAD is zero, and every tick would look infinitely unusual.
  */
-export class RobustZScoreDetector extends BaseDetector {
+export class RobustZScoreDetector extends ScalarStateDetector {
   readonly kind = KIND;
   private readonly rate: number;
   private readonly grace: number;
-  private readonly s: Float64Array;
 
-  constructor(
-    readonly params: Params = {},
-    state?: Float64Array,
-  ) {
-    super();
+  constructor(params: Params = {}, state?: Float64Array) {
+    super(params, VERSION, SLOTS, state);
     const p = new ParamReader(KIND, params);
     this.rate = p.fraction('rate', 0.02);
     this.grace = p.integer('grace', 30, 2, 1e6);
     p.done();
-    this.s = state ?? new Float64Array(SLOTS);
   }
 
   static restore(snapshot: DetectorSnapshot): RobustZScoreDetector {
-    const r = new SnapshotReader(snapshot, KIND, [VERSION]);
-    return new RobustZScoreDetector(snapshot.params, r.array('s', Float64Array, SLOTS));
+    return new RobustZScoreDetector(
+      snapshot.params,
+      ScalarStateDetector.scalarState(snapshot, KIND, [VERSION], SLOTS),
+    );
   }
 
   score(value: number, _t?: number): number {
@@ -79,9 +75,5 @@ export class RobustZScoreDetector extends BaseDetector {
       else s[SPREAD] *= Math.exp(2 * rate * (absDev > s[SPREAD] ? SPREAD_QUANTILE : SPREAD_QUANTILE - 1));
     }
     s[N] = n + 1;
-  }
-
-  snapshot(): DetectorSnapshot {
-    return { kind: KIND, version: VERSION, params: this.params, state: { s: this.s.slice() } };
   }
 }

@@ -1,7 +1,6 @@
-import { BaseDetector } from './base.detector';
+import { ScalarStateDetector } from './base.detector';
 import { type DetectorSnapshot, type Params } from './detector';
 import { ParamReader } from './params';
-import { SnapshotReader } from './snapshot';
 
 const KIND = 'spike';
 const VERSION = 1;
@@ -22,19 +21,15 @@ const SLOTS = 4;
  * same on every scale. This is the "spatial" signal that lifts NAB's best detectors:
  * new highs and new lows are what operators notice first.
  */
-export class SpikeDetector extends BaseDetector {
+export class SpikeDetector extends ScalarStateDetector {
   readonly kind = KIND;
   private readonly relax: number;
   private readonly levelRate: number;
   private readonly margin: number;
   private readonly grace: number;
-  private readonly s: Float64Array;
 
-  constructor(
-    readonly params: Params = {},
-    state?: Float64Array,
-  ) {
-    super();
+  constructor(params: Params = {}, state?: Float64Array) {
+    super(params, VERSION, SLOTS, state);
     const p = new ParamReader(KIND, params);
     const memory = p.number('memory', 20_000, { min: 10, max: 1e9 });
     this.margin = p.fraction('margin', 0.05, 0, 10);
@@ -42,12 +37,13 @@ export class SpikeDetector extends BaseDetector {
     p.done();
     this.relax = 1 / memory;
     this.levelRate = 10 / memory;
-    this.s = state ?? new Float64Array(SLOTS);
   }
 
   static restore(snapshot: DetectorSnapshot): SpikeDetector {
-    const r = new SnapshotReader(snapshot, KIND, [VERSION]);
-    return new SpikeDetector(snapshot.params, r.array('s', Float64Array, SLOTS));
+    return new SpikeDetector(
+      snapshot.params,
+      ScalarStateDetector.scalarState(snapshot, KIND, [VERSION], SLOTS),
+    );
   }
 
   score(value: number, _t?: number): number {
@@ -75,9 +71,5 @@ export class SpikeDetector extends BaseDetector {
       if (value < s[LOW]) s[LOW] = value;
     }
     s[N]++;
-  }
-
-  snapshot(): DetectorSnapshot {
-    return { kind: KIND, version: VERSION, params: this.params, state: { s: this.s.slice() } };
   }
 }
