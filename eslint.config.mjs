@@ -23,7 +23,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['libs/detectors/**/*.ts'],
+    files: ['libs/detectors/**/*.ts', 'libs/ingest/**/*.ts', 'libs/pipeline/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -31,7 +31,7 @@ export default tseslint.config(
           patterns: [
             {
               group: ['@nestjs/*', 'fs', 'node:*', 'http', 'net', '@seismo/*'],
-              message: 'libs/detectors is pure: no framework, no I/O.',
+              message: 'libs/detectors, libs/ingest and libs/pipeline are pure: no framework, no I/O.',
             },
           ],
         },
