@@ -1,0 +1,114 @@
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { drainPending } from 'chdb';
+import { createChdbConnection } from 'chdb/connection';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type BatchWriter } from './batch.writer';
+import { ChdbBatchWriter } from './chdb-batch.writer';
+import { ExecBatchWriter } from './exec-batch.writer';
+import { describeCause, StorageException, StorageExceptionCode } from './storage.exception';
+
+type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
+
+export interface ClickHouseOptions {
+  /**
+   * A ClickHouse server's HTTP(S) URL, `http[s]://[user:password@]host:port[/database]`
+   * (SEISMO_CLICKHOUSE_URL). Absent: the embedded engine in `dataDir`.
+   */
+  readonly url?: string;
+  /** Where the embedded engine keeps its files; created if missing, unused with a `url`. */
+  readonly dataDir: string;
+}
+
+/** What repositories use of a connection: the client for reads, the writer for batches. */
+export interface ClickHouseAccess {
+  readonly client: ClickHouseClient;
+  readonly writer: BatchWriter;
+}
+
+/**
+ * The one ClickHouse connection of a process: an in-process chdb engine by default, a
+ * server over HTTP when a URL is given. Callers get the same `@clickhouse/client` API
+ * either way, and repositories do not know which one they talk to.
+ *
+ * The embedded engine binds one data directory per process: open one connection at
+ * startup, pass it around, close it at shutdown. Closing waits until the engine has let
+ * go of the directory, so another one (a test's) can be opened right after.
+ */
+export class ClickHouseConnection implements ClickHouseAccess {
+  private constructor(
+    readonly client: ClickHouseClient,
+    readonly writer: BatchWriter,
+    readonly mode: 'embedded' | 'server',
+    /** The data directory, or the URL with its password masked: for logs and errors. */
+    readonly target: string,
+  ) {}
+
+  static async open(options: ClickHouseOptions): Promise<ClickHouseConnection> {
+    const connection = options.url
+      ? ClickHouseConnection.server(options.url)
+      : ClickHouseConnection.embedded(options.dataDir);
+    // A SELECT rather than the /ping endpoint: it also proves the credentials and the
+    // database, so a wrong URL fails here rather than at the first write.
+    const ping = await connection.client.ping({ select: true });
+    if (!ping.success) {
+      await connection.close();
+      throw new StorageException(
+        StorageExceptionCode.CONNECTION_FAILED,
+        `ClickHouse at ${connection.target} did not answer: ${describeCause(ping.error)}`,
+        { cause: ping.error },
+      );
+    }
+    return connection;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+    // close() returns before the engine has released the directory if anything was still
+    // running; until drainPending settles, opening another directory would be refused.
+    if (this.mode === 'embedded') await drainPending();
+  }
+
+  private static embedded(dataDir: string): ClickHouseConnection {
+    const path = resolve(dataDir);
+    try {
+      mkdirSync(path, { recursive: true });
+      const chdb = createChdbConnection({ path });
+      // chdb types its connection against @clickhouse/client-common 1.23.0, whose settings
+      // list differs from the one @clickhouse/client 1.23.1 bundles: the same interface at
+      // run time, two declarations to the type checker.
+      const client = createClient({ connection: chdb as unknown as ClientConnection });
+      return new ClickHouseConnection(client, new ChdbBatchWriter(chdb.chdb), 'embedded', path);
+    } catch (cause) {
+      throw new StorageException(
+        StorageExceptionCode.CONNECTION_FAILED,
+        `cannot open the embedded ClickHouse in ${path}: ${describeCause(cause)}`,
+        { cause },
+      );
+    }
+  }
+
+  private static server(url: string): ClickHouseConnection {
+    const target = maskPassword(url);
+    try {
+      const client = createClient({ url });
+      return new ClickHouseConnection(client, new ExecBatchWriter(client), 'server', target);
+    } catch (cause) {
+      throw new StorageException(
+        StorageExceptionCode.CONNECTION_FAILED,
+        `invalid ClickHouse URL ${target}: ${describeCause(cause)}`,
+        { cause },
+      );
+    }
+  }
+}
+
+function maskPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

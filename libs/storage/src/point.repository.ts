@@ -1,0 +1,143 @@
+import { encodeJsonCompactRows } from './batch.encoder';
+import { type ClickHouseAccess } from './clickhouse.connection';
+import { toDateTime64Text } from './datetime64';
+import { type DedupToken } from './dedup-token';
+import { type PointRange, type PointRecord } from './point';
+import { requireQueryInteger, requireQueryText, requireTimeRange } from './query.guard';
+import {
+  MAX_SERIES_LENGTH,
+  requireEpochMillis,
+  requireFinite,
+  requireInteger,
+  requireText,
+} from './record.guard';
+import { describeCause, StorageException, StorageExceptionCode } from './storage.exception';
+import { type TenantId } from './tenant-id';
+
+/** Most points `range` returns, raw or as buckets: a chart is a few thousand pixels wide. */
+export const MAX_RANGE_POINTS = 100_000;
+
+/** The columns `pointTuple` fills, in its order. */
+const POINT_COLUMNS = ['tenant_id', 'series', 'ts', 'value', 'score', 'flags', 'retention_days'];
+
+/**
+ * The only code that reads or writes `points`. Every read is scoped to one tenant; every
+ * row written names its own.
+ */
+export class PointRepository {
+  constructor(private readonly clickhouse: ClickHouseAccess) {}
+
+  /**
+   * Writes a batch (rows may belong to several tenants: a Kafka batch does). Writing the
+   * same batch again with the same token stores nothing: that is how a replay after a
+   * crash stays exactly-once. Resolves once ClickHouse has the rows.
+   */
+  async insertBatch(rows: readonly PointRecord[], dedupToken: DedupToken): Promise<void> {
+    if (rows.length === 0) return;
+    const payload = await encodeJsonCompactRows(rows, pointTuple);
+    try {
+      await this.clickhouse.writer.write('points', POINT_COLUMNS, dedupToken, payload);
+    } catch (cause) {
+      throw new StorageException(
+        StorageExceptionCode.WRITE_FAILED,
+        `writing ${rows.length} points (dedup token ${dedupToken}) failed: ${describeCause(cause)}`,
+        { cause },
+      );
+    }
+  }
+
+  /**
+   * The points of one series in [from, to): all of them when there are at most
+   * `maxPoints`, otherwise at most `maxPoints` time buckets with min, max, avg and the
+   * highest score, so a month of 10-second points still charts as ~1000 bars.
+   */
+  async range(
+    tenant: TenantId,
+    series: string,
+    from: number,
+    to: number,
+    maxPoints: number,
+  ): Promise<PointRange> {
+    requireQueryText(series, 'series', MAX_SERIES_LENGTH);
+    requireTimeRange(from, to);
+    requireQueryInteger(maxPoints, 'maxPoints', 1, MAX_RANGE_POINTS);
+    const where = `tenant_id = {tenant:String} AND series = {series:String}
+      AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`;
+
+    // Reading one point past the limit answers "are there more?" without counting the
+    // whole range: the sorting key hands the points over in time order, and LIMIT stops.
+    const raw = await this.read<{ ts_ms: string; value: number; score: number; flags: number }>(
+      `SELECT toUnixTimestamp64Milli(ts) AS ts_ms, value, score, flags
+       FROM points WHERE ${where} ORDER BY ts LIMIT {limit:UInt32}`,
+      { tenant, series, from, to, limit: maxPoints + 1 },
+      `points of ${series}`,
+    );
+    if (raw.length <= maxPoints) {
+      return {
+        resolution: 'raw',
+        points: raw.map((p) => ({ ts: Number(p.ts_ms), value: p.value, score: p.score, flags: p.flags })),
+      };
+    }
+
+    const bucketMs = Math.ceil((to - from) / maxPoints);
+    const buckets = await this.read<{
+      bucket_ms: string;
+      n: string;
+      min: number;
+      max: number;
+      avg: number;
+      max_score: number;
+      flags: number;
+    }>(
+      `SELECT {from:Int64} + intDiv(toUnixTimestamp64Milli(ts) - {from:Int64}, {bucket:Int64}) * {bucket:Int64} AS bucket_ms,
+              count() AS n, min(value) AS min, max(value) AS max, avg(value) AS avg,
+              max(score) AS max_score, groupBitOr(flags) AS flags
+       FROM points WHERE ${where}
+       GROUP BY bucket_ms ORDER BY bucket_ms`,
+      { tenant, series, from, to, bucket: bucketMs },
+      `buckets of ${series}`,
+    );
+    return {
+      resolution: 'bucketed',
+      bucketMs,
+      buckets: buckets.map((b) => ({
+        ts: Number(b.bucket_ms),
+        count: Number(b.n),
+        min: b.min,
+        max: b.max,
+        avg: b.avg,
+        maxScore: b.max_score,
+        flags: b.flags,
+      })),
+    };
+  }
+
+  private async read<T>(query: string, params: Record<string, unknown>, what: string): Promise<T[]> {
+    try {
+      const result = await this.clickhouse.client.query({
+        query,
+        query_params: params,
+        format: 'JSONEachRow',
+      });
+      return await result.json<T>();
+    } catch (cause) {
+      throw new StorageException(
+        StorageExceptionCode.READ_FAILED,
+        `reading the ${what} failed: ${describeCause(cause)}`,
+        { cause },
+      );
+    }
+  }
+}
+
+function pointTuple(row: PointRecord, i: number): unknown[] {
+  return [
+    requireText(row.tenantId, 'points', i, 'tenantId', 64),
+    requireText(row.series, 'points', i, 'series', MAX_SERIES_LENGTH),
+    toDateTime64Text(requireEpochMillis(row.ts, 'points', i, 'ts')),
+    requireFinite(row.value, 'points', i, 'value'),
+    requireFinite(row.score, 'points', i, 'score'),
+    requireInteger(row.flags, 'points', i, 'flags', 0, 255),
+    requireInteger(row.retentionDays, 'points', i, 'retentionDays', 1, 65535),
+  ];
+}
