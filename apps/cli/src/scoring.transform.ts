@@ -32,22 +32,21 @@ export class ScoringTransform extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.forward(() => this.reader.push(chunk), done);
+    this.forward(this.reader.push(chunk), done);
   }
 
   override _flush(done: TransformCallback): void {
-    this.forward(() => this.reader.end(), done);
+    this.forward(this.reader.end(), done);
   }
 
-  private forward(read: () => SeriesBatch, done: TransformCallback): void {
-    let output: Buffer;
-    try {
-      output = this.score(read());
-    } catch (error) {
-      done(error as Error);
-      return;
-    }
-    done(null, output.length > 0 ? output : undefined);
+  /** Scores a chunk's rows before the next chunk is read, so the first bad row is the one reported. */
+  private forward(read: Promise<SeriesBatch>, done: TransformCallback): void {
+    read
+      .then((batch) => this.score(batch))
+      .then(
+        (output) => done(null, output.length > 0 ? output : undefined),
+        (error: unknown) => done(error as Error),
+      );
   }
 
   private score(batch: SeriesBatch): Buffer {

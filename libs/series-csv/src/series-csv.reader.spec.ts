@@ -13,7 +13,7 @@ const HEADER = 'timestamp,value\n';
 const utf8 = new TextDecoder();
 
 /** Every row the reader yields for `input` pushed in `chunks`, copied out of the reused batches. */
-function read(input: string | Buffer, cuts: number[] = []): Row[] {
+async function read(input: string | Buffer, cuts: number[] = []): Promise<Row[]> {
   const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input);
   const reader = new SeriesCsvReader('data.csv');
   const rows: Row[] = [];
@@ -29,17 +29,17 @@ function read(input: string | Buffer, cuts: number[] = []): Row[] {
   };
   let from = 0;
   for (const cut of [...new Set(cuts)].sort((a, b) => a - b)) {
-    collect(reader.push(bytes.subarray(from, cut)));
+    collect(await reader.push(bytes.subarray(from, cut)));
     from = cut;
   }
-  collect(reader.push(bytes.subarray(from)));
-  collect(reader.end());
+  collect(await reader.push(bytes.subarray(from)));
+  collect(await reader.end());
   return rows;
 }
 
-function readError(input: string): SeriesCsvError {
+async function readError(input: string | Buffer): Promise<SeriesCsvError> {
   try {
-    read(input);
+    await read(input);
   } catch (error) {
     if (error instanceof SeriesCsvError) return error;
     throw error;
@@ -48,16 +48,16 @@ function readError(input: string): SeriesCsvError {
 }
 
 describe('SeriesCsvReader', () => {
-  it("reads NAB's format, keeping each row's text and line", () => {
-    const rows = read(HEADER + '2014-07-01 00:00:00,10.5\n2014-07-01 00:05:00,-3\n');
+  it("reads NAB's format, keeping each row's text and line", async () => {
+    const rows = await read(HEADER + '2014-07-01 00:00:00,10.5\n2014-07-01 00:05:00,-3\n');
     expect(rows).toEqual([
       { t: Date.UTC(2014, 6, 1), value: 10.5, line: 2, text: '2014-07-01 00:00:00,10.5' },
       { t: Date.UTC(2014, 6, 1, 0, 5), value: -3, line: 3, text: '2014-07-01 00:05:00,-3' },
     ]);
   });
 
-  it('keeps irregular, repeated and earlier timestamps, in file order', () => {
-    const rows = read(
+  it('keeps irregular, repeated and earlier timestamps, in file order', async () => {
+    const rows = await read(
       HEADER +
         '2014-07-01T00:10:00Z,1\n' +
         '2014-07-01T00:10:00Z,2\n' +
@@ -70,16 +70,18 @@ describe('SeriesCsvReader', () => {
     expect(rows.map((r) => r.t - Date.UTC(2014, 6, 1))).toEqual([600_000, 600_000, 0, 18_782_250, 0, 0]);
   });
 
-  it('reads quoted fields, CRLF line breaks, a byte order mark and no final line break', () => {
-    const rows = read('\ufeff"timestamp","value"\r\n"2014-07-01 00:00:00","1.5"\r\n2014-07-01 00:05:00,2');
+  it('reads quoted fields, CRLF line breaks, a byte order mark and no final line break', async () => {
+    const rows = await read(
+      '\ufeff"timestamp","value"\r\n"2014-07-01 00:00:00","1.5"\r\n2014-07-01 00:05:00,2',
+    );
     expect(rows).toEqual([
       { t: Date.UTC(2014, 6, 1), value: 1.5, line: 2, text: '"2014-07-01 00:00:00","1.5"' },
       { t: Date.UTC(2014, 6, 1, 0, 5), value: 2, line: 3, text: '2014-07-01 00:05:00,2' },
     ]);
   });
 
-  it('skips blank lines but counts them, and line breaks inside quotes', () => {
-    const rows = read(HEADER + '\n2014-07-01,1\r\n\r\n2014-07-02,"\n2"\n\n2014-07-03,3\n\n');
+  it('skips blank lines but counts them, and line breaks inside quotes', async () => {
+    const rows = await read(HEADER + '\n2014-07-01,1\r\n\r\n2014-07-02,"\n2"\n\n2014-07-03,3\n\n');
     expect(rows.map((r) => [r.line, r.value])).toEqual([
       [3, 1],
       [5, 2],
@@ -87,36 +89,147 @@ describe('SeriesCsvReader', () => {
     ]);
   });
 
-  it('passes Infinity on: refusing non-finite values is the detectors’ gate, not the reader’s', () => {
-    expect(read(HEADER + '2014-07-01,Infinity\n2014-07-02,-1e999\n').map((r) => r.value)).toEqual([
+  it('passes Infinity on: refusing non-finite values is the detectors’ gate, not the reader’s', async () => {
+    expect((await read(HEADER + '2014-07-01,Infinity\n2014-07-02,-1e999\n')).map((r) => r.value)).toEqual([
       Infinity,
       -Infinity,
     ]);
   });
 
-  it('leaves a line break cut short at the end of the input out of the row', () => {
-    expect(read(HEADER + '2014-07-01,2\r').map((r) => r.text)).toEqual(['2014-07-01,2']);
+  it('reads lines ending in LF and in CRLF in one file', async () => {
+    const rows = await read('timestamp,value\r\n2014-07-01,1\n"2014-07-02","2"\r\n2014-07-03,3\n');
+    expect(rows.map((r) => [r.line, r.text])).toEqual([
+      [2, '2014-07-01,1'],
+      [3, '"2014-07-02","2"'],
+      [4, '2014-07-03,3'],
+    ]);
   });
 
-  it('reads a header-only file as no rows', () => {
-    expect(read('timestamp,value')).toEqual([]);
+  it('leaves a line break cut short at the end of the input out of the row', async () => {
+    expect((await read(HEADER + '2014-07-01,2\r')).map((r) => r.text)).toEqual(['2014-07-01,2']);
+    expect((await read(HEADER + '2014-07-01,"2"\r')).map((r) => r.text)).toEqual(['2014-07-01,"2"']);
   });
 
-  it('reads the same rows however the input is cut into chunks', () => {
-    fc.assert(
-      fc.property(seriesFile, fc.array(fc.nat(), { maxLength: 12 }), (file, rawCuts) => {
+  it('skips any number of blank lines, which are no long row', async () => {
+    const blank = '\r\n'.repeat(MAX_ROW_BYTES);
+    const rows = await read(HEADER + blank + '2014-07-01,1\n' + blank, [HEADER.length + 1000]);
+    expect(rows.map((r) => [r.line, r.value])).toEqual([[2 + MAX_ROW_BYTES, 1]]);
+  });
+
+  it('reads a header-only file as no rows', async () => {
+    expect(await read('timestamp,value')).toEqual([]);
+  });
+
+  it('reads the same rows however the input is cut into chunks', async () => {
+    await fc.assert(
+      fc.asyncProperty(seriesFile, fc.array(fc.nat(), { maxLength: 12 }), async (file, rawCuts) => {
         const bytes = Buffer.from(file.text);
         const cuts = rawCuts.map((c) => c % (bytes.length + 1));
-        expect(read(bytes, cuts)).toEqual(file.rows);
+        expect(await read(bytes, cuts)).toEqual(file.rows);
       }),
     );
   });
 
-  it('reads every byte one push at a time', () => {
+  it('reads every byte one push at a time', async () => {
     const text =
       '\ufeff' + HEADER + '"2014-07-01 00:00:00","1"\r\n2014-07-01 00:05:00,2\r\n\r\n2014-07-01,"3"';
     const bytes = Buffer.from(text);
-    expect(read(bytes, Array.from(bytes.keys()))).toEqual(read(bytes));
+    expect(await read(bytes, Array.from(bytes.keys()))).toEqual(await read(bytes));
+  });
+
+  describe('values', () => {
+    /** What the reader makes of `text` as a row's value: the number, or the code it refuses it with. */
+    async function readValue(text: string): Promise<number | SeriesCsvErrorCode> {
+      // Quoted, so that any text is one field.
+      const input = `${HEADER}2014-07-01,"${text.replaceAll('"', '""')}"\n`;
+      try {
+        return (await read(input))[0].value;
+      } catch (error) {
+        if (error instanceof SeriesCsvError) return error.code;
+        throw error;
+      }
+    }
+
+    /** Decimals as metrics write them, with up to 18 digits either side of the point. */
+    const plainDecimal = fc
+      .tuple(
+        fc.constantFrom('', '-', '+'),
+        fc.stringMatching(/^[0-9]{1,18}$/),
+        fc.option(fc.stringMatching(/^[0-9]{1,18}$/), { nil: undefined }),
+      )
+      .map(([sign, integer, fraction]) => `${sign}${integer}${fraction === undefined ? '' : `.${fraction}`}`);
+
+    it.each([
+      '0',
+      '-0',
+      '+7',
+      '12.5',
+      '-0.001',
+      '3.14159265358979',
+      '0.1',
+      '123456789012345',
+      '1e3',
+      '-2.5E-7',
+      ' 4 ',
+      '.5',
+      '5.',
+      '0x1f',
+      'Infinity',
+      '-Infinity',
+      '1e999',
+    ])('reads %j exactly as Number() does', async (text) => {
+      expect(await readValue(text)).toBe(Number(text));
+    });
+
+    it.each([
+      ['', SeriesCsvErrorCode.EMPTY_FIELD],
+      [' \t ', SeriesCsvErrorCode.EMPTY_FIELD],
+      ['+', SeriesCsvErrorCode.BAD_VALUE],
+      ['-', SeriesCsvErrorCode.BAD_VALUE],
+      ['.', SeriesCsvErrorCode.BAD_VALUE],
+      ['abc', SeriesCsvErrorCode.BAD_VALUE],
+      ['1.2.3', SeriesCsvErrorCode.BAD_VALUE],
+      ['--1', SeriesCsvErrorCode.BAD_VALUE],
+      ['NaN', SeriesCsvErrorCode.BAD_VALUE],
+      ['1,5', SeriesCsvErrorCode.BAD_VALUE],
+      // Number() skips Unicode blanks too, but a value is ASCII.
+      ['\u00a04', SeriesCsvErrorCode.BAD_VALUE],
+      ['4\u2028', SeriesCsvErrorCode.BAD_VALUE],
+      ['\u00a0', SeriesCsvErrorCode.BAD_VALUE],
+    ])('refuses %j', async (text, code) => {
+      expect(await readValue(text)).toBe(code);
+    });
+
+    it('reads any plain decimal exactly as Number() does', async () => {
+      await fc.assert(
+        fc.asyncProperty(plainDecimal, async (text) => {
+          expect(await readValue(text)).toBe(Number(text));
+        }),
+      );
+    });
+
+    it('reads any double printed by JavaScript back to itself', async () => {
+      const printable = fc.double({ noNaN: true }).filter((value) => !Object.is(value, -0)); // String(-0) is '0'
+      await fc.assert(
+        fc.asyncProperty(printable, async (value) => {
+          expect(await readValue(String(value))).toBe(value);
+        }),
+      );
+    });
+
+    it('agrees with Number() on any ASCII text, refusing blanks and what is not a number', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.string({ unit: 'binary-ascii', maxLength: 24 }), async (text) => {
+          const expected =
+            text.trim() === ''
+              ? SeriesCsvErrorCode.EMPTY_FIELD
+              : Number.isNaN(Number(text))
+                ? SeriesCsvErrorCode.BAD_VALUE
+                : Number(text);
+          expect(await readValue(text)).toBe(expected);
+        }),
+      );
+    });
   });
 
   describe('refuses', () => {
@@ -273,21 +386,41 @@ describe('SeriesCsvReader', () => {
         'value',
         'never closed',
       ],
-    ])('%s', (_name, input, code, line, field, message) => {
-      const error = readError(input);
+      [
+        'a quote inside an unquoted field',
+        HEADER + '2014-07-01,1\n\n2014-07-02,2"5"\n',
+        SeriesCsvErrorCode.BAD_QUOTING,
+        4,
+        'value',
+        'data.csv:4: a quote inside an unquoted field',
+      ],
+      [
+        'a UTF-16 file',
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(HEADER + '2014-07-01,1\n', 'utf16le')]),
+        SeriesCsvErrorCode.BAD_HEADER,
+        1,
+        undefined,
+        'data.csv:1: the input is UTF-16',
+      ],
+    ])('%s', async (_name, input, code, line, field, message) => {
+      const error = await readError(input);
       expect(error).toMatchObject({ code, source: 'data.csv', line, field });
       expect(error.message).toContain(message);
     });
 
-    it('counts lines across blank lines and quoted line breaks', () => {
-      expect(readError(HEADER + '\n2014-07-01,"\n1"\n\n2014-07-02,x\n').line).toBe(6);
+    it('counts lines across blank lines and quoted line breaks', async () => {
+      expect((await readError(HEADER + '\n2014-07-01,"\n1"\n\n2014-07-02,x\n')).line).toBe(6);
     });
 
-    it('a row that never ends, before buffering it whole', () => {
+    it.each([
+      ['a row that never ends', '1'.repeat(MAX_ROW_BYTES + 1)],
+      ['a quote never closed', '"' + '2014-07-01\n'.repeat(MAX_ROW_BYTES / 8)],
+      ['a row of empty fields', ','.repeat(MAX_ROW_BYTES + 1)],
+    ])('%s, before buffering it whole', async (_name, text) => {
       const reader = new SeriesCsvReader('data.csv');
-      reader.push(Buffer.from(HEADER));
-      expect(() => reader.push(Buffer.alloc(MAX_ROW_BYTES + 1, '1'))).toThrow(
-        expect.objectContaining({ code: SeriesCsvErrorCode.ROW_TOO_LONG, line: 2 }),
+      await reader.push(Buffer.from(HEADER + '2014-07-01,1\n\n'));
+      await expect(reader.push(Buffer.from(text))).rejects.toThrow(
+        expect.objectContaining({ code: SeriesCsvErrorCode.ROW_TOO_LONG, line: 4 }),
       );
     });
   });

@@ -1,6 +1,7 @@
+import { finished } from 'node:stream/promises';
+import { CsvError, parse, type Parser } from 'csv-parse';
 import { SeriesCsvError, SeriesCsvErrorCode, type SeriesCsvField } from './series-csv.error';
-import { parseDecimal } from './decimal';
-import { parseTimestamp, parseTimestampBytes, TIMESTAMP_FORMATS } from './timestamp';
+import { parseTimestamp, TIMESTAMP_FORMATS } from './timestamp';
 
 /** The first line of every series CSV (NAB's format). */
 export const SERIES_CSV_HEADER = 'timestamp,value';
@@ -15,7 +16,7 @@ export const MAX_ROW_BYTES = 65_536;
 /**
  * The rows read from one chunk, in file order, as parallel arrays: entries
  * `0..length-1` are valid (the arrays may be longer), and only until the reader's
- * next call, which reuses them so reading allocates nothing per row.
+ * next call, which reuses them.
  */
 export interface SeriesBatch {
   readonly length: number;
@@ -36,51 +37,70 @@ export interface SeriesBatch {
 
 const LF = 0x0a;
 const CR = 0x0d;
-const COMMA = 0x2c;
-const QUOTE = 0x22;
-const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
-const EMPTY: Buffer = Buffer.alloc(0);
-const NO_BYTES = new Uint8Array(0);
+const LF_BYTES = Buffer.from('\n');
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const NO_BYTES = Buffer.alloc(0);
 
-const QUOTED = 1;
-const ESCAPED = 2; // quoted, and holds a doubled quote
+/** ASCII blanks: what `String#trim` removes and `Number()` skips, within ASCII. */
+const BLANK = /^[\t-\r ]*$/;
+/**
+ * `Number()` also skips Unicode blanks (U+00A0, U+FEFF, U+2028, ...). A value is read
+ * as ASCII text, as timestamps are, so those make it not a number.
+ */
+const NOT_ASCII = /[^\0-\x7f]/;
 
 /**
  * Reads a `timestamp,value` CSV pushed to it in chunks of any size, so a file of any
  * length streams through in constant memory.
  *
- * CSV as RFC 4180 has it: fields may be quoted (`""` is a quote inside one), lines end
- * in LF or CRLF, a UTF-8 byte order mark is skipped, and so are blank lines (they hold
- * no row). The first line must be the header `timestamp,value`. Every other line is
- * one row, kept in file order whatever its timestamp: irregular, repeated or earlier
- * timestamps are data, not errors. Anything else stops reading with a
- * `SeriesCsvError` naming the source, the line and the field.
+ * csv-parse reads the CSV as RFC 4180 has it: fields may be quoted (`""` is a quote
+ * inside one), lines end in LF or CRLF, a UTF-8 byte order mark is skipped, and so are
+ * blank lines (they hold no row). The first line must be the header `timestamp,value`.
+ * Every other line is one row, kept in file order whatever its timestamp: irregular,
+ * repeated or earlier timestamps are data, not errors. Anything else stops reading
+ * with a `SeriesCsvError` naming the source, the line and the field.
  *
- * Written as a byte scanner rather than on a general CSV parser because it is the
- * whole cost of `seismo score`: this one reads several million rows a second, where
- * csv-parse manages under one million.
+ * A value is read by `Number()`, so `1e3`, `.5`, `0x1f` and ` 4 ` are numbers and
+ * `Infinity` passes on to the detectors' `assertFinitePoint` gate, but a value that is
+ * empty or blanks (which `Number()` reads as 0), `NaN`, or holds a character beyond
+ * ASCII is refused.
  */
 export class SeriesCsvReader {
+  private readonly parser: Parser;
   private readonly batch = new RowBatch();
-  private pending: Buffer | undefined;
-  private started = false;
+  /** The first row refused: csv-parse reads on to the end of the chunk, this reader does not. */
+  private failure: Error | undefined;
   private headerRead = false;
-  /** Line of the next row to read. */
+  /**
+   * The input from offset `bufferStart` on: the chunk being read, after the bytes of
+   * earlier chunks that no row has used yet. Rows are cut out of it as the parser
+   * reports where each ends.
+   */
+  private buffer: Buffer = NO_BYTES;
+  private bufferStart = 0;
+  private bytesIn = 0;
+  /** Offset and line where the next row (or blank line) starts. */
+  private next = 0;
   private line = 1;
-
-  // What scanRow found in the row it scanned; fields past the second are only counted.
-  private fieldCount = 0;
-  private timestampStart = 0;
-  private timestampEnd = 0;
-  private timestampFlags = 0;
-  private valueStart = 0;
-  private valueEnd = 0;
-  private valueFlags = 0;
-  private rowEnd = 0;
-  private quotedBreaks = 0;
+  /** The parser's count of blank lines skipped, as far as `next` has passed them. */
+  private blankLines = 0;
+  private endsInCr = false;
 
   /** `source` names the input in error messages: a path, or `<stdin>`. */
-  constructor(readonly source: string) {}
+  constructor(readonly source: string) {
+    this.parser = parse({
+      bom: true,
+      // Both, rather than the first one seen: a file may mix them.
+      record_delimiter: ['\n', '\r\n'],
+      skip_empty_lines: true,
+    });
+    // The parser hands out each record as it reads it, so a chunk's rows are all in
+    // the batch when its write completes.
+    this.parser.on('data', (fields: string[]) => this.read(fields));
+    // The error is taken from the write or the end that failed; this keeps it from
+    // also being thrown as an unhandled 'error' event.
+    this.parser.on('error', () => undefined);
+  }
 
   /** True once the header line has been read and accepted. */
   get hasHeader(): boolean {
@@ -88,149 +108,103 @@ export class SeriesCsvReader {
   }
 
   /** Reads every row `chunk` completes; a row cut off at its end is kept for the next call. */
-  push(chunk: Buffer): SeriesBatch {
-    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = undefined;
-    if (!this.started) {
-      // A byte order mark can only be recognised whole.
-      if (buf.length < BOM.length) {
-        this.pending = buf;
-        this.batch.reset(NO_BYTES);
-        return this.batch;
-      }
-      buf = this.skipBom(buf);
-    }
-    const used = this.scan(buf, false);
-    if (used < buf.length) {
-      if (buf.length - used > MAX_ROW_BYTES) {
-        throw this.error(
-          SeriesCsvErrorCode.ROW_TOO_LONG,
-          undefined,
-          `row is longer than ${MAX_ROW_BYTES} bytes; is this a ${SERIES_CSV_HEADER} CSV?`,
-        );
-      }
-      this.pending = buf.subarray(used);
-    }
-    return this.batch;
-  }
-
-  /** Reads the last row (a file need not end with a line break) and checks the input was not empty. */
-  end(): SeriesBatch {
-    let buf = this.pending ?? EMPTY;
-    this.pending = undefined;
-    if (!this.started) buf = this.skipBom(buf);
-    this.scan(buf, true);
-    if (!this.headerRead) {
+  async push(chunk: Buffer): Promise<SeriesBatch> {
+    this.take(chunk);
+    const error = await new Promise<Error | null | undefined>((written) => this.parser.write(chunk, written));
+    if (this.failure) throw this.failure;
+    if (error) throw this.parseError(error);
+    this.passSkipped();
+    if (this.bytesIn - this.next > MAX_ROW_BYTES) {
       throw this.error(
-        SeriesCsvErrorCode.MISSING_HEADER,
+        SeriesCsvErrorCode.ROW_TOO_LONG,
         undefined,
-        `the input is empty; expected the header "${SERIES_CSV_HEADER}"`,
+        `row is longer than ${MAX_ROW_BYTES} bytes; is this a ${SERIES_CSV_HEADER} CSV?`,
+        this.line,
       );
     }
     return this.batch;
   }
 
-  private skipBom(buf: Buffer): Buffer {
-    this.started = true;
-    return buf.subarray(0, BOM.length).equals(BOM) ? buf.subarray(BOM.length) : buf;
-  }
-
-  /** Reads the complete rows in `buf` into the batch; returns how many bytes they span. */
-  private scan(buf: Buffer, final: boolean): number {
-    // Scanned through a plain Uint8Array view: V8 indexes one faster than a Buffer.
-    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
-    this.batch.reset(bytes);
-    let pos = 0;
-    while (pos < bytes.length) {
-      const next = this.scanRow(bytes, pos, final);
-      if (next < 0) break;
-      const line = this.line;
-      this.line += 1 + this.quotedBreaks;
-      const blank =
-        this.fieldCount === 1 && this.timestampEnd === this.timestampStart && !this.timestampFlags;
-      if (!blank) {
-        if (this.headerRead) this.readRow(bytes, buf, pos, line);
-        else this.readHeader(buf, pos, line);
-      }
-      pos = next;
+  /** Reads the last row (a file need not end with a line break) and checks the input was not empty. */
+  async end(): Promise<SeriesBatch> {
+    // A CR that ends the input ends its last line, as the CR of a CRLF would.
+    const last = this.endsInCr ? LF_BYTES : undefined;
+    this.take(last ?? NO_BYTES);
+    const ended = finished(this.parser, { readable: false });
+    this.parser.end(last);
+    try {
+      await ended;
+    } catch (error) {
+      throw this.failure ?? this.parseError(error as Error);
     }
-    return pos;
+    if (this.failure) throw this.failure;
+    if (!this.headerRead) {
+      throw this.error(
+        SeriesCsvErrorCode.MISSING_HEADER,
+        undefined,
+        `the input is empty; expected the header "${SERIES_CSV_HEADER}"`,
+        this.parser.info.lines,
+      );
+    }
+    return this.batch;
   }
 
-  /**
-   * Finds the fields of the row starting at `at`; returns where the next row starts,
-   * or -1 when the row does not end within `buf` and more input may complete it.
-   */
-  private scanRow(buf: Uint8Array, at: number, final: boolean): number {
-    const n = buf.length;
-    let i = at;
-    let count = 0;
-    let breaks = 0;
-    for (;;) {
-      let start = i;
-      let end: number;
-      let flags = 0;
-      let textEnd: number; // end of the field as written, closing quote included
-      if (i < n && buf[i] === QUOTE) {
-        flags = QUOTED;
-        start = i + 1;
-        let k = buf.indexOf(QUOTE, start);
-        // A quote followed by another is an escaped quote; the field ends at a lone one,
-        // which can only be told when the byte after it is in `buf`.
-        while (k >= 0 && k + 1 < n && buf[k + 1] === QUOTE) {
-          flags = QUOTED | ESCAPED;
-          k = buf.indexOf(QUOTE, k + 2);
-        }
-        if (k < 0 || (k + 1 === n && !final)) {
-          if (!final) return -1;
-          throw this.error(SeriesCsvErrorCode.BAD_QUOTING, fieldName(count), 'quoted field is never closed');
-        }
-        end = k;
-        for (let p = start; p < end; p++) if (buf[p] === LF) breaks++;
-        i = textEnd = k + 1;
-        if (i < n && buf[i] === CR) {
-          if (i + 1 === n && !final) return -1;
-          if (i + 1 < n && buf[i + 1] !== LF) throw this.afterQuote(count);
-          i++; // the CR of a CRLF; `textEnd` stays before it
-        }
-        if (i < n && buf[i] !== COMMA && buf[i] !== LF) throw this.afterQuote(count);
-      } else {
-        while (i < n && buf[i] !== COMMA && buf[i] !== LF) i++;
-        if (i === n && !final) return -1;
-        end = i;
-        if (end > start && buf[end - 1] === CR && (i === n || buf[i] === LF)) end--;
-        textEnd = end;
-      }
-      if (count === 0) {
-        this.timestampStart = start;
-        this.timestampEnd = end;
-        this.timestampFlags = flags;
-      } else if (count === 1) {
-        this.valueStart = start;
-        this.valueEnd = end;
-        this.valueFlags = flags;
-      }
-      count++;
-      if (i < n && buf[i] === COMMA) {
-        i++;
-        continue;
-      }
-      this.fieldCount = count;
-      this.quotedBreaks = breaks;
-      this.rowEnd = textEnd;
-      return i < n ? i + 1 : n;
+  /** Appends `chunk` to the bytes kept, dropping those already read, and starts a new batch. */
+  private take(chunk: Buffer): void {
+    this.passSkipped();
+    const unread = this.buffer.subarray(this.next - this.bufferStart);
+    this.buffer = unread.length === 0 ? chunk : chunk.length === 0 ? unread : Buffer.concat([unread, chunk]);
+    this.bufferStart = this.next;
+    this.bytesIn += chunk.length;
+    if (chunk.length > 0) this.endsInCr = chunk[chunk.length - 1] === CR;
+    this.batch.reset(this.buffer);
+  }
+
+  /** Moves `next` past what the parser skipped since it was last moved: a byte order mark, blank lines. */
+  private passSkipped(): void {
+    const { buffer, bufferStart } = this;
+    if (this.next === 0 && buffer.subarray(0, UTF8_BOM.length).equals(UTF8_BOM)) this.next = UTF8_BOM.length;
+    for (; this.blankLines < this.parser.info.empty_lines; this.blankLines++) {
+      this.next += buffer[this.next - bufferStart] === CR ? 2 : 1;
+      this.line++;
     }
   }
 
-  private readHeader(buf: Buffer, rowStart: number, line: number): void {
-    const timestamp = fieldText(buf, this.timestampStart, this.timestampEnd, this.timestampFlags);
-    const value = this.fieldCount > 1 ? fieldText(buf, this.valueStart, this.valueEnd, this.valueFlags) : '';
-    if (this.fieldCount === 2 && timestamp === 'timestamp' && value === 'value') {
+  private read(fields: string[]): void {
+    if (this.failure) return;
+    this.passSkipped();
+    // The parser counts bytes from the start of the input, to the end of the record's line break.
+    const recordEnd = this.parser.info.bytes;
+    const start = this.next - this.bufferStart;
+    let end = recordEnd - this.bufferStart;
+    if (this.buffer[end - 1] === LF) end -= this.buffer[end - 2] === CR ? 2 : 1;
+    const line = this.line;
+    this.next = recordEnd;
+    this.line += 1 + lineBreaks(this.buffer, start, end);
+    try {
+      if (this.headerRead) this.readRow(fields, start, end, line);
+      else this.readHeader(fields, start, end, line);
+    } catch (error) {
+      this.failure = error as Error;
+    }
+  }
+
+  private readHeader(fields: string[], start: number, end: number, line: number): void {
+    if (this.parser.options.encoding !== 'utf8') {
+      // csv-parse decodes UTF-16 after its byte order mark; rows are copied through as bytes.
+      throw this.error(
+        SeriesCsvErrorCode.BAD_HEADER,
+        undefined,
+        `the input is UTF-16; expected UTF-8 starting with the header "${SERIES_CSV_HEADER}"`,
+        line,
+      );
+    }
+    if (fields.length === 2 && fields[0] === 'timestamp' && fields[1] === 'value') {
       this.headerRead = true;
       return;
     }
-    const found = shown(buf, rowStart, this.rowEnd);
-    if (!Number.isNaN(parseTimestamp(timestamp))) {
+    const found = shown(this.buffer.toString('utf8', start, end));
+    if (!Number.isNaN(parseTimestamp(fields[0]))) {
       throw this.error(
         SeriesCsvErrorCode.MISSING_HEADER,
         undefined,
@@ -246,62 +220,83 @@ export class SeriesCsvReader {
     );
   }
 
-  private readRow(bytes: Uint8Array, buf: Buffer, rowStart: number, line: number): void {
-    if (this.fieldCount !== 2) {
-      throw this.fieldCount === 1
-        ? this.error(SeriesCsvErrorCode.FIELD_COUNT, 'value', 'value is missing: the row has one field', line)
-        : this.error(
-            SeriesCsvErrorCode.FIELD_COUNT,
-            undefined,
-            `expected 2 fields (${SERIES_CSV_HEADER}), found ${this.fieldCount}`,
-            line,
-          );
-    }
-    const { timestampStart, timestampEnd, valueStart, valueEnd } = this;
-    if (timestampStart === timestampEnd) {
+  /** Reads a row of two fields: csv-parse refuses a record with more or fewer than the header. */
+  private readRow(fields: string[], start: number, end: number, line: number): void {
+    const timestamp = fields[0];
+    const valueText = fields[1];
+    if (timestamp.length === 0) {
       throw this.error(SeriesCsvErrorCode.EMPTY_FIELD, 'timestamp', 'timestamp is empty', line);
     }
-    // Fields are read in place; only one holding an escaped quote needs a string built.
-    const t =
-      this.timestampFlags & ESCAPED
-        ? parseTimestamp(fieldText(buf, timestampStart, timestampEnd, this.timestampFlags))
-        : parseTimestampBytes(bytes, timestampStart, timestampEnd);
+    const t = parseTimestamp(timestamp);
     if (Number.isNaN(t)) {
       throw this.error(
         SeriesCsvErrorCode.BAD_TIMESTAMP,
         'timestamp',
-        `timestamp ${shown(buf, timestampStart, timestampEnd)} is not in a known format: ${TIMESTAMP_FORMATS}`,
+        `timestamp ${shownField(timestamp)} is not in a known format: ${TIMESTAMP_FORMATS}`,
         line,
       );
     }
-    const value =
-      this.valueFlags & ESCAPED
-        ? Number(fieldText(buf, valueStart, valueEnd, this.valueFlags))
-        : parseDecimal(bytes, valueStart, valueEnd);
-    // Like Number(), parseDecimal reads '' and blanks as 0, so emptiness is checked on the text.
-    if (value === 0 && fieldText(buf, valueStart, valueEnd, this.valueFlags).trim().length === 0) {
+    const value = Number(valueText);
+    // Number() reads '' and blanks as 0, so emptiness is checked on the text.
+    if (value === 0 && BLANK.test(valueText)) {
       throw this.error(SeriesCsvErrorCode.EMPTY_FIELD, 'value', 'value is empty', line);
     }
-    if (Number.isNaN(value)) {
-      const text = shown(buf, valueStart, valueEnd);
-      throw this.error(SeriesCsvErrorCode.BAD_VALUE, 'value', `value ${text} is not a number`, line);
+    if (Number.isNaN(value) || NOT_ASCII.test(valueText)) {
+      const shownValue = shownField(valueText);
+      throw this.error(SeriesCsvErrorCode.BAD_VALUE, 'value', `value ${shownValue} is not a number`, line);
     }
-    this.batch.add(t, value, line, rowStart, this.rowEnd);
+    this.batch.add(t, value, line, start, end);
   }
 
-  private afterQuote(count: number): SeriesCsvError {
-    return this.error(
-      SeriesCsvErrorCode.BAD_QUOTING,
-      fieldName(count),
-      'a closing quote must be followed by a comma or a line break',
-    );
+  /** csv-parse's refusal of the record it was reading, as this reader words it. */
+  private parseError(error: Error): Error {
+    if (!(error instanceof CsvError)) return error;
+    this.passSkipped();
+    const line = this.line;
+    const field = typeof error.column === 'number' ? fieldName(error.column) : undefined;
+    switch (error.code) {
+      case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
+        const count = Array.isArray(error.record) ? error.record.length : NaN;
+        return count === 1
+          ? this.error(
+              SeriesCsvErrorCode.FIELD_COUNT,
+              'value',
+              'value is missing: the row has one field',
+              line,
+            )
+          : this.error(
+              SeriesCsvErrorCode.FIELD_COUNT,
+              undefined,
+              `expected 2 fields (${SERIES_CSV_HEADER}), found ${count}`,
+              line,
+            );
+      }
+      case 'CSV_INVALID_CLOSING_QUOTE':
+        return this.error(
+          SeriesCsvErrorCode.BAD_QUOTING,
+          field,
+          'a closing quote must be followed by a comma or a line break',
+          line,
+        );
+      case 'INVALID_OPENING_QUOTE':
+        return this.error(
+          SeriesCsvErrorCode.BAD_QUOTING,
+          field,
+          'a quote inside an unquoted field; quote the whole field, doubling the quotes in it',
+          line,
+        );
+      case 'CSV_QUOTE_NOT_CLOSED':
+        return this.error(SeriesCsvErrorCode.BAD_QUOTING, field, 'quoted field is never closed', line);
+      default:
+        return error;
+    }
   }
 
   private error(
     code: SeriesCsvErrorCode,
     field: SeriesCsvField | undefined,
     detail: string,
-    line = this.line,
+    line: number,
   ): SeriesCsvError {
     return new SeriesCsvError(code, this.source, line, field, detail);
   }
@@ -346,10 +341,11 @@ function grown<A extends Float64Array | Uint32Array>(from: A, to: A): A {
   return to;
 }
 
-/** A field's text, unescaped. Latin1 is the fast decode, and exact for the ASCII a valid field holds. */
-function fieldText(buf: Buffer, start: number, end: number, flags: number): string {
-  if (flags & ESCAPED) return buf.toString('utf8', start, end).replaceAll('""', '"');
-  return buf.toString('latin1', start, end);
+/** Line breaks in `buffer[start..end)`: only a quoted field can hold them. */
+function lineBreaks(buffer: Buffer, start: number, end: number): number {
+  let count = 0;
+  for (let at = buffer.indexOf(LF, start); at >= 0 && at < end; at = buffer.indexOf(LF, at + 1)) count++;
+  return count;
 }
 
 function fieldName(index: number): SeriesCsvField | undefined {
@@ -357,7 +353,14 @@ function fieldName(index: number): SeriesCsvField | undefined {
 }
 
 /** Input as an error message shows it: as written, quoted, cut short if long. */
-function shown(buf: Buffer, start: number, end: number): string {
-  const text = buf.toString('utf8', start, Math.min(end, start + 240));
+function shown(text: string): string {
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+}
+
+/**
+ * A field as an error message shows it: as written between its quotes. csv-parse
+ * refuses a quote in an unquoted field, so one in a field was written doubled.
+ */
+function shownField(field: string): string {
+  return shown(field.replaceAll('"', '""'));
 }

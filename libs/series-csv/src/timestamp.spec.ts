@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { EPOCH_SECONDS_BELOW, parseTimestamp, parseTimestampBytes } from './timestamp';
+import { EPOCH_SECONDS_BELOW, parseTimestamp } from './timestamp';
 
 /** The instants whose ISO form has a four-digit year, 0000-01-01 to 9999-12-31. */
 const FIRST_YEAR_0000 = -62_167_219_200_000;
@@ -92,12 +92,6 @@ describe('parseTimestamp', () => {
     '-9000000000000000',
   ])('refuses %j', (text) => {
     expect(parseTimestamp(text)).toBeNaN();
-  });
-
-  it('reads a field in place, between its neighbours', () => {
-    const bytes = Buffer.from('x,2014-07-01 00:00:05,1404172800,y');
-    expect(parseTimestampBytes(bytes, 2, 21)).toBe(Date.UTC(2014, 6, 1, 0, 0, 5));
-    expect(parseTimestampBytes(bytes, 22, 32)).toBe(Date.UTC(2014, 6, 1));
   });
 
   it('reads any instant printed as RFC 3339 back to itself', () => {
