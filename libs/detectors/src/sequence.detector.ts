@@ -2,16 +2,15 @@ import { BaseDetector } from './base.detector';
 import { type DetectorSnapshot, type Params } from './detector';
 import { ParamReader } from './params';
 import { SnapshotReader } from './snapshot';
+import { RANGE_SLOTS, RunningRange } from './stats/running-range';
 
 const KIND = 'sequence';
 const VERSION = 1;
 
 const N = 0;
-const HIGH = 1;
-const LOW = 2;
-const LEVEL = 3;
-const CONTEXT = 4; // the last `order` symbols, as a base-`levels` number
-const SLOTS = 5;
+const RANGE = 1; // RANGE_SLOTS slots of the running range
+const CONTEXT = RANGE + RANGE_SLOTS; // the last `order` symbols, as a base-`levels` number
+const SLOTS = CONTEXT + 1;
 
 /** A context's counts are halved when its total reaches this: recent behaviour outweighs old. */
 const CONTEXT_CAP = 64;
@@ -34,8 +33,7 @@ export class SequenceDetector extends BaseDetector {
   readonly kind = KIND;
   private readonly levels: number;
   private readonly contexts: number;
-  private readonly relax: number;
-  private readonly levelRate: number;
+  private readonly range: RunningRange;
   private readonly grace: number;
   private readonly s: Float64Array;
   private readonly counts: Uint16Array;
@@ -58,8 +56,7 @@ export class SequenceDetector extends BaseDetector {
       );
     }
     p.done();
-    this.relax = 1 / memory;
-    this.levelRate = 10 / memory;
+    this.range = new RunningRange(memory, RANGE);
     this.s = state?.s ?? new Float64Array(SLOTS);
     this.counts = state?.counts ?? new Uint16Array(this.contexts * this.levels);
   }
@@ -88,23 +85,15 @@ export class SequenceDetector extends BaseDetector {
 
   learn(value: number): void {
     const s = this.s;
-    if (s[N] === 0) {
-      s[HIGH] = value;
-      s[LOW] = value;
-      s[LEVEL] = value;
-    } else {
+    if (s[N] > 0) {
       const symbol = this.symbol(value);
       const row = s[CONTEXT] * this.levels;
       if (++this.counts[row + symbol] >= CONTEXT_CAP) {
         for (let i = 0; i < this.levels; i++) this.counts[row + i] >>= 1;
       }
       s[CONTEXT] = (s[CONTEXT] * this.levels + symbol) % this.contexts;
-      s[LEVEL] += this.levelRate * (value - s[LEVEL]);
-      s[HIGH] -= this.relax * (s[HIGH] - s[LEVEL]);
-      s[LOW] += this.relax * (s[LEVEL] - s[LOW]);
-      if (value > s[HIGH]) s[HIGH] = value;
-      if (value < s[LOW]) s[LOW] = value;
     }
+    this.range.learn(s, value, s[N] === 0);
     s[N]++;
   }
 
@@ -118,8 +107,8 @@ export class SequenceDetector extends BaseDetector {
   }
 
   private symbol(value: number): number {
-    const low = this.s[LOW];
-    const width = this.s[HIGH] - low;
+    const low = this.range.low(this.s);
+    const width = this.range.high(this.s) - low;
     if (!(width > 0)) return 0;
     const q = Math.floor(((value - low) / width) * this.levels);
     return q < 0 ? 0 : q >= this.levels ? this.levels - 1 : q;

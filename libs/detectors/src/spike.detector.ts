@@ -1,15 +1,14 @@
 import { ScalarStateDetector } from './base.detector';
 import { type DetectorSnapshot, type Params } from './detector';
 import { ParamReader } from './params';
+import { RANGE_SLOTS, RunningRange } from './stats/running-range';
 
 const KIND = 'spike';
 const VERSION = 1;
 
 const N = 0;
-const HIGH = 1;
-const LOW = 2;
-const LEVEL = 3;
-const SLOTS = 4;
+const RANGE = 1; // RANGE_SLOTS slots of the running range
+const SLOTS = RANGE + RANGE_SLOTS;
 
 /**
  * Spikes and dips as departures from the range the metric has recently covered.
@@ -23,8 +22,7 @@ const SLOTS = 4;
  */
 export class SpikeDetector extends ScalarStateDetector {
   readonly kind = KIND;
-  private readonly relax: number;
-  private readonly levelRate: number;
+  private readonly range: RunningRange;
   private readonly margin: number;
   private readonly grace: number;
 
@@ -35,8 +33,7 @@ export class SpikeDetector extends ScalarStateDetector {
     this.margin = p.fraction('margin', 0.05, 0, 10);
     this.grace = p.integer('grace', 150, 2, 1e6);
     p.done();
-    this.relax = 1 / memory;
-    this.levelRate = 10 / memory;
+    this.range = new RunningRange(memory, RANGE);
   }
 
   static restore(snapshot: DetectorSnapshot): SpikeDetector {
@@ -49,9 +46,9 @@ export class SpikeDetector extends ScalarStateDetector {
   score(value: number, _t?: number): number {
     const s = this.s;
     if (s[N] < this.grace) return 0;
-    const high = s[HIGH];
-    const low = s[LOW];
-    const width = Math.max(high - low, 1e-9 + 1e-6 * Math.abs(s[LEVEL]));
+    const high = this.range.high(s);
+    const low = this.range.low(s);
+    const width = Math.max(high - low, 1e-9 + 1e-6 * Math.abs(this.range.level(s)));
     const excess = value > high ? value - high : value < low ? low - value : 0;
     if (excess === 0) return 0;
     return 1 - Math.exp(-excess / (this.margin * width));
@@ -59,17 +56,7 @@ export class SpikeDetector extends ScalarStateDetector {
 
   learn(value: number, _t?: number): void {
     const s = this.s;
-    if (s[N] === 0) {
-      s[HIGH] = value;
-      s[LOW] = value;
-      s[LEVEL] = value;
-    } else {
-      s[LEVEL] += this.levelRate * (value - s[LEVEL]);
-      s[HIGH] -= this.relax * (s[HIGH] - s[LEVEL]);
-      s[LOW] += this.relax * (s[LEVEL] - s[LOW]);
-      if (value > s[HIGH]) s[HIGH] = value;
-      if (value < s[LOW]) s[LOW] = value;
-    }
+    this.range.learn(s, value, s[N] === 0);
     s[N]++;
   }
 }
