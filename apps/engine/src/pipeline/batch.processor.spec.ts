@@ -1,0 +1,196 @@
+import { encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
+import { SeriesScorer } from '../scoring/series-scorer';
+import { BatchProcessor } from './batch.processor';
+import { type QueueBatch } from './point-queue';
+import { PointFlag } from './point-flag';
+import { severityOf } from './severity';
+
+const T0 = Date.UTC(2031, 0, 1);
+const MINUTE = 60_000;
+const SPIKE = 300;
+const KEEP = { pointsDays: 30, anomaliesDays: 365 };
+
+/** A steady, slightly noisy metric with one spike at point SPIKE: the ensemble flags that point alone. */
+function metric(i: number, scale = 1): number {
+  const noise = ((i * 7919) % 101) / 500;
+  return scale * (10 + Math.sin(i / 8) + noise) + (i === SPIKE ? 25 * scale : 0);
+}
+
+function message(tenant: string, points: Array<[series: string, i: number, value: number]>): Uint8Array {
+  const builder = new PointBatchBuilder(tenant);
+  for (const [series, i, value] of points) builder.add(series, T0 + i * MINUTE, value);
+  return encodePointBatch(builder.build());
+}
+
+function batchOf(values: Uint8Array[], partition = 3, firstOffset = 100): QueueBatch {
+  return { partition, messages: values.map((value, i) => ({ offset: firstOffset + i, value })) };
+}
+
+function processor(options: Partial<ConstructorParameters<typeof BatchProcessor>[0]> = {}): BatchProcessor {
+  return new BatchProcessor({ retentionOf: () => KEEP, clock: () => T0 + 999, ...options });
+}
+
+/** The same points as `count` messages of 50 points each, alternating two tenants that share series names. */
+function twoTenants(count: number, spikeTenant: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let m = 0; m < count; m++) {
+    for (const tenant of ['acme', 'globex']) {
+      const points: Array<[string, number, number]> = [];
+      for (let i = m * 50; i < (m + 1) * 50; i++) {
+        const scale = tenant === 'acme' ? 1 : 3;
+        const value = tenant === spikeTenant ? metric(i, scale) : metric(i === SPIKE ? i - 1 : i, scale);
+        points.push(['cpu', i, value]);
+      }
+      out.push(message(tenant, points));
+    }
+  }
+  return out;
+}
+
+describe('BatchProcessor', () => {
+  it('keeps detector state per tenant and series: same-named series of two tenants never mix', () => {
+    const processed = processor().process(batchOf(twoTenants(8, 'acme')));
+
+    // What each tenant's series scores alone, with nothing of the other interleaved.
+    const alone = { acme: new SeriesScorer(), globex: new SeriesScorer() };
+    const expected = processed.points.map((p) =>
+      alone[p.tenantId as 'acme' | 'globex'].score(p.series, p.value, p.ts),
+    );
+    expect(processed.points.map((p) => p.score)).toEqual(expected);
+    expect(processed.points).toHaveLength(800);
+    expect(processed.anomalies.map((a) => [a.tenantId, a.ts])).toEqual([['acme', T0 + SPIKE * MINUTE]]);
+  });
+
+  it('builds point and anomaly rows, with ids that depend only on what the anomaly is', () => {
+    const batch = batchOf(twoTenants(8, 'acme'));
+    const first = processor().process(batch);
+    const again = processor({ clock: () => T0 + 5_000 }).process(batch);
+
+    expect(first).toMatchObject({ partition: 3, firstOffset: 100, lastOffset: 115, deadLetters: [] });
+    const [anomaly] = first.anomalies;
+    expect(anomaly).toEqual({
+      tenantId: 'acme',
+      id: expect.stringMatching(/^[0-9a-f]{32}$/),
+      series: 'cpu',
+      ts: T0 + SPIKE * MINUTE,
+      value: metric(SPIKE),
+      score: anomaly.score,
+      severity: severityOf(anomaly.score),
+      detectors: ['ensemble'],
+      context: { ts: [], values: [] },
+      explanation: null,
+      revision: 0,
+      createdAt: T0 + 999,
+      retentionDays: 365,
+    });
+    expect(anomaly.score).toBeGreaterThanOrEqual(0.5);
+    expect(again.anomalies.map((a) => a.id)).toEqual([anomaly.id]);
+
+    // Another tenant's spike at the same instant of a series of the same name is another anomaly.
+    const globex = processor().process(batchOf(twoTenants(8, 'globex'))).anomalies;
+    expect(globex.map((a) => a.tenantId)).toEqual(['globex']);
+    expect(globex[0].id).not.toBe(anomaly.id);
+
+    const spikePoint = first.points.find((p) => p.tenantId === 'acme' && p.ts === anomaly.ts);
+    expect(spikePoint).toMatchObject({ flags: PointFlag.ANOMALY, score: anomaly.score, retentionDays: 30 });
+    expect(first.points.filter((p) => p.flags !== 0)).toHaveLength(1);
+  });
+
+  it('turns a malformed message into a dead letter and processes its neighbours', () => {
+    const good = (from: number) =>
+      message(
+        'acme',
+        Array.from({ length: 10 }, (_, k): [string, number, number] => ['cpu', from + k, metric(from + k)]),
+      );
+    const builder = new PointBatchBuilder('acme');
+    builder.add('cpu', T0 + 0.5, 1);
+    const fractionalInstant = encodePointBatch(builder.build());
+    const corrupt = Buffer.from(good(10));
+    corrupt.writeUInt8(7, 0);
+    const batch = batchOf([
+      good(0),
+      corrupt,
+      message('acme', [['cpu', 20, Number.NaN]]),
+      message('not a tenant!', [['cpu', 20, 1]]),
+      fractionalInstant,
+      message('acme', [['', 20, 1]]),
+      good(20),
+    ]);
+
+    const processed = processor().process(batch);
+    expect(processed.deadLetters).toEqual([
+      { partition: 3, offset: 101, reason: 'point batch: unknown format 7' },
+      { partition: 3, offset: 102, reason: 'point batch: point 0 has value NaN, expected a finite number' },
+      {
+        partition: 3,
+        offset: 103,
+        reason: expect.stringMatching(/^point batch: invalid tenant id "not a tenant!"/),
+      },
+      {
+        partition: 3,
+        offset: 104,
+        reason: expect.stringMatching(/point 0 has timestamp .*\.5, expected integer/),
+      },
+      { partition: 3, offset: 105, reason: 'point batch: series 0 has 0 characters, expected 1-16384' },
+    ]);
+    expect(processed.points.map((p) => (p.ts - T0) / MINUTE)).toEqual([
+      ...Array.from({ length: 10 }, (_, k) => k),
+      ...Array.from({ length: 10 }, (_, k) => 20 + k),
+    ]);
+    expect(processed).toMatchObject({ firstOffset: 100, lastOffset: 106 });
+  });
+
+  it("refuses a tenant's new series beyond its limit with a dead letter, and keeps the rest", () => {
+    const processed = processor({ scorer: { maxSeries: 2 } }).process(
+      batchOf([
+        message('acme', [
+          ['a', 0, 1],
+          ['b', 0, 1],
+          ['c', 0, 1],
+          ['c', 1, 1],
+          ['a', 1, 1],
+        ]),
+        // The limit is per tenant: another tenant still has room.
+        message('globex', [['c', 0, 1]]),
+      ]),
+    );
+    expect(processed.points.map((p) => `${p.tenantId}/${p.series}`)).toEqual([
+      'acme/a',
+      'acme/b',
+      'acme/a',
+      'globex/c',
+    ]);
+    expect(processed.deadLetters).toEqual([
+      {
+        partition: 3,
+        offset: 100,
+        reason: expect.stringMatching(
+          /^2 of 5 points refused, the first: series 'c' is new and the limit of 2/,
+        ),
+      },
+    ]);
+  });
+
+  it('scores but does not store the points of a zero-retention tenant; its anomalies are kept', () => {
+    const processed = processor({
+      retentionOf: (tenant) => (tenant === 'acme' ? { pointsDays: 0, anomaliesDays: 7 } : KEEP),
+    }).process(batchOf(twoTenants(8, 'acme')));
+    expect(processed.points.every((p) => p.tenantId === 'globex')).toBe(true);
+    expect(processed.anomalies).toMatchObject([{ tenantId: 'acme', retentionDays: 7 }]);
+  });
+
+  it('checks its configuration at construction and a bad retention before scoring anything', () => {
+    expect(() => processor({ anomalyThreshold: 0 })).toThrow(/anomalyThreshold must be in \(0, 1\], got 0/);
+    expect(() => processor({ scorer: { detector: 'nope' } })).toThrow(/unknown detector 'nope'/);
+
+    let retention = { pointsDays: 1.5, anomaliesDays: 1 };
+    const fixedLater = processor({ retentionOf: (tenant) => (tenant === 'globex' ? retention : KEEP) });
+    const batch = batchOf(twoTenants(1, 'acme'));
+    expect(() => fixedLater.process(batch)).toThrow(
+      /retention of tenant globex: pointsDays must be an integer in 0..65535, got 1.5/,
+    );
+    // The failed attempt learned nothing: once fixed, the batch scores as on fresh state.
+    retention = KEEP;
+    expect(fixedLater.process(batch).points).toEqual(processor().process(batch).points);
+  });
+});

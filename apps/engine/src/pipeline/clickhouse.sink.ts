@@ -1,0 +1,29 @@
+import { type AnomalyRepository, parseDedupToken, type PointRepository } from '@seismo/storage';
+import { type ProcessedBatch } from './processed-batch';
+import { type BatchSink } from './sink';
+
+/**
+ * Writes a batch's points and anomalies to ClickHouse. Each insert carries a dedup token
+ * naming where the batch came from, `<source>/<partition>/<first>-<last>`, so writing the
+ * same offset range again (a retry, or a replay after a crash before the commit) is
+ * dropped by ClickHouse. The two tables dedup independently, so the tokens can be equal.
+ *
+ * Points first, then anomalies, one after the other: a failure then leaves nothing
+ * running behind the caller's back, and the retry writes whichever did not land.
+ */
+export class ClickHouseSink implements BatchSink {
+  constructor(
+    private readonly points: PointRepository,
+    private readonly anomalies: AnomalyRepository,
+    /** The topic, or the embedded queue's name: keeps tokens of different logs apart. */
+    private readonly source = 'seismo.points',
+  ) {}
+
+  async write(batch: ProcessedBatch): Promise<void> {
+    const token = parseDedupToken(
+      `${this.source}/${batch.partition}/${batch.firstOffset}-${batch.lastOffset}`,
+    );
+    await this.points.insertBatch(batch.points, token);
+    await this.anomalies.insertBatch(batch.anomalies, token);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The log of point batches between ingest and the engine, shaped like a Kafka topic read
+ * by a consumer group with manual commits, so that the embedded queue and Kafka are two
+ * implementations of one contract and the engine cannot tell them apart:
+ *
+ * - `append` is the producer: it resolves with the message's offset once the queue holds
+ *   it, and may wait first (backpressure) rather than buffer without bound.
+ * - `run` hands batches of messages to `eachBatch`, in offset order within a partition,
+ *   one batch of a partition at a time (partitions run concurrently). A batch that is not
+ *   committed is delivered again after a restart, so `eachBatch` must be safe to repeat:
+ *   the sinks' dedup tokens and deterministic ids make it so.
+ * - `commit(partition, offset)` records that every message up to and including `offset`
+ *   is durably taken. A new consumer over the same log starts right after it. (Kafka
+ *   stores the next offset to read; its implementation commits `offset + 1`.)
+ *
+ * kafkajs' `eachBatch({ batch })` maps onto this directly: `batch.partition`, and
+ * `batch.messages` with `Number(message.offset)` and `message.value`.
+ */
+
+/** One message: the bytes of an encoded PointBatch at its offset. */
+export interface QueueMessage {
+  readonly offset: number;
+  readonly value: Uint8Array;
+}
+
+/** Consecutive messages of one partition, oldest first; never empty. */
+export interface QueueBatch {
+  readonly partition: number;
+  readonly messages: readonly QueueMessage[];
+}
+
+export interface QueueHandler {
+  /** Resolves once the batch is taken; a rejection has the batch delivered again from the last commit. */
+  eachBatch(batch: QueueBatch): Promise<void>;
+}
+
+export interface PointProducer {
+  readonly partitions: number;
+  /**
+   * Adds a message to a partition and resolves with its offset. Waits while the partition
+   * is full: the queue keeps `value` without copying it, so it must not change afterwards.
+   */
+  append(partition: number, value: Uint8Array): Promise<number>;
+}
+
+export interface PointConsumer {
+  readonly partitions: number;
+  /** Starts delivering to `handler` and returns; batches arrive until `stop`. */
+  run(handler: QueueHandler): Promise<void>;
+  /** Marks every message of `partition` up to and including `offset` as taken. */
+  commit(partition: number, offset: number): Promise<void>;
+  /** Stops delivering; resolves once no `eachBatch` call of this consumer is running. */
+  stop(): Promise<void>;
+}
+
+export type PointQueue = PointProducer & PointConsumer;

@@ -1,0 +1,19 @@
+import { type AnomalyRecord, type PointRecord } from '@seismo/storage';
+
+/** A message the engine could not take, and why: what goes to the dead-letter queue. */
+export interface DeadLetter {
+  readonly partition: number;
+  readonly offset: number;
+  readonly reason: string;
+}
+
+/** What one queue batch became: the rows for the sinks, and the messages refused. */
+export interface ProcessedBatch {
+  readonly partition: number;
+  /** The batch's offset range, inclusive: the sinks' dedup tokens derive from it. */
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly points: readonly PointRecord[];
+  readonly anomalies: readonly AnomalyRecord[];
+  readonly deadLetters: readonly DeadLetter[];
+}
