@@ -41,12 +41,18 @@ async function tables(): Promise<string[]> {
 describe('the project migrations', () => {
   it('create points and anomalies once, and a second run changes nothing', async () => {
     const first = await new Migrator(storage.client).migrate();
-    expect(first).toEqual({ applied: ['0001_points.sql', '0002_anomalies.sql'], alreadyApplied: [] });
-    expect(await tables()).toEqual(['anomalies', 'points', 'schema_migrations']);
+    expect(first).toEqual({
+      applied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql'],
+      alreadyApplied: [],
+    });
+    expect(await tables()).toEqual(['anomalies', 'api_keys', 'points', 'schema_migrations', 'tenants']);
 
     const second = await new Migrator(storage.client).migrate();
-    expect(second).toEqual({ applied: [], alreadyApplied: ['0001_points.sql', '0002_anomalies.sql'] });
-    expect(await storage.count('schema_migrations FINAL')).toBe(2);
+    expect(second).toEqual({
+      applied: [],
+      alreadyApplied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql'],
+    });
+    expect(await storage.count('schema_migrations FINAL')).toBe(3);
   });
 
   it('define tenant-first sorting keys and a TTL read from each row', async () => {

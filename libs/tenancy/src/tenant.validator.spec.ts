@@ -1,0 +1,75 @@
+import { TenancyException, TenancyExceptionCode } from './tenancy.exception';
+import { type NewTenant } from './tenant';
+import { validateNewTenant } from './tenant.validator';
+
+function refusal(input: NewTenant): TenancyException {
+  try {
+    validateNewTenant(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(TenancyException);
+    expect((error as TenancyException).code).toBe(TenancyExceptionCode.INVALID_TENANT);
+    return error as TenancyException;
+  }
+  throw new Error(`accepted ${JSON.stringify(input)}`);
+}
+
+describe('validateNewTenant', () => {
+  it('fills in the defaults: 30 days of points, 395 of anomalies, retention on', () => {
+    expect(validateNewTenant({ name: 'Acme' })).toEqual({
+      name: 'Acme',
+      pointsDays: 30,
+      anomaliesDays: 395,
+      zeroRetention: false,
+    });
+  });
+
+  it('keeps what was given, at the bounds', () => {
+    expect(
+      validateNewTenant({ name: 'x'.repeat(100), pointsDays: 1, anomaliesDays: 3650, zeroRetention: true }),
+    ).toEqual({ name: 'x'.repeat(100), pointsDays: 1, anomaliesDays: 3650, zeroRetention: true });
+  });
+
+  it('counts characters, not UTF-16 units', () => {
+    expect(validateNewTenant({ name: '🦊'.repeat(100) }).name).toBe('🦊'.repeat(100));
+    expect(refusal({ name: '🦊'.repeat(101) }).message).toBe('name must be 1-100 characters, got 101');
+  });
+
+  it.each([
+    ['', 'name must be 1-100 characters, got 0'],
+    ['x'.repeat(101), 'name must be 1-100 characters, got 101'],
+    ['   ', 'name must not be blank'],
+    ['line\nbreak', 'name must not contain control characters or unpaired surrogates'],
+    ['nul\u0000', 'name must not contain control characters or unpaired surrogates'],
+    ['del\u007f', 'name must not contain control characters or unpaired surrogates'],
+    ['half \ud83e', 'name must not contain control characters or unpaired surrogates'],
+  ])('refuses the name %j, naming the field', (name, message) => {
+    const error = refusal({ name });
+    expect(error.field).toBe('name');
+    expect(error.message).toBe(message);
+  });
+
+  it('refuses a name that is not a string', () => {
+    expect(refusal({ name: 42 as unknown as string }).message).toBe('name must be a string');
+  });
+
+  it.each([
+    ['pointsDays', 0, '0'],
+    ['pointsDays', 3651, '3651'],
+    ['pointsDays', 1.5, '1.5'],
+    ['pointsDays', Number.NaN, 'NaN'],
+    ['pointsDays', '30', '"30"'],
+    ['anomaliesDays', -1, '-1'],
+    ['anomaliesDays', true, 'true'],
+    ['anomaliesDays', Infinity, 'Infinity'],
+  ])('refuses %s = %p, naming the field', (field, value, shown) => {
+    const error = refusal({ name: 'Acme', [field]: value } as unknown as NewTenant);
+    expect(error.field).toBe(field);
+    expect(error.message).toBe(`${field} must be an integer number of days in 1..3650, got ${shown}`);
+  });
+
+  it('refuses a zeroRetention that is not a boolean', () => {
+    const error = refusal({ name: 'Acme', zeroRetention: 'yes' as unknown as boolean });
+    expect(error.field).toBe('zeroRetention');
+    expect(error.message).toBe('zeroRetention must be true or false, got "yes"');
+  });
+});
