@@ -9,6 +9,9 @@ export default tseslint.config(
   prettier,
   {
     files: ['**/*.ts'],
+    // Nest's dependency injection reads constructor types from decorator metadata, so an
+    // import used only in a constructor of a decorated class is a value import.
+    languageOptions: { parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],

@@ -19,6 +19,7 @@ const shared = {
   transform: { '^.+\\.ts$': swc },
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: {
+    '^@seismo/engine/(.*)$': '<rootDir>/apps/engine/src/$1',
     '^@seismo/([a-z-]+)$': '<rootDir>/libs/$1/src',
     '^@seismo/([a-z-]+)/(.*)$': '<rootDir>/libs/$1/src/$2',
   },

@@ -2,18 +2,32 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type SeismoConfig } from '@seismo/config';
+import { DEFAULT_INGEST_LIMITS } from '@seismo/ingest';
 import { ApiModule } from './api.module';
+import { type SeismoRuntime } from './runtime/seismo.runtime';
+
+/** Bodies the ingest decoders read as bytes: Influx line protocol and Prometheus remote_write. */
+const RAW_CONTENT_TYPES = ['text/plain', 'application/x-protobuf', 'application/octet-stream'];
 
 /**
- * Builds the HTTP API (not yet listening), so `seismo serve` and the e2e tests boot the same app.
- * Shutdown belongs to the caller (`seismo serve` closes on SIGINT/SIGTERM and exits 0): Nest's own
- * signal hooks would re-raise the signal and end the process by it.
+ * Builds the HTTP API over a runtime (not yet listening), so `seismo serve` and the e2e
+ * tests boot the same app. Shutdown belongs to the caller (`seismo serve` closes on
+ * SIGINT/SIGTERM and exits 0): Nest's own signal hooks would re-raise the signal and end
+ * the process by it.
  */
-export async function createApiApp(config: SeismoConfig): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule, new FastifyAdapter(), {
+export async function createApiApp(
+  config: SeismoConfig,
+  runtime: SeismoRuntime,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: DEFAULT_INGEST_LIMITS.maxBodyBytes });
+  adapter
+    .getInstance()
+    .addContentTypeParser(RAW_CONTENT_TYPES, { parseAs: 'buffer' }, (_request, body, done) =>
+      done(null, body),
+    );
+  return NestFactory.create<NestFastifyApplication>(ApiModule.over(runtime), adapter, {
     logger: nestLogLevels(config.logLevel),
   });
-  return app;
 }
 
 function nestLogLevels(

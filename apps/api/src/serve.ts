@@ -1,17 +1,33 @@
 import { type SeismoConfig } from '@seismo/config';
 import { createApiApp } from './api.app';
+import { SeismoRuntime } from './runtime/seismo.runtime';
 
 export interface RunningServer {
   readonly url: string;
+  /** The admin token, when this start generated it (to be shown once); undefined otherwise. */
+  readonly newAdminToken: string | undefined;
   close(): Promise<void>;
 }
 
-/** Starts the embedded server: the API (and, as it lands, the engine) in this one process. */
+/** Starts the embedded server: storage, tenants, engine and the HTTP API in this one process. */
 export async function serve(config: SeismoConfig): Promise<RunningServer> {
-  const app = await createApiApp(config);
-  await app.listen({ port: config.port, host: config.host });
-  const address = app.getHttpServer().address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  return { url: `http://${host}:${port}`, close: () => app.close() };
+  const runtime = await SeismoRuntime.start(config);
+  try {
+    const app = await createApiApp(config, runtime);
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    return {
+      url: `http://${host}:${port}`,
+      newAdminToken: runtime.generatedAdminToken ? runtime.adminToken : undefined,
+      close: async () => {
+        await app.close();
+        await runtime.close();
+      },
+    };
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
 }

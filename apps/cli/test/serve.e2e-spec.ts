@@ -1,11 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path, { join } from 'node:path';
 
 const BIN = path.resolve(__dirname, '../../../bin/seismo.js');
 
 function start(env: Record<string, string>): ChildProcess {
+  const dataDir = mkdtempSync(join(tmpdir(), 'seismo-serve-'));
   return spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, SEISMO_HOST: '127.0.0.1', SEISMO_PORT: '0', ...env },
+    env: { ...process.env, SEISMO_HOST: '127.0.0.1', SEISMO_PORT: '0', SEISMO_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -21,7 +24,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 describe('seismo serve (the built program, as npm start runs it)', () => {
-  it('listens, answers /health, and stops cleanly on SIGTERM', async () => {
+  it('prints a generated admin token once, listens, answers /health, and stops cleanly on SIGTERM', async () => {
     const child = start({ SEISMO_LOG_LEVEL: 'error' });
     const output = collect(child);
     const done = exited(child);
@@ -44,6 +47,7 @@ describe('seismo serve (the built program, as npm start runs it)', () => {
     }
     expect(await done).toBe(0);
     expect(output.stderr()).toContain('shutting down');
+    expect(output.stderr()).toMatch(/admin token \(shown once/);
   });
 
   it('refuses a bad variable at start, naming it, with exit code 2', async () => {

@@ -10,6 +10,11 @@ const schema = z.object({
   SEISMO_HOST: z.string().min(1).default('0.0.0.0'),
   SEISMO_DATA_DIR: z.string().min(1).default('./data'),
   SEISMO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  SEISMO_CLICKHOUSE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SEISMO_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  SEISMO_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(4),
+  SEISMO_ANOMALY_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.5),
+  SEISMO_KAFKA_BROKERS: z.string().optional(),
 });
 
 export interface SeismoConfig {
@@ -17,6 +22,14 @@ export interface SeismoConfig {
   readonly host: string;
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** A ClickHouse server over HTTP; absent: embedded ClickHouse in `dataDir`. */
+  readonly clickhouseUrl?: string;
+  /** The admin token; absent: one is generated and kept in `dataDir`. */
+  readonly adminToken?: string;
+  /** Partitions of the embedded queue: how many batches the engine scores at once. */
+  readonly partitions: number;
+  /** Points scoring at least this become anomalies. */
+  readonly anomalyThreshold: number;
 }
 
 export class ConfigError extends Error {
@@ -36,10 +49,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
     );
   }
   const v = parsed.data;
+  if (v.SEISMO_KAFKA_BROKERS !== undefined) {
+    // Said at boot rather than ignored: a deployment that names brokers expects to use them.
+    throw new ConfigError([
+      {
+        variable: 'SEISMO_KAFKA_BROKERS',
+        problem: 'Kafka mode is not available in this version yet; unset it to run embedded',
+      },
+    ]);
+  }
   return {
     port: v.SEISMO_PORT,
     host: v.SEISMO_HOST,
     dataDir: v.SEISMO_DATA_DIR,
     logLevel: v.SEISMO_LOG_LEVEL,
+    ...(v.SEISMO_CLICKHOUSE_URL ? { clickhouseUrl: v.SEISMO_CLICKHOUSE_URL } : {}),
+    ...(v.SEISMO_ADMIN_TOKEN ? { adminToken: v.SEISMO_ADMIN_TOKEN } : {}),
+    partitions: v.SEISMO_PARTITIONS,
+    anomalyThreshold: v.SEISMO_ANOMALY_THRESHOLD,
   };
 }

@@ -140,6 +140,27 @@ describe('BatchProcessor', () => {
     expect(processed).toMatchObject({ firstOffset: 100, lastOffset: 106 });
   });
 
+  it('dead-letters a message for a tenant the directory does not know, and processes its neighbours', () => {
+    const ghost = '00000000-0000-4000-8000-000000000000';
+    const known = processor({
+      retentionOf: (tenant) => {
+        if (tenant === ghost) throw new Error(`tenant ${tenant} is unknown`);
+        return KEEP;
+      },
+    });
+    const processed = known.process(
+      batchOf([
+        message('acme', [['cpu', 0, 1]]),
+        message(ghost, [['cpu', 0, 1]]),
+        message('acme', [['cpu', 1, 1]]),
+      ]),
+    );
+    expect(processed.deadLetters).toEqual([
+      { partition: 3, offset: 101, reason: expect.stringMatching(/no retention for tenant .*is unknown/) },
+    ]);
+    expect(processed.points).toHaveLength(2);
+  });
+
   it("refuses a tenant's new series beyond its limit with a dead letter, and keeps the rest", () => {
     const processed = processor({ scorer: { maxSeries: 2 } }).process(
       batchOf([

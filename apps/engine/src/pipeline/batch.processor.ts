@@ -169,7 +169,15 @@ export class BatchProcessor {
     }
     const invalid = invalidPoint(points);
     if (invalid) return `point batch: ${invalid}`;
-    return { offset, tenant, points, retention: checkedRetention(tenant, this.retentionOf(tenant)) };
+    let retention: TenantRetention;
+    try {
+      retention = this.retentionOf(tenant);
+    } catch (error) {
+      // A tenant the directory does not know (deleted, or not yet replicated here) must
+      // not hold its partition: the message goes to the dead letters with the reason.
+      return `point batch: no retention for tenant ${tenant}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+    return { offset, tenant, points, retention: checkedRetention(tenant, retention) };
   }
 
   private scorerOf(tenant: TenantId): SeriesScorer {

@@ -1,0 +1,19 @@
+import { type CanActivate, type ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { verifyAdminToken } from '@seismo/tenancy';
+import { type FastifyRequest } from 'fastify';
+import { SeismoRuntime } from '../runtime/seismo.runtime';
+import { bearerToken } from './bearer-token';
+
+/** Admin routes take the admin token (SEISMO_ADMIN_TOKEN, or the one kept in the data directory). */
+@Injectable()
+export class AdminGuard implements CanActivate {
+  constructor(private readonly runtime: SeismoRuntime) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const token = bearerToken(context.switchToHttp().getRequest<FastifyRequest>());
+    if (!token || !verifyAdminToken(token, this.runtime.adminToken)) {
+      throw new UnauthorizedException('the admin token is required');
+    }
+    return true;
+  }
+}

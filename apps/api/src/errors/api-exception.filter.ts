@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { IngestException, IngestExceptionCode } from '@seismo/ingest';
+import { StorageException, StorageExceptionCode } from '@seismo/storage';
+import { TenancyException, TenancyExceptionCode } from '@seismo/tenancy';
+import { type FastifyReply } from 'fastify';
+import { ZodError } from 'zod';
+
+const INGEST_STATUS: Record<IngestExceptionCode, number> = {
+  [IngestExceptionCode.MALFORMED_BODY]: 400,
+  [IngestExceptionCode.TOO_LARGE]: 413,
+  [IngestExceptionCode.BAD_PARAMETER]: 400,
+};
+
+/**
+ * The one place domain errors become HTTP answers. A client error says what was wrong,
+ * naming the field; anything unexpected is a 500 with an error id that is also in the
+ * log, so a user can report it and an operator can find it, without leaking internals.
+ */
+@Catch()
+export class ApiExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('api');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const [status, body] = this.answer(error);
+    void reply.status(status).send(body);
+  }
+
+  private answer(error: unknown): [number, Record<string, unknown>] {
+    if (error instanceof HttpException) {
+      const response = error.getResponse();
+      const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      return [error.getStatus(), { statusCode: error.getStatus(), error: message ?? error.message }];
+    }
+    if (error instanceof IngestException) {
+      const status = INGEST_STATUS[error.code];
+      return [status, { statusCode: status, code: error.code, error: error.message }];
+    }
+    if (error instanceof TenancyException && error.code === TenancyExceptionCode.INVALID_TENANT) {
+      return [400, { statusCode: 400, code: error.code, field: error.field, error: error.message }];
+    }
+    if (error instanceof ZodError) {
+      const errors = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
+      return [400, { statusCode: 400, error: errors.join('; '), errors }];
+    }
+    if (error instanceof StorageException && error.code === StorageExceptionCode.INVALID_QUERY) {
+      return [400, { statusCode: 400, code: error.code, error: error.message }];
+    }
+    const id = randomUUID();
+    this.logger.error(
+      `error ${id}: ${error instanceof Error ? error.message : String(error)}`,
+      (error as Error)?.stack,
+    );
+    return [500, { statusCode: 500, error: 'internal error', error_id: id }];
+  }
+}

@@ -1,0 +1,40 @@
+import { Injectable } from '@nestjs/common';
+import { type DecodeResult, type Rejection } from '@seismo/ingest';
+import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
+import { SeismoRuntime } from '../runtime/seismo.runtime';
+
+export interface IngestAnswer {
+  readonly accepted: number;
+  readonly rejected: readonly Rejection[];
+}
+
+/**
+ * Hands decoded points to the engine: one batch per partition (a series always maps
+ * to the same partition, so its points stay in order), appended to the queue. It
+ * resolves once every batch is in the queue, so a 202 means the points are taken; when
+ * the engine falls behind, appends wait and so does the client: backpressure, not loss.
+ */
+@Injectable()
+export class IngestService {
+  constructor(private readonly runtime: SeismoRuntime) {}
+
+  async ingest(tenant: string, decoded: DecodeResult): Promise<IngestAnswer> {
+    const partitions = this.runtime.queue.partitions;
+    const builders = new Map<number, PointBatchBuilder>();
+    for (const point of decoded.points) {
+      const partition = partitionOf(tenant, point.series, partitions);
+      let builder = builders.get(partition);
+      if (!builder) {
+        builder = new PointBatchBuilder(tenant);
+        builders.set(partition, builder);
+      }
+      builder.add(point.series, point.t, point.value);
+    }
+    await Promise.all(
+      [...builders].map(([partition, builder]) =>
+        this.runtime.queue.append(partition, encodePointBatch(builder.build())),
+      ),
+    );
+    return { accepted: decoded.points.length, rejected: decoded.rejected };
+  }
+}

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { type SeismoConfig } from '@seismo/config';
+import { BatchProcessor } from '@seismo/engine/pipeline/batch.processor';
+import { ClickHouseSink } from '@seismo/engine/pipeline/clickhouse.sink';
+import { EngineRunner } from '@seismo/engine/pipeline/engine.runner';
+import { InMemoryPointLog } from '@seismo/engine/pipeline/in-memory-point.log';
+import { InMemoryPointQueue } from '@seismo/engine/pipeline/in-memory-point.queue';
+import {
+  AnomalyRepository,
+  ClickHouseConnection,
+  Migrator,
+  PointRepository,
+  SeriesRepository,
+} from '@seismo/storage';
+import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
+
+/** Uncommitted bytes one partition of the embedded queue holds before ingest waits. */
+const MAX_PENDING_BYTES = 64 * 1024 * 1024;
+const MAX_BATCH_MESSAGES = 256;
+
+/**
+ * Everything `seismo serve` runs besides HTTP, in one process: ClickHouse (embedded or a
+ * server), the tenant directory, the queue between ingest and the engine, and the engine
+ * itself. The same pipeline code runs over Kafka in production; only the queue differs.
+ */
+export class SeismoRuntime {
+  private constructor(
+    readonly connection: ClickHouseConnection,
+    readonly tenants: TenantDirectory,
+    readonly adminToken: string,
+    readonly queue: InMemoryPointLog,
+    readonly points: PointRepository,
+    readonly anomalies: AnomalyRepository,
+    readonly series: SeriesRepository,
+    private readonly engine: EngineRunner,
+    /** Set when the admin token was made on this start: `serve` prints it once. */
+    readonly generatedAdminToken: boolean,
+  ) {}
+
+  static async start(config: SeismoConfig): Promise<SeismoRuntime> {
+    const connection = await ClickHouseConnection.open({
+      ...(config.clickhouseUrl ? { url: config.clickhouseUrl } : {}),
+      dataDir: join(config.dataDir, 'clickhouse'),
+    });
+    try {
+      await new Migrator(connection.client).migrate();
+      const tenants = await TenantDirectory.open(connection);
+      const admin = await resolveAdminToken({
+        ...(config.adminToken ? { configured: config.adminToken } : {}),
+        dataDir: config.dataDir,
+      });
+      const log = new InMemoryPointLog({ partitions: config.partitions, maxPendingBytes: MAX_PENDING_BYTES });
+      const points = new PointRepository(connection);
+      const anomalies = new AnomalyRepository(connection);
+      const processor = new BatchProcessor({
+        retentionOf: (tenant) => tenants.retentionOf(tenant),
+        anomalyThreshold: config.anomalyThreshold,
+      });
+      const engine = new EngineRunner(
+        new InMemoryPointQueue(log, { maxBatchMessages: MAX_BATCH_MESSAGES }),
+        processor,
+        new ClickHouseSink(points, anomalies, 'embedded'),
+      );
+      await engine.start();
+      return new SeismoRuntime(
+        connection,
+        tenants,
+        admin.token,
+        log,
+        points,
+        anomalies,
+        new SeriesRepository(connection),
+        engine,
+        admin.generated,
+      );
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.engine.stop();
+    this.tenants.close();
+    await this.connection.close();
+  }
+}
