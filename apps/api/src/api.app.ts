@@ -4,6 +4,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { type SeismoConfig } from '@seismo/config';
 import { DEFAULT_INGEST_LIMITS } from '@seismo/ingest';
 import { ApiModule } from './api.module';
+import { observeHttpDurations } from './metrics/http-duration.hook';
+import { serveOpenApi } from './openapi/openapi.document';
 import { type SeismoRuntime } from './runtime/seismo.runtime';
 
 /** Bodies the ingest decoders read as bytes: Influx line protocol and Prometheus remote_write. */
@@ -20,14 +22,16 @@ export async function createApiApp(
   runtime: SeismoRuntime,
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({ bodyLimit: DEFAULT_INGEST_LIMITS.maxBodyBytes });
-  adapter
-    .getInstance()
-    .addContentTypeParser(RAW_CONTENT_TYPES, { parseAs: 'buffer' }, (_request, body, done) =>
-      done(null, body),
-    );
-  return NestFactory.create<NestFastifyApplication>(ApiModule.over(runtime), adapter, {
+  const fastify = adapter.getInstance();
+  fastify.addContentTypeParser(RAW_CONTENT_TYPES, { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
+  observeHttpDurations(fastify, runtime.metrics);
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.over(runtime), adapter, {
     logger: nestLogLevels(config.logLevel),
   });
+  serveOpenApi(app);
+  return app;
 }
 
 function nestLogLevels(

@@ -6,6 +6,8 @@ import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { HealthController } from './health/health.controller';
 import { IngestService } from './ingest/ingest.service';
 import { PointsController } from './ingest/points.controller';
+import { MetricsController } from './metrics/metrics.controller';
+import { DocsController } from './openapi/docs.controller';
 import { AnomaliesController } from './query/anomalies.controller';
 import { SeriesController } from './query/series.controller';
 import { SeismoRuntime } from './runtime/seismo.runtime';
@@ -19,6 +21,8 @@ export class ApiModule {
       module: ApiModule,
       controllers: [
         HealthController,
+        MetricsController,
+        DocsController,
         TenantsController,
         PointsController,
         AnomaliesController,

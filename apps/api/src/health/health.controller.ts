@@ -1,6 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SEISMO_VERSION } from '@seismo/config';
 import { DEFAULT_DETECTOR, detectorKinds } from '@seismo/detectors';
+import { HEALTH } from '../openapi/api.schemas';
 
 const startedAt = Date.now();
 
@@ -12,9 +14,12 @@ export interface HealthReport {
   detectors: string[];
 }
 
+@ApiTags('operations')
 @Controller('health')
 export class HealthController {
   @Get()
+  @ApiOperation({ summary: 'Liveness, version and detectors; no credentials' })
+  @ApiOkResponse({ schema: HEALTH })
   check(): HealthReport {
     return {
       status: 'ok',

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type DecodeResult, type Rejection } from '@seismo/ingest';
 import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
+import { type IngestFormat } from '../metrics/seismo.metrics';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
 
 export interface IngestAnswer {
@@ -18,7 +19,7 @@ export interface IngestAnswer {
 export class IngestService {
   constructor(private readonly runtime: SeismoRuntime) {}
 
-  async ingest(tenant: string, decoded: DecodeResult): Promise<IngestAnswer> {
+  async ingest(tenant: string, format: IngestFormat, decoded: DecodeResult): Promise<IngestAnswer> {
     const partitions = this.runtime.queue.partitions;
     const builders = new Map<number, PointBatchBuilder>();
     for (const point of decoded.points) {
@@ -35,6 +36,10 @@ export class IngestService {
         this.runtime.queue.append(partition, encodePointBatch(builder.build())),
       ),
     );
+    // Counted after the appends: a point is accepted when the queue holds it, and an append that throws leaves none counted.
+    const counted = this.runtime.metrics.ingestedPoints;
+    counted.inc({ format, outcome: 'accepted' }, decoded.points.length);
+    counted.inc({ format, outcome: 'rejected' }, decoded.rejected.length);
     return { accepted: decoded.points.length, rejected: decoded.rejected };
   }
 }

@@ -1,5 +1,14 @@
 import { Body, Controller, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiOperation,
+  ApiPayloadTooLargeResponse,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
   InfluxLineDecoder,
   JsonPointsDecoder,
   parseInfluxPrecision,
@@ -7,12 +16,24 @@ import {
 } from '@seismo/ingest';
 import { type Tenant } from '@seismo/tenancy';
 import { CurrentTenant, TenantGuard } from '../auth/tenant.guard';
+import { ApiBadRequest, ApiTenantAuth } from '../openapi/openapi.decorators';
+import { ERROR, INFLUX_LINES, INGEST_ANSWER, POINTS, REMOTE_WRITE } from '../openapi/api.schemas';
 import { type IngestAnswer, IngestService } from './ingest.service';
+
+// Per route, not on the class: @HttpCode(202) makes a bare 202 of its own that would hide a class-level one.
+const QUEUED = {
+  description: 'the valid points are queued for scoring; the others are named with their error',
+  schema: INGEST_ANSWER,
+};
 
 /**
  * The three ways in. Each answers 202 with `{accepted, rejected:[{index, error}]}`: a bad
  * point is named and refused, its neighbours are taken.
  */
+@ApiTags('ingest')
+@ApiTenantAuth()
+@ApiBadRequest('a body that cannot be read at all, or a bad parameter')
+@ApiPayloadTooLargeResponse({ description: 'the body is larger than ingest takes', schema: ERROR })
 @Controller()
 @UseGuards(TenantGuard)
 export class PointsController {
@@ -24,26 +45,48 @@ export class PointsController {
 
   @Post('v1/points')
   @HttpCode(202)
+  @ApiAcceptedResponse(QUEUED)
+  @ApiOperation({ summary: 'Push points as JSON' })
+  @ApiConsumes('application/json')
+  @ApiBody({ schema: POINTS })
   points(@CurrentTenant() tenant: Tenant, @Body() body: unknown): Promise<IngestAnswer> {
-    return this.ingest.ingest(tenant.id, this.json.decode(body, Date.now()));
+    return this.ingest.ingest(tenant.id, 'json', this.json.decode(body, Date.now()));
   }
 
   /** Influx line protocol, as Telegraf sends it; `precision` as InfluxDB takes it (default ns). */
   @Post('v1/write')
   @HttpCode(202)
+  @ApiAcceptedResponse(QUEUED)
+  @ApiOperation({ summary: 'Push points in Influx line protocol (Telegraf, InfluxDB clients)' })
+  @ApiConsumes('text/plain')
+  @ApiBody({ schema: INFLUX_LINES })
+  @ApiQuery({
+    name: 'precision',
+    required: false,
+    description: "unit of the timestamps, as InfluxDB takes it (and 1.x's n, u, m, h)",
+    schema: { type: 'string', enum: ['ns', 'us', 'ms', 's', 'n', 'u', 'm', 'h'], default: 'ns' },
+  })
   influxWrite(
     @CurrentTenant() tenant: Tenant,
     @Body() body: Buffer,
     @Query('precision') precision?: string,
   ): Promise<IngestAnswer> {
     const decoded = this.influx.decode(body ?? Buffer.alloc(0), Date.now(), parseInfluxPrecision(precision));
-    return this.ingest.ingest(tenant.id, decoded);
+    return this.ingest.ingest(tenant.id, 'influx', decoded);
   }
 
   /** Prometheus remote_write 1.0: snappy-compressed protobuf. */
   @Post('api/v1/write')
   @HttpCode(202)
+  @ApiAcceptedResponse(QUEUED)
+  @ApiOperation({ summary: 'Prometheus remote_write 1.0' })
+  @ApiConsumes('application/x-protobuf')
+  @ApiBody({ schema: REMOTE_WRITE })
   prometheusWrite(@CurrentTenant() tenant: Tenant, @Body() body: Buffer): Promise<IngestAnswer> {
-    return this.ingest.ingest(tenant.id, this.remoteWrite.decode(body ?? Buffer.alloc(0), Date.now()));
+    return this.ingest.ingest(
+      tenant.id,
+      'remote_write',
+      this.remoteWrite.decode(body ?? Buffer.alloc(0), Date.now()),
+    );
   }
 }

@@ -1,8 +1,11 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { type StoredAnomaly } from '@seismo/storage';
 import { type Tenant } from '@seismo/tenancy';
 import { z } from 'zod';
 import { CurrentTenant, TenantGuard } from '../auth/tenant.guard';
+import { ApiBadRequest, ApiTenantAuth } from '../openapi/openapi.decorators';
+import { ANOMALIES, instantQuery } from '../openapi/api.schemas';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
 import { instant } from './query-params';
 
@@ -27,12 +30,31 @@ export interface AnomalyBody {
   explanation?: string;
 }
 
+@ApiTags('query')
+@ApiTenantAuth()
 @Controller('v1/anomalies')
 @UseGuards(TenantGuard)
 export class AnomaliesController {
   constructor(private readonly runtime: SeismoRuntime) {}
 
   @Get()
+  @ApiOperation({ summary: "The tenant's anomalies, newest first" })
+  @ApiQuery({
+    name: 'series',
+    required: false,
+    schema: { type: 'string' },
+    description: 'one series, e.g. cpu{host="a"}',
+  })
+  @ApiQuery({ name: 'from', required: false, schema: instantQuery })
+  @ApiQuery({ name: 'to', required: false, schema: instantQuery })
+  @ApiQuery({ name: 'min_score', required: false, schema: { type: 'number', minimum: 0, maximum: 1 } })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+  })
+  @ApiOkResponse({ schema: ANOMALIES })
+  @ApiBadRequest('a query parameter out of range or unknown')
   async list(@CurrentTenant() tenant: Tenant, @Query() raw: unknown): Promise<{ anomalies: AnomalyBody[] }> {
     const q = query.parse(raw);
     const found = await this.runtime.anomalies.find(tenant.id, {

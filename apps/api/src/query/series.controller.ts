@@ -1,8 +1,11 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { type PointRange } from '@seismo/storage';
 import { type Tenant } from '@seismo/tenancy';
 import { z } from 'zod';
 import { CurrentTenant, TenantGuard } from '../auth/tenant.guard';
+import { ApiBadRequest, ApiTenantAuth } from '../openapi/openapi.decorators';
+import { instantQuery, POINT_RANGE, SERIES_LIST } from '../openapi/api.schemas';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
 import { instant } from './query-params';
 
@@ -16,12 +19,16 @@ const range = z
   })
   .strict();
 
+@ApiTags('query')
+@ApiTenantAuth()
 @Controller('v1/series')
 @UseGuards(TenantGuard)
 export class SeriesController {
   constructor(private readonly runtime: SeismoRuntime) {}
 
   @Get()
+  @ApiOperation({ summary: "The tenant's series with stored points" })
+  @ApiOkResponse({ schema: SERIES_LIST })
   async list(@CurrentTenant() tenant: Tenant) {
     const series = await this.runtime.series.list(tenant.id);
     return {
@@ -36,6 +43,18 @@ export class SeriesController {
 
   /** A chart's worth of one series: raw points, or time buckets (min, max, avg, top score) for long ranges. */
   @Get(':series/points')
+  @ApiOperation({ summary: 'Points of one series over a time range (default: the last day)' })
+  @ApiParam({ name: 'series', description: 'the series name, URL-encoded: cpu%7Bhost%3D%22a%22%7D' })
+  @ApiQuery({ name: 'from', required: false, schema: instantQuery })
+  @ApiQuery({ name: 'to', required: false, schema: instantQuery })
+  @ApiQuery({
+    name: 'max_points',
+    required: false,
+    schema: { type: 'integer', minimum: 10, maximum: 10000, default: 1000 },
+    description: 'beyond this many points the range comes back in time buckets',
+  })
+  @ApiOkResponse({ schema: POINT_RANGE })
+  @ApiBadRequest('a query parameter out of range or unknown')
   async points(
     @CurrentTenant() tenant: Tenant,
     @Param('series') series: string,

@@ -13,6 +13,8 @@ import {
   SeriesRepository,
 } from '@seismo/storage';
 import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
+import { ObservedSink } from '../metrics/observed.sink';
+import { SeismoMetrics } from '../metrics/seismo.metrics';
 
 /** Uncommitted bytes one partition of the embedded queue holds before ingest waits. */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
@@ -32,6 +34,7 @@ export class SeismoRuntime {
     readonly points: PointRepository,
     readonly anomalies: AnomalyRepository,
     readonly series: SeriesRepository,
+    readonly metrics: SeismoMetrics,
     private readonly engine: EngineRunner,
     /** Set when the admin token was made on this start: `serve` prints it once. */
     readonly generatedAdminToken: boolean,
@@ -56,10 +59,11 @@ export class SeismoRuntime {
         retentionOf: (tenant) => tenants.retentionOf(tenant),
         anomalyThreshold: config.anomalyThreshold,
       });
+      const metrics = new SeismoMetrics(log);
       const engine = new EngineRunner(
         new InMemoryPointQueue(log, { maxBatchMessages: MAX_BATCH_MESSAGES }),
         processor,
-        new ClickHouseSink(points, anomalies, 'embedded'),
+        new ObservedSink(new ClickHouseSink(points, anomalies, 'embedded'), metrics),
       );
       await engine.start();
       return new SeismoRuntime(
@@ -70,6 +74,7 @@ export class SeismoRuntime {
         points,
         anomalies,
         new SeriesRepository(connection),
+        metrics,
         engine,
         admin.generated,
       );

@@ -1,6 +1,9 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
+import { ApiAdminAuth, ApiBadRequest } from '../openapi/openapi.decorators';
+import { CREATE_TENANT, CREATED_TENANT } from '../openapi/api.schemas';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
 
 const createTenant = z
@@ -24,6 +27,8 @@ export interface CreatedTenantBody {
   api_key: string;
 }
 
+@ApiTags('tenants')
+@ApiAdminAuth()
 @Controller('v1/tenants')
 @UseGuards(AdminGuard)
 export class TenantsController {
@@ -31,6 +36,10 @@ export class TenantsController {
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ summary: 'Create a tenant and its API key (shown once)' })
+  @ApiBody({ schema: CREATE_TENANT })
+  @ApiCreatedResponse({ schema: CREATED_TENANT })
+  @ApiBadRequest('an unknown or malformed field')
   async create(@Body() body: unknown): Promise<CreatedTenantBody> {
     const input = createTenant.parse(body ?? {});
     const { tenant, apiKey } = await this.runtime.tenants.create({

@@ -1,0 +1,96 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** How a batch of points reached ingest: the label of the ingest counter. */
+export type IngestFormat = 'json' | 'influx' | 'remote_write';
+
+/** What the queue gauge reads on each scrape: the embedded log answers it as it stands. */
+export interface PendingBytesSource {
+  readonly partitions: number;
+  pendingBytes(partition: number): number;
+}
+
+/**
+ * Every metric `GET /metrics` exposes, in one registry per runtime: the global registry
+ * would be shared by two servers in one process (the e2e tests boot several) and refuse
+ * the second registration of each name.
+ *
+ * Labels are bounded on purpose: ingest format, route pattern (never the raw URL, which
+ * carries series names), status code and partition. No tenant, series or key appears in a
+ * label, so the endpoint needs no credentials: it shows aggregate counts only.
+ */
+export class SeismoMetrics {
+  readonly registry = new Registry();
+
+  readonly ingestedPoints = new Counter({
+    name: 'seismo_ingest_points_total',
+    help: 'Points received over HTTP, by format and outcome (accepted into the queue, or rejected with a reason)',
+    labelNames: ['format', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpRequestDuration = new Histogram({
+    name: 'seismo_http_request_duration_seconds',
+    help: 'HTTP request duration, by method, route pattern and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly batchWriteDuration = new Histogram({
+    name: 'seismo_engine_batch_write_seconds',
+    help: 'Time storage took over one write of a processed engine batch (one observation per attempt, failed ones too)',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly storedPoints = new Counter({
+    name: 'seismo_engine_points_stored_total',
+    help: 'Points scored by the engine and stored (points of zero-retention tenants are scored but not stored)',
+    registers: [this.registry],
+  });
+
+  readonly anomalies = new Counter({
+    name: 'seismo_engine_anomalies_total',
+    help: 'Anomalies found by the engine and stored',
+    registers: [this.registry],
+  });
+
+  readonly deadLetters = new Counter({
+    name: 'seismo_engine_dead_letters_total',
+    help: 'Queue messages, or points within them, the engine refused (the reason is in the log)',
+    registers: [this.registry],
+  });
+
+  readonly series = new Gauge({
+    name: 'seismo_engine_series',
+    help: 'Distinct series (tenant and name) the engine has stored points for since this process started',
+    registers: [this.registry],
+  });
+
+  constructor(queue: PendingBytesSource) {
+    new Gauge({
+      name: 'seismo_queue_pending_bytes',
+      help: 'Bytes of uncommitted messages in the queue between ingest and the engine, by partition',
+      labelNames: ['partition'] as const,
+      registers: [this.registry],
+      // Read at scrape time: the log knows the figure exactly, so nothing has to keep it in step.
+      collect() {
+        for (let partition = 0; partition < queue.partitions; partition++) {
+          this.set({ partition: String(partition) }, queue.pendingBytes(partition));
+        }
+      },
+    });
+    // Process metrics (CPU, memory, GC, event-loop lag) under their usual names, unprefixed,
+    // so the stock Node.js dashboards and alerts read them as they are.
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The Prometheus text exposition of every metric, gauges collected now. */
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,244 @@
+import { type SchemaObject } from '@nestjs/swagger';
+
+/**
+ * The JSON shapes of the public contract, as /openapi.json shows them. The zod schemas in
+ * the controllers are what validates; these describe, and the e2e spec checks that each
+ * route carries its shapes, so a route added without them is noticed.
+ */
+
+const instant: SchemaObject = {
+  oneOf: [
+    { type: 'string', format: 'date-time', example: '2026-11-23T10:00:00Z' },
+    { type: 'integer', description: 'epoch milliseconds', example: 1763892000000 },
+  ],
+};
+
+const ERROR_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['statusCode', 'error'],
+  properties: {
+    statusCode: { type: 'integer', example: 400 },
+    error: {
+      type: 'string',
+      description: 'what was wrong, naming the field',
+      example: 'points[3].value: ...',
+    },
+    code: { type: 'string', description: 'the domain error code, when there is one' },
+    field: { type: 'string', description: 'the field at fault, when there is one' },
+    errors: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'every validation issue, one per field',
+    },
+    error_id: { type: 'string', description: 'on a 500: the id under which the server logged the error' },
+  },
+};
+
+export const CREATE_TENANT: SchemaObject = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', example: 'acme' },
+    retention: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        points_days: { type: 'integer', description: 'days points are kept; 0 keeps none' },
+        anomalies_days: { type: 'integer', description: 'days anomalies are kept' },
+      },
+    },
+    zero_retention: { type: 'boolean', description: 'score points without storing them' },
+  },
+};
+
+export const CREATED_TENANT: SchemaObject = {
+  type: 'object',
+  required: ['id', 'name', 'api_key'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    api_key: { type: 'string', description: 'shown once: only its hash is kept', example: 'sk_...' },
+  },
+};
+
+export const POINTS: SchemaObject = {
+  type: 'object',
+  required: ['points'],
+  properties: {
+    points: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['series', 'ts', 'value'],
+        properties: {
+          series: { type: 'string', description: 'the metric name', example: 'cpu' },
+          ts: {
+            ...instant,
+            description: 'RFC 3339 or epoch milliseconds, from 7 days back to 10 minutes ahead',
+          },
+          value: { type: 'number', example: 42.5 },
+          labels: {
+            type: 'object',
+            additionalProperties: { type: 'string' },
+            description: 'sorted into the series name: cpu{host="a"}',
+            example: { host: 'a' },
+          },
+        },
+      },
+    },
+  },
+};
+
+export const INFLUX_LINES: SchemaObject = {
+  type: 'string',
+  description: 'InfluxDB line protocol, one point per field: measurement,tag=v field=1.5 timestamp',
+  example: 'mem,host=a used=1.5,free=2i 1763892000000',
+};
+
+export const REMOTE_WRITE: SchemaObject = {
+  type: 'string',
+  format: 'binary',
+  description: 'Prometheus remote_write 1.0: a snappy-compressed protobuf WriteRequest',
+};
+
+const INGEST_ANSWER_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['accepted', 'rejected'],
+  properties: {
+    accepted: { type: 'integer', description: 'points taken into the engine queue' },
+    rejected: {
+      type: 'array',
+      description: 'the points refused, each named by its position in the body; the others are taken',
+      items: {
+        type: 'object',
+        required: ['index', 'error'],
+        properties: { index: { type: 'integer' }, error: { type: 'string' } },
+      },
+    },
+  },
+};
+
+/** Shapes many routes share, kept once under components.schemas and referenced by the routes. */
+export const SHARED_SCHEMAS: Record<string, SchemaObject> = {
+  Error: ERROR_SCHEMA,
+  IngestAnswer: INGEST_ANSWER_SCHEMA,
+};
+export const ERROR = { $ref: '#/components/schemas/Error' };
+export const INGEST_ANSWER = { $ref: '#/components/schemas/IngestAnswer' };
+
+export const ANOMALIES: SchemaObject = {
+  type: 'object',
+  required: ['anomalies'],
+  properties: {
+    anomalies: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'series', 'ts', 'value', 'score', 'severity', 'detectors'],
+        properties: {
+          id: { type: 'string' },
+          series: { type: 'string', example: 'cpu{host="a"}' },
+          ts: { type: 'string', format: 'date-time' },
+          value: { type: 'number' },
+          score: { type: 'number', minimum: 0, maximum: 1 },
+          severity: { type: 'string' },
+          detectors: { type: 'array', items: { type: 'string' } },
+          explanation: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
+export const SERIES_LIST: SchemaObject = {
+  type: 'object',
+  required: ['series'],
+  properties: {
+    series: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['series', 'first_seen', 'last_seen', 'points'],
+        properties: {
+          series: { type: 'string', example: 'cpu{host="a"}' },
+          first_seen: { type: 'string', format: 'date-time' },
+          last_seen: { type: 'string', format: 'date-time' },
+          points: { type: 'integer', description: 'points stored' },
+        },
+      },
+    },
+  },
+};
+
+const flags: SchemaObject = { type: 'integer', description: 'bit markers; 1 = anomaly' };
+
+export const POINT_RANGE: SchemaObject = {
+  description:
+    'every point of the range when there are few enough, else time buckets that keep spikes and dips',
+  oneOf: [
+    {
+      type: 'object',
+      required: ['series', 'resolution', 'points'],
+      properties: {
+        series: { type: 'string' },
+        resolution: { type: 'string', enum: ['raw'] },
+        points: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['ts', 'value', 'score', 'flags'],
+            properties: {
+              ts: { type: 'integer', description: 'epoch milliseconds' },
+              value: { type: 'number' },
+              score: { type: 'number', minimum: 0, maximum: 1 },
+              flags,
+            },
+          },
+        },
+      },
+    },
+    {
+      type: 'object',
+      required: ['series', 'resolution', 'bucketMs', 'buckets'],
+      properties: {
+        series: { type: 'string' },
+        resolution: { type: 'string', enum: ['bucketed'] },
+        bucketMs: { type: 'integer' },
+        buckets: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['ts', 'count', 'min', 'max', 'avg', 'maxScore', 'flags'],
+            properties: {
+              ts: {
+                type: 'integer',
+                description: 'bucket start, epoch milliseconds; the bucket is [ts, ts + bucketMs)',
+              },
+              count: { type: 'integer' },
+              min: { type: 'number' },
+              max: { type: 'number' },
+              avg: { type: 'number' },
+              maxScore: { type: 'number', minimum: 0, maximum: 1 },
+              flags,
+            },
+          },
+        },
+      },
+    },
+  ],
+};
+
+export const HEALTH: SchemaObject = {
+  type: 'object',
+  required: ['status', 'version', 'uptime_s', 'detector', 'detectors'],
+  properties: {
+    status: { type: 'string', enum: ['ok'] },
+    version: { type: 'string' },
+    uptime_s: { type: 'integer' },
+    detector: { type: 'string', description: 'the default detector' },
+    detectors: { type: 'array', items: { type: 'string' } },
+  },
+};
+
+export const instantQuery: SchemaObject = { type: 'string', description: 'RFC 3339 or epoch milliseconds' };
