@@ -40,6 +40,22 @@ describe('EnsembleDetector', () => {
     expect(alarms).toBeLessThan(10);
   });
 
+  it('still reports a level shift that comes soon after a spike: another incident, not a repeat', () => {
+    const rand = mulberry32(1);
+    const d = new EnsembleDetector();
+    const scores: number[] = [];
+    for (let i = 0; i < 1500; i++) {
+      let value = 100 + 40 * Math.sin((2 * Math.PI * i) / 288) + 6 * gaussian(rand);
+      if (i === 1000) value += 300; // a spike, far above everything
+      if (i >= 1200) value += 220; // then a lasting shift, inside the range the spike opened
+      scores.push(d.step(value, Date.UTC(2024, 0, 1) + i * 300_000));
+    }
+    expect(scores[1000]).toBeGreaterThanOrEqual(0.5);
+    const shiftAlarms = scores.slice(1200, 1500).filter((s) => s >= 0.5).length;
+    expect(shiftAlarms).toBeGreaterThanOrEqual(1);
+    expect(shiftAlarms).toBeLessThan(5);
+  });
+
   it('gives every member a say in the snapshot, so a restore resumes each of them', () => {
     const snapshot = new EnsembleDetector().snapshot();
     expect(Object.keys(snapshot.children ?? {}).sort()).toEqual(

@@ -16,7 +16,11 @@ const VERSION = 1;
 
 const SINCE_ALARM = 0; // points since the last alarm
 const ALARM_RAW = 1; // deviation score that raised it
-const SLOTS = 2;
+const ALARM_PATH = 2; // which path raised it: DEVIATION_PATH or EVENT_PATH
+const SLOTS = 3;
+
+const DEVIATION_PATH = 0;
+const EVENT_PATH = 1;
 
 const NEVER = Number.MAX_SAFE_INTEGER;
 
@@ -63,6 +67,8 @@ export class EnsembleDetector extends BaseDetector {
   private readonly quietFactor: number;
   private readonly rearm: number;
   private readonly s: Float64Array;
+  /** The path that gave the last output; read by `step` to remember which path raised an alarm. */
+  private lastPath = DEVIATION_PATH;
 
   constructor(
     readonly params: Params = {},
@@ -151,6 +157,7 @@ export class EnsembleDetector extends BaseDetector {
     if (out >= this.alarmLevel) {
       s[SINCE_ALARM] = 0;
       s[ALARM_RAW] = deviation;
+      s[ALARM_PATH] = this.lastPath;
     } else if (s[SINCE_ALARM] < NEVER) {
       s[SINCE_ALARM]++;
     }
@@ -182,9 +189,16 @@ export class EnsembleDetector extends BaseDetector {
 
   /** The output for a point, before any state changes: likelihood or event, damped after an alarm. */
   private combine(deviation: number, events: number): number {
-    const out = Math.max(this.likelihood.score(deviation), events);
+    const likely = this.likelihood.score(deviation);
+    const out = Math.max(likely, events);
     const s = this.s;
-    const quiet = s[SINCE_ALARM] < this.quietPoints && deviation < this.rearm * s[ALARM_RAW];
+    // The quiet after an alarm silences repeats of that incident: the same path firing
+    // again without stronger evidence. The other path firing is another incident (a level
+    // shift after a spike), and is reported.
+    const path = events >= likely ? EVENT_PATH : DEVIATION_PATH;
+    this.lastPath = path;
+    const quiet =
+      s[SINCE_ALARM] < this.quietPoints && path === s[ALARM_PATH] && deviation < this.rearm * s[ALARM_RAW];
     return quiet ? out * this.quietFactor : out;
   }
 }
