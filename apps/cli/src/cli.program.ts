@@ -3,11 +3,12 @@ import { description, version } from '../../../package.json';
 import { detectorsHelp } from './detectors.help';
 import { ExitCode, exitCodeFor } from './exit-code';
 import { InterruptedError } from './interrupted.error';
+import { replayCommand } from './replay.command';
 import { scoreCommand } from './score.command';
 import { serveCommand } from './serve.command';
 
 /** Every subcommand, each defined in its own `*.command.ts`. */
-const COMMANDS: ReadonlyArray<() => Command> = [scoreCommand, serveCommand];
+const COMMANDS: ReadonlyArray<() => Command> = [scoreCommand, serveCommand, replayCommand];
 
 export function buildProgram(): Command {
   const program = new Command('seismo')
