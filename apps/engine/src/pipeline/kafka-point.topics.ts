@@ -1,0 +1,43 @@
+import { type Admin } from 'kafkajs';
+
+export const DEFAULT_POINTS_TOPIC = 'seismo.points';
+export const DEFAULT_DLQ_TOPIC = 'seismo.dlq';
+
+export interface PointTopicsOptions {
+  readonly pointsTopic?: string;
+  readonly dlqTopic?: string;
+  /** Partitions of the points topic; the engine's parallelism. The DLQ gets one: it is small and read by people. */
+  readonly partitions: number;
+  readonly replicationFactor?: number;
+}
+
+/**
+ * Creates the points topic and the dead-letter topic when they are missing; existing topics
+ * are left as they are. A points topic with another partition count than asked is an error,
+ * not something to fix here: adding partitions moves series (partitionOf is modulo the count)
+ * and with them their detector state, which needs an operator's decision.
+ */
+export async function ensurePointTopics(admin: Admin, options: PointTopicsOptions): Promise<void> {
+  const pointsTopic = options.pointsTopic ?? DEFAULT_POINTS_TOPIC;
+  const dlqTopic = options.dlqTopic ?? DEFAULT_DLQ_TOPIC;
+  if (!Number.isInteger(options.partitions) || options.partitions < 1) {
+    throw new RangeError(`partitions must be a positive integer, got ${options.partitions}`);
+  }
+  const replicationFactor = options.replicationFactor ?? -1; // -1: the broker's default.
+  const existing = new Set(await admin.listTopics());
+  const missing = [
+    { topic: pointsTopic, numPartitions: options.partitions, replicationFactor },
+    { topic: dlqTopic, numPartitions: 1, replicationFactor },
+  ].filter(({ topic }) => !existing.has(topic));
+  if (missing.length > 0) {
+    // Another engine process may create them at the same moment: createTopics then answers
+    // false for those (TOPIC_ALREADY_EXISTS is not thrown), which is as good as created.
+    await admin.createTopics({ topics: missing, waitForLeaders: true });
+  }
+  const [metadata] = (await admin.fetchTopicMetadata({ topics: [pointsTopic] })).topics;
+  if (metadata.partitions.length !== options.partitions) {
+    throw new Error(
+      `topic ${pointsTopic} has ${metadata.partitions.length} partitions, the engine is configured for ${options.partitions}`,
+    );
+  }
+}
