@@ -1,8 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '@seismo/config';
-import { type RunningServer, serve } from '../src/serve';
+import { eventually, startTestServer, type TestServer } from './embedded-server.harness';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 const MINUTE = 60_000;
@@ -13,8 +9,7 @@ interface Answer<T = Record<string, unknown>> {
 }
 
 describe('embedded Seismo: tenants, ingest, engine, queries (real server, real embedded ClickHouse)', () => {
-  let server: RunningServer;
-  let dataDir: string;
+  let server: TestServer;
 
   const call = async <T = Record<string, unknown>>(
     method: string,
@@ -34,33 +29,12 @@ describe('embedded Seismo: tenants, ingest, engine, queries (real server, real e
     return { status: response.status, body: (await response.json()) as T };
   };
 
-  const eventually = async <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const found = await probe();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  };
-
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'seismo-e2e-'));
-    server = await serve(
-      loadConfig({
-        SEISMO_PORT: '0',
-        SEISMO_HOST: '127.0.0.1',
-        SEISMO_LOG_LEVEL: 'error',
-        SEISMO_DATA_DIR: dataDir,
-        SEISMO_ADMIN_TOKEN: ADMIN,
-        SEISMO_PARTITIONS: '2',
-      }),
-    );
+    server = await startTestServer({ SEISMO_ADMIN_TOKEN: ADMIN, SEISMO_PARTITIONS: '2' });
   }, 60_000);
 
   afterAll(async () => {
     await server?.close();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('creates tenants with the admin token only, each with a working key shown once', async () => {

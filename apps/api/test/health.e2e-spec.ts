@@ -1,30 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '@seismo/config';
 import { DEFAULT_DETECTOR } from '@seismo/detectors';
 import { type HealthReport } from '../src/health/health.controller';
-import { type RunningServer, serve } from '../src/serve';
+import { startTestServer, type TestServer } from './embedded-server.harness';
 
 describe('GET /health (real server on loopback)', () => {
-  let server: RunningServer;
-  let dataDir: string;
+  let server: TestServer;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'seismo-health-'));
-    server = await serve(
-      loadConfig({
-        SEISMO_PORT: '0',
-        SEISMO_HOST: '127.0.0.1',
-        SEISMO_LOG_LEVEL: 'error',
-        SEISMO_DATA_DIR: dataDir,
-      }),
-    );
+    server = await startTestServer();
   }, 60_000);
 
   afterAll(async () => {
     await server?.close();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('answers ok with the version and the default detector', async () => {

@@ -1,8 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '@seismo/config';
-import { type RunningServer, serve } from '../src/serve';
+import { startTestServer, type TestServer } from './embedded-server.harness';
 
 const ADMIN = 'e2e-admin-token-metrics-0123456789';
 const MINUTE = 60_000;
@@ -38,8 +34,7 @@ function valueOf(samples: Sample[], name: string, labels: Record<string, string>
 }
 
 describe('GET /metrics (real server, real embedded ClickHouse)', () => {
-  let server: RunningServer;
-  let dataDir: string;
+  let server: TestServer;
 
   const scrape = async (): Promise<{ text: string; samples: Sample[] }> => {
     const response = await fetch(`${server.url}/metrics`);
@@ -59,22 +54,11 @@ describe('GET /metrics (real server, real embedded ClickHouse)', () => {
   };
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'seismo-metrics-'));
-    server = await serve(
-      loadConfig({
-        SEISMO_PORT: '0',
-        SEISMO_HOST: '127.0.0.1',
-        SEISMO_LOG_LEVEL: 'error',
-        SEISMO_DATA_DIR: dataDir,
-        SEISMO_ADMIN_TOKEN: ADMIN,
-        SEISMO_PARTITIONS: '2',
-      }),
-    );
+    server = await startTestServer({ SEISMO_ADMIN_TOKEN: ADMIN, SEISMO_PARTITIONS: '2' });
   }, 60_000);
 
   afterAll(async () => {
     await server?.close();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('exposes every named metric without credentials, the queue gauge for each partition', async () => {

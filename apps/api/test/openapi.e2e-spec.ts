@@ -1,8 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '@seismo/config';
-import { type RunningServer, serve } from '../src/serve';
+import { startTestServer, type TestServer } from './embedded-server.harness';
 
 interface Operation {
   security?: Array<Record<string, string[]>>;
@@ -86,21 +82,11 @@ function structuralErrors(doc: OpenApiDocument): string[] {
 }
 
 describe('GET /openapi.json and /docs (real server)', () => {
-  let server: RunningServer;
-  let dataDir: string;
+  let server: TestServer;
   let doc: OpenApiDocument;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'seismo-openapi-'));
-    server = await serve(
-      loadConfig({
-        SEISMO_PORT: '0',
-        SEISMO_HOST: '127.0.0.1',
-        SEISMO_LOG_LEVEL: 'error',
-        SEISMO_DATA_DIR: dataDir,
-        SEISMO_ADMIN_TOKEN: 'e2e-admin-token-openapi-0123456789',
-      }),
-    );
+    server = await startTestServer();
     const response = await fetch(`${server.url}/openapi.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^application\/json/);
@@ -109,7 +95,6 @@ describe('GET /openapi.json and /docs (real server)', () => {
 
   afterAll(async () => {
     await server?.close();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('is a structurally valid OpenAPI 3.0 document with the two bearer schemes', () => {

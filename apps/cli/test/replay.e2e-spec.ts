@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
-import { loadConfig } from '@seismo/config';
-import { type RunningServer, serve } from '../../api/src/serve';
+import { eventually, startTestServer, type TestServer } from '../../api/test/embedded-server.harness';
 
 const BIN = path.resolve(__dirname, '../../../bin/seismo.js');
 const ADMIN = 'e2e-replay-admin-token-0123';
@@ -21,7 +20,7 @@ function nabTimestamp(ms: number): string {
 }
 
 describe('seismo replay (the built program, against a real embedded server)', () => {
-  let server: RunningServer;
+  let server: TestServer;
   let dir: string;
   let key: string;
 
@@ -29,16 +28,6 @@ describe('seismo replay (the built program, against a real embedded server)', ()
     const response = await fetch(`${server.url}${route}`, { headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);
     return (await response.json()) as T;
-  };
-
-  const eventually = async <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const found = await probe();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
   };
 
   const replay = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
@@ -65,16 +54,7 @@ describe('seismo replay (the built program, against a real embedded server)', ()
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'seismo-replay-'));
-    server = await serve(
-      loadConfig({
-        SEISMO_PORT: '0',
-        SEISMO_HOST: '127.0.0.1',
-        SEISMO_LOG_LEVEL: 'error',
-        SEISMO_DATA_DIR: join(dir, 'data'),
-        SEISMO_ADMIN_TOKEN: ADMIN,
-        SEISMO_PARTITIONS: '2',
-      }),
-    );
+    server = await startTestServer({ SEISMO_ADMIN_TOKEN: ADMIN, SEISMO_PARTITIONS: '2' });
     const created = await fetch(`${server.url}/v1/tenants`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },

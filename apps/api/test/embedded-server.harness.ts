@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@seismo/config';
+import { serve } from '../src/serve';
+
+export interface TestServer {
+  readonly url: string;
+  readonly dataDir: string;
+  readonly adminToken: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A real embedded Seismo for an end-to-end test file: HTTP on a free loopback port,
+ * ClickHouse embedded in a fresh temporary directory (removed on close), quiet logs.
+ * `env` adds or overrides SEISMO_* variables.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'seismo-e2e-'));
+  const adminToken = env.SEISMO_ADMIN_TOKEN ?? 'e2e-admin-token-0123456789';
+  try {
+    const server = await serve(
+      loadConfig({
+        SEISMO_PORT: '0',
+        SEISMO_HOST: '127.0.0.1',
+        SEISMO_LOG_LEVEL: 'error',
+        SEISMO_DATA_DIR: dataDir,
+        SEISMO_ADMIN_TOKEN: adminToken,
+        ...env,
+      }),
+    );
+    return {
+      url: server.url,
+      dataDir,
+      adminToken,
+      close: async () => {
+        await server.close();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Polls `probe` until it returns a value (the engine scores and stores asynchronously). */
+export async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
