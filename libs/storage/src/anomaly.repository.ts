@@ -1,5 +1,5 @@
 import { type AnomalyContext, type AnomalyQuery, type AnomalyRecord, type StoredAnomaly } from './anomaly';
-import { encodeJsonCompactRows } from './batch.encoder';
+import { insertBatch } from './batch.insert';
 import { type ClickHouseAccess } from './clickhouse.connection';
 import { toDateTime64Text } from './datetime64';
 import { type DedupToken } from './dedup-token';
@@ -48,17 +48,15 @@ export class AnomalyRepository {
    * differently) is stored twice but read once, see `find`.
    */
   async insertBatch(rows: readonly AnomalyRecord[], dedupToken: DedupToken): Promise<void> {
-    if (rows.length === 0) return;
-    const payload = await encodeJsonCompactRows(rows, anomalyTuple);
-    try {
-      await this.clickhouse.writer.write('anomalies', ANOMALY_COLUMNS, dedupToken, payload);
-    } catch (cause) {
-      throw new StorageException(
-        StorageExceptionCode.WRITE_FAILED,
-        `writing ${rows.length} anomalies (dedup token ${dedupToken}) failed: ${describeCause(cause)}`,
-        { cause },
-      );
-    }
+    await insertBatch(
+      this.clickhouse,
+      'anomalies',
+      ANOMALY_COLUMNS,
+      rows,
+      anomalyTuple,
+      dedupToken,
+      'anomalies',
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import { encodeJsonCompactRows } from './batch.encoder';
+import { insertBatch } from './batch.insert';
 import { type ClickHouseAccess } from './clickhouse.connection';
 import { toDateTime64Text } from './datetime64';
 import { type DedupToken } from './dedup-token';
@@ -33,17 +33,7 @@ export class PointRepository {
    * crash stays exactly-once. Resolves once ClickHouse has the rows.
    */
   async insertBatch(rows: readonly PointRecord[], dedupToken: DedupToken): Promise<void> {
-    if (rows.length === 0) return;
-    const payload = await encodeJsonCompactRows(rows, pointTuple);
-    try {
-      await this.clickhouse.writer.write('points', POINT_COLUMNS, dedupToken, payload);
-    } catch (cause) {
-      throw new StorageException(
-        StorageExceptionCode.WRITE_FAILED,
-        `writing ${rows.length} points (dedup token ${dedupToken}) failed: ${describeCause(cause)}`,
-        { cause },
-      );
-    }
+    await insertBatch(this.clickhouse, 'points', POINT_COLUMNS, rows, pointTuple, dedupToken, 'points');
   }
 
   /**

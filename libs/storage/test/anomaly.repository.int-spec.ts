@@ -1,9 +1,8 @@
 import { type AnomalyRecord } from '../src/anomaly';
 import { AnomalyRepository } from '../src/anomaly.repository';
-import { parseDedupToken } from '../src/dedup-token';
-import { StorageException, StorageExceptionCode } from '../src/storage.exception';
+import { StorageExceptionCode } from '../src/storage.exception';
 import { parseTenantId } from '../src/tenant-id';
-import { anomalyRecord, TestStorage } from './storage.harness';
+import { anomalyRecord, TestStorage, freshTenant, freshToken, storageRejection } from './storage.harness';
 
 let storage: TestStorage;
 let anomalies: AnomalyRepository;
@@ -16,23 +15,6 @@ afterAll(async () => {
 });
 
 const T0 = Date.UTC(2031, 0, 1);
-let tenantCounter = 0;
-function freshTenant() {
-  return parseTenantId(`tenant-${++tenantCounter}`);
-}
-let tokenCounter = 0;
-function freshToken() {
-  return parseDedupToken(`seismo.anomalies/0/${++tokenCounter}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StorageException> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StorageException);
-  return error as StorageException;
-}
 
 describe('AnomalyRepository', () => {
   it('reads back every field it wrote', async () => {
@@ -48,7 +30,7 @@ describe('AnomalyRepository', () => {
       revision: 1,
       createdAt: T0 + 1234,
     });
-    await anomalies.insertBatch([record], freshToken());
+    await anomalies.insertBatch([record], freshToken('seismo.anomalies'));
 
     const { tenantId: _tenant, retentionDays: _retention, ...stored } = record;
     expect(await anomalies.find(tenant, { limit: 10 })).toEqual([stored]);
@@ -57,8 +39,11 @@ describe('AnomalyRepository', () => {
   it('reads an anomaly written again in another batch once, before and after the merge', async () => {
     const tenant = freshTenant();
     const record = anomalyRecord(tenant, 'replayed', T0);
-    await anomalies.insertBatch([record], freshToken());
-    await anomalies.insertBatch([record, anomalyRecord(tenant, 'other', T0 + 1)], freshToken());
+    await anomalies.insertBatch([record], freshToken('seismo.anomalies'));
+    await anomalies.insertBatch(
+      [record, anomalyRecord(tenant, 'other', T0 + 1)],
+      freshToken('seismo.anomalies'),
+    );
 
     expect(await storage.count('anomalies', `tenant_id = '${tenant}'`)).toBe(3);
     expect((await anomalies.find(tenant, { limit: 10 })).map((a) => a.id)).toEqual(['other', 'replayed']);
@@ -72,9 +57,9 @@ describe('AnomalyRepository', () => {
     const tenant = freshTenant();
     const detected = anomalyRecord(tenant, 'x', T0);
     const triaged = { ...detected, revision: 1, explanation: 'disk full on db-3', createdAt: T0 + 60_000 };
-    await anomalies.insertBatch([detected], freshToken());
-    await anomalies.insertBatch([triaged], freshToken());
-    await anomalies.insertBatch([{ ...detected, createdAt: T0 + 120_000 }], freshToken());
+    await anomalies.insertBatch([detected], freshToken('seismo.anomalies'));
+    await anomalies.insertBatch([triaged], freshToken('seismo.anomalies'));
+    await anomalies.insertBatch([{ ...detected, createdAt: T0 + 120_000 }], freshToken('seismo.anomalies'));
 
     const [found] = await anomalies.find(tenant, { limit: 10 });
     expect(found).toMatchObject({ revision: 1, explanation: 'disk full on db-3' });
@@ -84,7 +69,7 @@ describe('AnomalyRepository', () => {
 
   it('stores a batch written twice with the same token once', async () => {
     const tenant = freshTenant();
-    const token = freshToken();
+    const token = freshToken('seismo.anomalies');
     const batch = [anomalyRecord(tenant, 'a', T0), anomalyRecord(tenant, 'b', T0 + 1)];
     await anomalies.insertBatch(batch, token);
     await anomalies.insertBatch(batch, token);
@@ -100,7 +85,7 @@ describe('AnomalyRepository', () => {
       anomalyRecord(tenant, 'mem-1', T0 + 1500, { series: 'mem', score: 0.99 }),
     ];
     beforeAll(async () => {
-      await anomalies.insertBatch(rows, freshToken());
+      await anomalies.insertBatch(rows, freshToken('seismo.anomalies'));
     });
     const ids = async (query: Parameters<AnomalyRepository['find']>[1]) =>
       (await anomalies.find(tenant, query)).map((a) => a.id);
@@ -130,7 +115,7 @@ describe('AnomalyRepository', () => {
       ['a fractional bound', { limit: 1, from: 0.5 }, 'from'],
       ['an empty series', { limit: 1, series: '' }, 'series'],
     ])('refuses %s, naming the argument', async (_, query, name) => {
-      const error = await rejection(anomalies.find(tenant, query));
+      const error = await storageRejection(anomalies.find(tenant, query));
       expect(error.code).toBe(StorageExceptionCode.INVALID_QUERY);
       expect(error.message).toContain(name);
     });
@@ -144,8 +129,11 @@ describe('AnomalyRepository', () => {
     ['an empty id', { id: '' }, 'anomalies[0].id'],
   ])('refuses a batch with %s, naming the field', async (_, fields, path) => {
     const tenant = freshTenant();
-    const error = await rejection(
-      anomalies.insertBatch([{ ...anomalyRecord(tenant, 'a', T0), ...fields }], freshToken()),
+    const error = await storageRejection(
+      anomalies.insertBatch(
+        [{ ...anomalyRecord(tenant, 'a', T0), ...fields }],
+        freshToken('seismo.anomalies'),
+      ),
     );
     expect(error.code).toBe(StorageExceptionCode.INVALID_RECORD);
     expect(error.message).toContain(path);

@@ -1,11 +1,16 @@
 import { type ClickHouseAccess } from '../src/clickhouse.connection';
-import { parseDedupToken } from '../src/dedup-token';
 import { ExecBatchWriter } from '../src/exec-batch.writer';
 import { type PointRecord } from '../src/point';
 import { PointRepository } from '../src/point.repository';
-import { StorageException, StorageExceptionCode } from '../src/storage.exception';
-import { parseTenantId } from '../src/tenant-id';
-import { DAY_MS, pointRecord, TestStorage } from './storage.harness';
+import { StorageExceptionCode } from '../src/storage.exception';
+import {
+  DAY_MS,
+  pointRecord,
+  TestStorage,
+  freshTenant,
+  freshToken,
+  storageRejection,
+} from './storage.harness';
 
 let storage: TestStorage;
 let points: PointRepository;
@@ -18,24 +23,6 @@ afterAll(async () => {
 });
 
 const T0 = Date.UTC(2031, 0, 1);
-let tenantCounter = 0;
-/** A tenant of its own per test: the tests share one engine and never see each other's rows. */
-function freshTenant() {
-  return parseTenantId(`tenant-${++tenantCounter}`);
-}
-let tokenCounter = 0;
-function freshToken() {
-  return parseDedupToken(`seismo.points/0/${++tokenCounter}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<StorageException> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StorageException);
-  return error as StorageException;
-}
 
 // Every write goes through the embedded engine's own writer in production, and through
 // ExecBatchWriter against a server; chdb runs both, so both are held to the same tests.
@@ -57,7 +44,7 @@ describe.each<[string, () => ClickHouseAccess]>([
       pointRecord(tenant, 'cpu', T0 + 3000),
       pointRecord(tenant, 'mem', T0 + 1000),
     ];
-    await repository.insertBatch(written, freshToken());
+    await repository.insertBatch(written, freshToken('seismo.points'));
 
     const range = await repository.range(tenant, 'cpu', T0, T0 + 3000, 100);
     // A score is a Float32: it reads back as the shortest decimal naming that Float32,
@@ -86,7 +73,7 @@ describe.each<[string, () => ClickHouseAccess]>([
     ];
     await repository.insertBatch(
       names.map((series, i) => pointRecord(tenant, series, T0 + i)),
-      freshToken(),
+      freshToken('seismo.points'),
     );
     for (const [i, series] of names.entries()) {
       const range = await repository.range(tenant, series, T0, T0 + 100, 10);
@@ -97,14 +84,14 @@ describe.each<[string, () => ClickHouseAccess]>([
   it('stores a batch written twice with the same token once', async () => {
     const tenant = freshTenant();
     const batch = [pointRecord(tenant, 'cpu', T0), pointRecord(tenant, 'cpu', T0 + 1000)];
-    const token = freshToken();
+    const token = freshToken('seismo.points');
     await repository.insertBatch(batch, token);
     await repository.insertBatch(batch, token);
     expect(await storage.count('points', `tenant_id = '${tenant}'`)).toBe(2);
 
     // The token, not the content, is the batch's identity: the same rows under another
     // token are another batch.
-    await repository.insertBatch(batch, freshToken());
+    await repository.insertBatch(batch, freshToken('seismo.points'));
     expect(await storage.count('points', `tenant_id = '${tenant}'`)).toBe(4);
   });
 
@@ -115,14 +102,14 @@ describe.each<[string, () => ClickHouseAccess]>([
       pointRecord(tenant, 'cpu', Date.UTC(2031, 1, 1, 0, 1)),
       pointRecord(tenant, 'cpu', Date.UTC(2031, 2, 1)),
     ];
-    const token = freshToken();
+    const token = freshToken('seismo.points');
     await repository.insertBatch(batch, token);
     await repository.insertBatch(batch, token);
     expect(await storage.count('points', `tenant_id = '${tenant}'`)).toBe(3);
   });
 
   it("does not leave its token on the engine's session for the next insert", async () => {
-    await repository.insertBatch([pointRecord(freshTenant(), 'cpu', T0)], freshToken());
+    await repository.insertBatch([pointRecord(freshTenant(), 'cpu', T0)], freshToken('seismo.points'));
     expect(await storage.rows("SELECT getSetting('insert_deduplication_token') AS token")).toEqual([
       { token: '' },
     ]);
@@ -140,7 +127,7 @@ describe('PointRepository', () => {
     // The longest retention, 65535 days, keeps a point of 1900 until 2079.
     await points.insertBatch(
       instants.map((ts) => pointRecord(tenant, 'old', ts, { retentionDays: 65535 })),
-      freshToken(),
+      freshToken('seismo.points'),
     );
     const range = await points.range(tenant, 'old', Date.UTC(1900, 0, 1), Date.UTC(2300, 0, 1), 10);
     expect(range.resolution === 'raw' && range.points.map((p) => p.ts)).toEqual(
@@ -157,7 +144,7 @@ describe('PointRepository', () => {
     }
     rows[20_000] = { ...rows[20_000], value: 1000, score: 0.99, flags: 4 };
     rows[30_000] = { ...rows[30_000], value: -1000 };
-    await points.insertBatch(rows, freshToken());
+    await points.insertBatch(rows, freshToken('seismo.points'));
 
     const range = await points.range(tenant, 'cpu', T0, T0 + 30 * DAY_MS, 1000);
     if (range.resolution !== 'bucketed') throw new Error(`expected buckets, got ${range.resolution}`);
@@ -180,7 +167,7 @@ describe('PointRepository', () => {
     const tenant = freshTenant();
     await points.insertBatch(
       Array.from({ length: 11 }, (_, i) => pointRecord(tenant, 'cpu', T0 + i * 1000)),
-      freshToken(),
+      freshToken('seismo.points'),
     );
     expect((await points.range(tenant, 'cpu', T0, T0 + 10_000, 10)).resolution).toBe('raw');
     expect((await points.range(tenant, 'cpu', T0, T0 + 11_000, 10)).resolution).toBe('bucketed');
@@ -199,7 +186,7 @@ describe('PointRepository', () => {
     async (_, fields, message) => {
       const tenant = freshTenant();
       const batch = [pointRecord(tenant, 'cpu', T0), { ...pointRecord(tenant, 'cpu', T0 + 1), ...fields }];
-      const error = await rejection(points.insertBatch(batch, freshToken()));
+      const error = await storageRejection(points.insertBatch(batch, freshToken('seismo.points')));
       expect(error.code).toBe(StorageExceptionCode.INVALID_RECORD);
       expect(error.message).toContain(message);
       expect(await storage.count('points', `tenant_id = '${tenant}'`)).toBe(0);
@@ -213,7 +200,7 @@ describe('PointRepository', () => {
     ['no points', [T0, T0 + 10, 0], 'maxPoints'],
     ['too many points', [T0, T0 + 10, 100_001], 'maxPoints'],
   ])('refuses %s, naming the argument', async (_, [from, to, max], name) => {
-    const error = await rejection(points.range(freshTenant(), 'cpu', from, to, max));
+    const error = await storageRejection(points.range(freshTenant(), 'cpu', from, to, max));
     expect(error.code).toBe(StorageExceptionCode.INVALID_QUERY);
     expect(error.message).toContain(name);
   });

@@ -6,7 +6,9 @@ import { type AnomalyRecord } from '../src/anomaly';
 import { ClickHouseConnection } from '../src/clickhouse.connection';
 import { Migrator } from '../src/migrator';
 import { type PointRecord } from '../src/point';
-import { type TenantId } from '../src/tenant-id';
+import { parseDedupToken, type DedupToken } from '../src/dedup-token';
+import { StorageException } from '../src/storage.exception';
+import { parseTenantId, type TenantId } from '../src/tenant-id';
 
 /**
  * A real embedded ClickHouse in a fresh temporary directory, migrated. chdb binds one
@@ -90,4 +92,26 @@ export function anomalyRecord(
     retentionDays: KEEP,
     ...fields,
   };
+}
+
+let tenantCounter = 0;
+/** A tenant of its own per test: the tests of a file share one engine and never see each other's rows. */
+export function freshTenant(): TenantId {
+  return parseTenantId(`tenant-${++tenantCounter}`);
+}
+
+let tokenCounter = 0;
+/** A dedup token no earlier write of this file used. */
+export function freshToken(source: string): DedupToken {
+  return parseDedupToken(`${source}/0/${++tokenCounter}`);
+}
+
+/** The StorageException `promise` rejects with; fails the test if it resolves or rejects otherwise. */
+export async function storageRejection(promise: Promise<unknown>): Promise<StorageException> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(StorageException);
+  return error as StorageException;
 }
