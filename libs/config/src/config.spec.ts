@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config';
 
 describe('loadConfig', () => {
   it('fills in defaults for an empty environment', () => {
@@ -9,6 +9,9 @@ describe('loadConfig', () => {
       logLevel: 'info',
       partitions: 4,
       anomalyThreshold: 0.5,
+      role: 'all',
+      engineGroup: 'seismo-engine',
+      checkpointIntervalMs: 30_000,
     });
   });
 
@@ -38,6 +41,27 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the Kafka settings', () => {
+    expect(
+      loadConfig({
+        SEISMO_KAFKA_BROKERS: 'kafka-1:9092,10.0.0.2:9093',
+        SEISMO_ROLE: 'engine',
+        SEISMO_ENGINE_GROUP: 'engines',
+        SEISMO_CHECKPOINT_INTERVAL_MS: '5000',
+      }),
+    ).toMatchObject({
+      kafkaBrokers: ['kafka-1:9092', '10.0.0.2:9093'],
+      role: 'engine',
+      engineGroup: 'engines',
+      checkpointIntervalMs: 5000,
+    });
+  });
+
+  it('lists every variable it reads', () => {
+    expect(CONFIG_VARIABLES).toContain('SEISMO_KAFKA_BROKERS');
+    expect(CONFIG_VARIABLES.every((name) => name.startsWith('SEISMO_'))).toBe(true);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ SEISMO_PORT: '' }).port).toBe(8080);
   });
@@ -51,7 +75,11 @@ describe('loadConfig', () => {
     ['SEISMO_ADMIN_TOKEN', 'short'],
     ['SEISMO_PARTITIONS', '0'],
     ['SEISMO_ANOMALY_THRESHOLD', '1.5'],
-    ['SEISMO_KAFKA_BROKERS', '127.0.0.1:9092'],
+    ['SEISMO_KAFKA_BROKERS', 'kafka'],
+    ['SEISMO_KAFKA_BROKERS', 'a:1, b:2'],
+    ['SEISMO_ROLE', 'worker'],
+    ['SEISMO_ROLE', 'engine'],
+    ['SEISMO_CHECKPOINT_INTERVAL_MS', '5'],
   ])('stops on a bad %s, naming it', (variable, value) => {
     let error: unknown;
     try {

@@ -14,8 +14,20 @@ const schema = z.object({
   SEISMO_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   SEISMO_PARTITIONS: z.coerce.number().int().min(1).max(1024).default(4),
   SEISMO_ANOMALY_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.5),
-  SEISMO_KAFKA_BROKERS: z.string().optional(),
+  SEISMO_KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'expected host:port[,host:port...]')
+    .optional(),
+  SEISMO_ROLE: z.enum(['all', 'api', 'engine']).default('all'),
+  SEISMO_ENGINE_GROUP: z.string().min(1).default('seismo-engine'),
+  SEISMO_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
 });
+
+/** Every variable Seismo reads: what docker-compose.yml and the README may set, and nothing else. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
+/** What this process runs: API and engine together, or one of them (Kafka mode only). */
+export type SeismoRole = 'all' | 'api' | 'engine';
 
 export interface SeismoConfig {
   readonly port: number;
@@ -30,6 +42,13 @@ export interface SeismoConfig {
   readonly partitions: number;
   /** Points scoring at least this become anomalies. */
   readonly anomalyThreshold: number;
+  /** Kafka brokers; absent: embedded mode, an in-process queue in place of Kafka. */
+  readonly kafkaBrokers?: readonly string[];
+  readonly role: SeismoRole;
+  /** The engines' consumer group. */
+  readonly engineGroup: string;
+  /** How often each partition's detector state is checkpointed. */
+  readonly checkpointIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -49,12 +68,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
     );
   }
   const v = parsed.data;
-  if (v.SEISMO_KAFKA_BROKERS !== undefined) {
-    // Said at boot rather than ignored: a deployment that names brokers expects to use them.
+  if (v.SEISMO_ROLE !== 'all' && v.SEISMO_KAFKA_BROKERS === undefined) {
+    // Without Kafka there is nothing between an API process and an engine process.
     throw new ConfigError([
       {
-        variable: 'SEISMO_KAFKA_BROKERS',
-        problem: 'Kafka mode is not available in this version yet; unset it to run embedded',
+        variable: 'SEISMO_ROLE',
+        problem: `'${v.SEISMO_ROLE}' needs SEISMO_KAFKA_BROKERS; embedded mode runs API and engine together ('all')`,
       },
     ]);
   }
@@ -67,5 +86,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
     ...(v.SEISMO_ADMIN_TOKEN ? { adminToken: v.SEISMO_ADMIN_TOKEN } : {}),
     partitions: v.SEISMO_PARTITIONS,
     anomalyThreshold: v.SEISMO_ANOMALY_THRESHOLD,
+    ...(v.SEISMO_KAFKA_BROKERS ? { kafkaBrokers: v.SEISMO_KAFKA_BROKERS.split(',') } : {}),
+    role: v.SEISMO_ROLE,
+    engineGroup: v.SEISMO_ENGINE_GROUP,
+    checkpointIntervalMs: v.SEISMO_CHECKPOINT_INTERVAL_MS,
   };
 }

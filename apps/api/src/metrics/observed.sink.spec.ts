@@ -22,6 +22,7 @@ function batch(points: PointRecord[], anomalies = 0, deadLetters = 0): Processed
       partition: 0,
       offset,
       reason: 'bad',
+      value: new Uint8Array(0),
     })),
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type SeismoConfig } from '@seismo/config';
 import { BatchProcessor } from '@seismo/engine/pipeline/batch.processor';
@@ -63,7 +64,12 @@ export class SeismoRuntime {
       const engine = new EngineRunner(
         new InMemoryPointQueue(log, { maxBatchMessages: MAX_BATCH_MESSAGES }),
         processor,
-        new ObservedSink(new ClickHouseSink(points, anomalies, 'embedded'), metrics),
+        // The embedded log starts again at offset 0 on every start, so its dedup tokens name
+        // this run: a new batch must not match the token of one written before a restart.
+        new ObservedSink(
+          new ClickHouseSink(points, anomalies, `embedded-${randomBytes(6).toString('hex')}`),
+          metrics,
+        ),
       );
       await engine.start();
       return new SeismoRuntime(

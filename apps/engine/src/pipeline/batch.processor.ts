@@ -31,6 +31,7 @@ const DETECTORS: readonly string[] = ['ensemble'];
 
 interface AcceptedMessage {
   readonly offset: number;
+  readonly value: Uint8Array;
   readonly tenant: TenantId;
   readonly points: PointBatch;
   readonly retention: TenantRetention;
@@ -77,14 +78,14 @@ export class BatchProcessor {
     for (const message of messages) {
       const outcome = this.accept(message.offset, message.value);
       if (typeof outcome === 'string')
-        deadLetters.push({ partition, offset: message.offset, reason: outcome });
+        deadLetters.push({ partition, offset: message.offset, reason: outcome, value: message.value });
       else accepted.push(outcome);
     }
 
     const createdAt = this.clock();
     const points: PointRecord[] = [];
     const anomalies: AnomalyRecord[] = [];
-    for (const { offset, tenant, points: batchPoints, retention } of accepted) {
+    for (const { offset, value: bytes, tenant, points: batchPoints, retention } of accepted) {
       const scorer = this.scorerOf(tenant);
       const { series, t, value, seriesIndex } = batchPoints;
       let refused = 0;
@@ -137,6 +138,7 @@ export class BatchProcessor {
           partition,
           offset,
           reason: `${refused} of ${t.length} points refused, the first: ${firstRefusal}`,
+          value: bytes,
         });
       }
     }
@@ -177,7 +179,7 @@ export class BatchProcessor {
       // not hold its partition: the message goes to the dead letters with the reason.
       return `point batch: no retention for tenant ${tenant}: ${error instanceof Error ? error.message : String(error)}`;
     }
-    return { offset, tenant, points, retention: checkedRetention(tenant, retention) };
+    return { offset, value: bytes, tenant, points, retention: checkedRetention(tenant, retention) };
   }
 
   private scorerOf(tenant: TenantId): SeriesScorer {

@@ -2,6 +2,7 @@ import { type Admin } from 'kafkajs';
 
 export const DEFAULT_POINTS_TOPIC = 'seismo.points';
 export const DEFAULT_DLQ_TOPIC = 'seismo.dlq';
+export const DEFAULT_ANOMALIES_TOPIC = 'seismo.anomalies';
 
 export interface PointTopicsOptions {
   readonly pointsTopic?: string;

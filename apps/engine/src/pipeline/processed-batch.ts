@@ -5,6 +5,8 @@ export interface DeadLetter {
   readonly partition: number;
   readonly offset: number;
   readonly reason: string;
+  /** The message as it came, for the dead-letter topic. */
+  readonly value: Uint8Array;
 }
 
 /** What one queue batch became: the rows for the sinks, and the messages refused. */
