@@ -2,6 +2,8 @@ export * from './anomaly';
 export * from './anomaly.repository';
 export * from './batch.writer';
 export * from './chdb-batch.writer';
+export * from './checkpoint';
+export * from './checkpoint.repository';
 export * from './clickhouse.connection';
 export * from './dedup-token';
 export * from './exec-batch.writer';

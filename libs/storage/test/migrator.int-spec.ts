@@ -42,15 +42,15 @@ describe('the project migrations', () => {
   it('create points and anomalies once, and a second run changes nothing', async () => {
     const first = await new Migrator(storage.client).migrate();
     expect(first).toEqual({
-      applied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql'],
+      applied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql', '0004_checkpoints.sql'],
       alreadyApplied: [],
     });
-    expect(await tables()).toEqual(['anomalies', 'api_keys', 'points', 'schema_migrations', 'tenants']);
+    expect(await tables()).toEqual(['anomalies', 'api_keys', 'checkpoints', 'points', 'schema_migrations', 'tenants']);
 
     const second = await new Migrator(storage.client).migrate();
     expect(second).toEqual({
       applied: [],
-      alreadyApplied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql'],
+      alreadyApplied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql', '0004_checkpoints.sql'],
     });
     expect(await storage.count('schema_migrations FINAL')).toBe(3);
   });
