@@ -52,7 +52,7 @@ describe('the project migrations', () => {
       applied: [],
       alreadyApplied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql', '0004_checkpoints.sql'],
     });
-    expect(await storage.count('schema_migrations FINAL')).toBe(3);
+    expect(await storage.count('schema_migrations FINAL')).toBe(4);
   });
 
   it('define tenant-first sorting keys and a TTL read from each row', async () => {
