@@ -281,7 +281,7 @@ describe('the pipeline over Kafka against ClickHouse', () => {
     }
   }
 
-  const engine = (queue: PointQueue, sink: BatchSink, logger = { warn: jest.fn(), error: jest.fn() }) =>
+  const engine = (queue: PointQueue, sink: BatchSink, logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() }) =>
     new EngineRunner(
       queue,
       new BatchProcessor({ retentionOf: () => ({ pointsDays: 65535, anomaliesDays: 65535 }) }),
@@ -339,7 +339,7 @@ describe('the pipeline over Kafka against ClickHouse', () => {
     expect(afterCrash).toBeGreaterThan(0);
 
     // Second life: a new consumer in the group replays from the last commit (nothing) to the end.
-    const logger = { warn: jest.fn(), error: jest.fn() };
+    const logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
     const second = engine(await queueOver({ maxBatchMessages: 3 }), sink, logger);
     await second.start();
     await eventually(async () => (await storage.count('points')) === 2 * POINTS, 'every point was stored');

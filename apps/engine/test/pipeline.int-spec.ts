@@ -69,7 +69,7 @@ describe('the embedded pipeline against ClickHouse', () => {
     const points = new PointRepository(storage.connection);
     const anomalies = new AnomalyRepository(storage.connection);
     const sink = new ClickHouseSink(points, anomalies, 'embedded');
-    const logger = { warn: jest.fn(), error: jest.fn() };
+    const logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
     const engine = (batchSink: BatchSink) => {
       const queue = new InMemoryPointQueue(log, { maxBatchMessages: 16 });
       const processor = new BatchProcessor({

@@ -1,5 +1,5 @@
 import { encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
-import { SeriesScorer } from '../scoring/series-scorer';
+import { CONTEXT_POINTS, SeriesScorer } from '../scoring/series-scorer';
 import { BatchProcessor } from './batch.processor';
 import { type QueueBatch } from './point-queue';
 import { PointFlag } from './point-flag';
@@ -78,7 +78,11 @@ describe('BatchProcessor', () => {
       score: anomaly.score,
       severity: severityOf(anomaly.score),
       detectors: ['ensemble'],
-      context: { ts: [], values: [] },
+      // The series' last points, the anomalous one last.
+      context: {
+        ts: Array.from({ length: CONTEXT_POINTS }, (_, k) => T0 + (SPIKE - CONTEXT_POINTS + 1 + k) * MINUTE),
+        values: Array.from({ length: CONTEXT_POINTS }, (_, k) => metric(SPIKE - CONTEXT_POINTS + 1 + k)),
+      },
       explanation: null,
       revision: 0,
       createdAt: T0 + 999,
@@ -218,6 +222,68 @@ describe('BatchProcessor', () => {
     // The failed attempt learned nothing: once fixed, the batch scores as on fresh state.
     retention = KEEP;
     expect(fixedLater.process(batch).points).toEqual(processor().process(batch).points);
+  });
+});
+
+describe('BatchProcessor state across a restore', () => {
+  const messages = twoTenants(8, 'acme'); // 16 messages, offsets 100..115
+  const at = (from: number, to: number, replay = false): QueueBatch => ({
+    ...batchOf(messages.slice(from - 100, to - 100 + 1), 3, from),
+    ...(replay ? { replay: true } : {}),
+  });
+  const checkpointOf = (p: BatchProcessor, offset: number, all = false) => ({
+    offset,
+    series: p.takeCheckpoint(3, all).map((row) => ({ ...row, offset })),
+  });
+
+  it('restores a checkpoint, replays up to the commit without rows, and then scores as if never stopped', () => {
+    const uninterrupted = processor();
+    const expected = [at(100, 103), at(104, 109), at(110, 115)].map((b) => uninterrupted.process(b));
+
+    const first = processor();
+    first.process(at(100, 103));
+    const checkpoint = checkpointOf(first, 103);
+    first.process(at(104, 109)); // taken and committed, then the process dies
+
+    const second = processor();
+    second.restore(3, checkpoint);
+    expect(second.lastOffset(3)).toBe(103);
+    expect(second.process(at(104, 109, true))).toMatchObject({ points: [], anomalies: [], deadLetters: [] });
+    expect(second.lastOffset(3)).toBe(109);
+    expect(second.process(at(110, 115))).toEqual(expected[2]);
+  });
+
+  it('skips, in a replay, what a series restored from a newer row already learned', () => {
+    const uninterrupted = processor();
+    const expected = [at(100, 105), at(106, 111), at(112, 115)].map((b) => uninterrupted.process(b));
+
+    const first = processor();
+    first.process(at(100, 105));
+    const round = checkpointOf(first, 105);
+    first.process(at(106, 111));
+    // A round at 111 that died after acme's rows: the marker still says 105.
+    const partial = first.takeCheckpoint(3).filter((row) => row.tenantId === 'acme');
+    const checkpoint = {
+      offset: 105,
+      series: [
+        ...round.series.filter((row) => row.tenantId !== 'acme'),
+        ...partial.map((row) => ({ ...row, offset: 111 })),
+      ],
+    };
+
+    const second = processor();
+    second.restore(3, checkpoint);
+    second.process(at(106, 111, true));
+    expect(second.process(at(112, 115))).toEqual(expected[2]);
+  });
+
+  it('forgets a partition it no longer owns', () => {
+    const p = processor();
+    p.process(at(100, 101));
+    expect(p.seriesCount(3)).toBe(2);
+    p.drop(3);
+    expect(p.lastOffset(3)).toBeUndefined();
+    expect(p.seriesCount()).toBe(0);
   });
 });
 

@@ -1,8 +1,10 @@
 import { decodePointBatch, type PointBatch, PointBatchDecodeError } from '@seismo/pipeline';
 import {
   type AnomalyRecord,
+  type PartitionCheckpoint,
   parseTenantId,
   type PointRecord,
+  type SeriesCheckpoint,
   StorageException,
   type TenantId,
 } from '@seismo/storage';
@@ -29,6 +31,19 @@ export interface BatchProcessorOptions {
 /** The ensemble is the one detector named until per-member attribution reaches the engine. */
 const DETECTORS: readonly string[] = ['ensemble'];
 
+/** The detector state of one partition's series, and how far in the partition it has learned. */
+interface PartitionState {
+  /** One scorer per tenant, so two tenants' series of the same name never share state. */
+  readonly scorers: Map<TenantId, SeriesScorer>;
+  /** The last offset learned; -1 before the first. */
+  lastOffset: number;
+  /**
+   * Series restored from rows newer than the checkpoint's round (a crash during a round),
+   * keyed `tenant\0series`, with the offset each covers: a replay skips what they learned.
+   */
+  covered: Map<string, number>;
+}
+
 interface AcceptedMessage {
   readonly offset: number;
   readonly value: Uint8Array;
@@ -42,8 +57,9 @@ interface AcceptedMessage {
  * detector of its series, and builds point rows and anomaly rows. Pure CPU: no I/O, no
  * awaiting, so the hot path never waits on the network.
  *
- * Detector state lives here, one SeriesScorer per tenant, so two tenants' series of the
- * same name never share state, and each tenant's series limit applies to it alone.
+ * Detector state lives here, per partition (what a checkpoint covers and a rebalance
+ * moves) and within it one SeriesScorer per tenant, so two tenants' series of the same
+ * name never share state.
  *
  * Every message is validated before any point is scored: a bad message becomes a dead
  * letter and its neighbours go on, and `process` either changes state for the whole
@@ -51,7 +67,7 @@ interface AcceptedMessage {
  * learned twice by a half-done first attempt.
  */
 export class BatchProcessor {
-  private readonly scorers = new Map<string, SeriesScorer>();
+  private readonly partitions = new Map<number, PartitionState>();
   private readonly retentionOf: RetentionOf;
   private readonly threshold: number;
   private readonly scorerOptions: SeriesScorerOptions;
@@ -70,9 +86,26 @@ export class BatchProcessor {
     new SeriesScorer(this.scorerOptions);
   }
 
+  /**
+   * Scores and learns a batch. A replayed batch (messages taken before, replayed after a
+   * restore to bring the state up to the committed offset) is learned only: it yields no
+   * rows, since its rows were written the first time.
+   */
   process(batch: QueueBatch): ProcessedBatch {
     const { partition, messages } = batch;
     if (messages.length === 0) throw new RangeError(`batch of partition ${partition} holds no messages`);
+    const state = this.stateOf(partition);
+    if (batch.replay) {
+      this.replay(state, batch);
+      return {
+        partition,
+        firstOffset: messages[0].offset,
+        lastOffset: messages[messages.length - 1].offset,
+        points: [],
+        anomalies: [],
+        deadLetters: [],
+      };
+    }
     const deadLetters: DeadLetter[] = [];
     const accepted: AcceptedMessage[] = [];
     for (const message of messages) {
@@ -86,7 +119,7 @@ export class BatchProcessor {
     const points: PointRecord[] = [];
     const anomalies: AnomalyRecord[] = [];
     for (const { offset, value: bytes, tenant, points: batchPoints, retention } of accepted) {
-      const scorer = this.scorerOf(tenant);
+      const scorer = this.scorerOf(state, tenant);
       const { series, t, value, seriesIndex } = batchPoints;
       let refused = 0;
       let firstRefusal = '';
@@ -122,10 +155,7 @@ export class BatchProcessor {
             score,
             severity: severityOf(score),
             detectors: DETECTORS,
-            // The window of recent points needs per-series history that survives a
-            // restart (checkpointed with the detector state); until then it stays empty
-            // rather than holding whatever part of it this one message happened to carry.
-            context: { ts: [], values: [] },
+            context: scorer.context(name),
             explanation: null,
             revision: 0,
             createdAt,
@@ -143,14 +173,89 @@ export class BatchProcessor {
       }
     }
 
+    state.lastOffset = messages[messages.length - 1].offset;
     return {
       partition,
       firstOffset: messages[0].offset,
-      lastOffset: messages[messages.length - 1].offset,
+      lastOffset: state.lastOffset,
       points,
       anomalies,
       deadLetters,
     };
+  }
+
+  /** The last offset of `partition` learned, or undefined when this processor holds no state of it. */
+  lastOffset(partition: number): number | undefined {
+    return this.partitions.get(partition)?.lastOffset;
+  }
+
+  /** Series held for `partition`, across tenants. */
+  seriesCount(partition?: number): number {
+    let count = 0;
+    for (const [p, state] of this.partitions) {
+      if (partition !== undefined && p !== partition) continue;
+      for (const scorer of state.scorers.values()) count += scorer.seriesCount;
+    }
+    return count;
+  }
+
+  /** Forgets a partition's state: it moved to another engine, or is about to be restored. */
+  drop(partition: number): void {
+    this.partitions.delete(partition);
+  }
+
+  /**
+   * Replaces a partition's state with a checkpoint's, as of `checkpoint.offset`; the
+   * messages after it are then to be replayed (`replay` batches) up to the committed offset.
+   */
+  restore(partition: number, checkpoint: PartitionCheckpoint): void {
+    const state: PartitionState = { scorers: new Map(), lastOffset: checkpoint.offset, covered: new Map() };
+    for (const row of checkpoint.series) {
+      this.scorerOf(state, row.tenantId).restore(row.series, row.state);
+      if (row.offset > checkpoint.offset) state.covered.set(`${row.tenantId}\0${row.series}`, row.offset);
+    }
+    this.partitions.set(partition, state);
+  }
+
+  /**
+   * The encoded state of the partition's series changed since the last call (all of them
+   * with `all`), as of `lastOffset(partition)`: one checkpoint round.
+   */
+  takeCheckpoint(partition: number, all = false): SeriesCheckpoint[] {
+    const state = this.partitions.get(partition);
+    if (!state) return [];
+    const rows: SeriesCheckpoint[] = [];
+    for (const [tenantId, scorer] of state.scorers) {
+      for (const { series, state: bytes } of scorer.takeChanged(all))
+        rows.push({ tenantId, series, state: bytes });
+    }
+    return rows;
+  }
+
+  /** Learns messages already taken once; series whose restored state covers a message skip it. */
+  private replay(state: PartitionState, batch: QueueBatch): void {
+    for (const message of batch.messages) {
+      if (message.offset <= state.lastOffset) continue;
+      const outcome = this.accept(message.offset, message.value);
+      if (typeof outcome !== 'string') {
+        const scorer = this.scorerOf(state, outcome.tenant);
+        const { series, t, value, seriesIndex } = outcome.points;
+        for (let i = 0; i < t.length; i++) {
+          const name = series[seriesIndex[i]];
+          const covered =
+            state.covered.size > 0 ? state.covered.get(`${outcome.tenant}\0${name}`) : undefined;
+          if (covered !== undefined && covered >= message.offset) continue;
+          try {
+            scorer.score(name, value[i], t[i]);
+          } catch (error) {
+            // Refused the first time too (and dead-lettered then): the same point, the same answer.
+            if (!(error instanceof SeriesScorerError)) throw error;
+          }
+        }
+      }
+      state.lastOffset = message.offset;
+    }
+    for (const [key, offset] of state.covered) if (offset <= state.lastOffset) state.covered.delete(key);
   }
 
   /** The decoded message with its tenant and retention, or the reason it is refused. */
@@ -182,11 +287,20 @@ export class BatchProcessor {
     return { offset, value: bytes, tenant, points, retention: checkedRetention(tenant, retention) };
   }
 
-  private scorerOf(tenant: TenantId): SeriesScorer {
-    let scorer = this.scorers.get(tenant);
+  private stateOf(partition: number): PartitionState {
+    let state = this.partitions.get(partition);
+    if (!state) {
+      state = { scorers: new Map(), lastOffset: -1, covered: new Map() };
+      this.partitions.set(partition, state);
+    }
+    return state;
+  }
+
+  private scorerOf(state: PartitionState, tenant: TenantId): SeriesScorer {
+    let scorer = state.scorers.get(tenant);
     if (!scorer) {
       scorer = new SeriesScorer(this.scorerOptions);
-      this.scorers.set(tenant, scorer);
+      state.scorers.set(tenant, scorer);
     }
     return scorer;
   }

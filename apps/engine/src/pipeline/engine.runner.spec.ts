@@ -1,7 +1,8 @@
 import { encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
 import { setImmediate as tick } from 'node:timers/promises';
 import { BatchProcessor } from './batch.processor';
-import { EngineRunner } from './engine.runner';
+import { type PartitionCheckpoint, type SeriesCheckpoint } from '@seismo/storage';
+import { type CheckpointStore, EngineRunner } from './engine.runner';
 import { InMemoryPointLog } from './in-memory-point.log';
 import { InMemoryPointQueue } from './in-memory-point.queue';
 import { type ProcessedBatch } from './processed-batch';
@@ -40,7 +41,7 @@ class RecordingSink implements BatchSink {
   }
 }
 
-const quiet = { warn: jest.fn(), error: jest.fn() };
+const quiet = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
 beforeEach(() => jest.clearAllMocks());
 
 function engine(sink: BatchSink, log: InMemoryPointLog) {
@@ -106,5 +107,103 @@ describe('EngineRunner', () => {
     await until(() => log.committed(0) === 0, 'the replayed batch was committed');
     await second.runner.stop();
     expect(up.written.map((b) => [b.firstOffset, b.lastOffset, b.points.length])).toEqual([[0, 0, 5]]);
+  });
+
+  describe('with checkpoints', () => {
+    /** A checkpoint store in memory, as CheckpointRepository behaves: newest row per series, rounds closed by a marker. */
+    class MemoryCheckpoints implements CheckpointStore {
+      readonly rounds: Array<{ partition: number; offset: number; series: string[] }> = [];
+      private readonly rows = new Map<string, SeriesCheckpoint & { offset: number }>();
+      private readonly markers = new Map<number, number>();
+      async read(_source: string, partition: number, upTo: number): Promise<PartitionCheckpoint> {
+        const series = [...this.rows.entries()]
+          .filter(([key, row]) => key.startsWith(`${partition}/`) && row.offset <= upTo)
+          .map(([, row]) => row);
+        const marker = this.markers.get(partition) ?? -1;
+        return { offset: marker <= upTo ? marker : -1, series };
+      }
+      async write(_source: string, partition: number, offset: number, series: readonly SeriesCheckpoint[]) {
+        for (const row of series)
+          this.rows.set(`${partition}/${row.tenantId}/${row.series}`, { ...row, offset });
+        this.markers.set(partition, offset);
+        this.rounds.push({ partition, offset, series: series.map((row) => row.series) });
+      }
+    }
+
+    function checkpointed(sink: BatchSink, log: InMemoryPointLog, store: CheckpointStore, intervalMs = 0) {
+      const queue = new InMemoryPointQueue(log, { maxBatchMessages: 2, retryDelayMs: 1 });
+      const processor = new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) });
+      const runner = new EngineRunner(queue, processor, sink, {
+        retryDelayMs: 1,
+        logger: quiet,
+        checkpoints: { store, source: 'test', intervalMs },
+      });
+      return { queue, runner };
+    }
+
+    it('checkpoints after the commit, at the committed offset, with the series that changed', async () => {
+      const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+      const store = new MemoryCheckpoints();
+      const { queue, runner } = checkpointed(new RecordingSink(), log, store);
+      await runner.start();
+      await queue.append(0, message(0, 5));
+      await until(() => store.rounds.length === 1, 'a round was written');
+      await runner.stop();
+      expect(store.rounds[0]).toEqual({ partition: 0, offset: 0, series: ['cpu'] });
+      // Stopping closes with a round too; nothing changed since, so it holds no series.
+      expect(store.rounds.at(-1)).toEqual({ partition: 0, offset: 0, series: [] });
+    });
+
+    it('waits the interval between rounds, and closes with one on stop', async () => {
+      const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+      const store = new MemoryCheckpoints();
+      const { queue, runner } = checkpointed(new RecordingSink(), log, store, 3_600_000);
+      await runner.start();
+      for (let m = 0; m < 4; m++) await queue.append(0, message(m * 5, 5));
+      await until(() => log.committed(0) === 3, 'every batch was committed');
+      expect(store.rounds.map((r) => r.offset)).toEqual([]);
+      await runner.stop();
+      expect(store.rounds).toEqual([{ partition: 0, offset: 3, series: ['cpu'] }]);
+    });
+
+    it('restores on restart, so the next points score as in a run that never stopped', async () => {
+      const points = Array.from({ length: 12 }, (_, m) => message(m * 20, 20));
+      const uninterrupted = new RecordingSink();
+      const whole = checkpointed(
+        uninterrupted,
+        new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 }),
+        new MemoryCheckpoints(),
+      );
+      await whole.runner.start();
+      for (const value of points) await whole.queue.append(0, value);
+      await until(() => uninterrupted.written.at(-1)?.lastOffset === 11, 'the whole run was written');
+      await whole.runner.stop();
+
+      const store = new MemoryCheckpoints();
+      const before = new RecordingSink();
+      const first = checkpointed(
+        before,
+        new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 }),
+        store,
+      );
+      await first.runner.start();
+      for (const value of points.slice(0, 6)) await first.queue.append(0, value);
+      await until(() => before.written.at(-1)?.lastOffset === 5, 'the first half was written');
+      await first.runner.stop();
+
+      // A new process: a new log that starts past the checkpoint, and a new processor.
+      const after = new RecordingSink();
+      const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20, firstOffsets: [6] });
+      const second = checkpointed(after, log, store);
+      await second.runner.start();
+      for (const value of points.slice(6)) await second.queue.append(0, value);
+      await until(() => after.written.at(-1)?.lastOffset === 11, 'the second half was written');
+      await second.runner.stop();
+
+      const scores = (batches: ProcessedBatch[]) =>
+        batches.flatMap((b) => b.points.map((p) => [p.ts, p.score]));
+      expect(scores([...before.written, ...after.written])).toEqual(scores(uninterrupted.written));
+      expect(quiet.log).toHaveBeenCalledWith('partition 0: restored 1 series as of offset 5');
+    });
   });
 });

@@ -5,6 +5,12 @@ export interface InMemoryPointLogOptions {
   readonly partitions: number;
   /** Most bytes of uncommitted messages one partition holds; `append` waits beyond it. */
   readonly maxPendingBytes: number;
+  /**
+   * The first offset of each partition (default 0). A restarted embedded server starts
+   * past the offsets its checkpoints cover, so a new checkpoint is never older than an
+   * earlier run's by offset.
+   */
+  readonly firstOffsets?: readonly number[];
 }
 
 interface PendingAppend {
@@ -56,10 +62,19 @@ export class InMemoryPointLog implements PointProducer {
     }
     this.partitions = options.partitions;
     this.maxPendingBytes = options.maxPendingBytes;
-    this.state = Array.from({ length: options.partitions }, () => ({
+    const firstOffsets = options.firstOffsets ?? [];
+    if (
+      firstOffsets.length > options.partitions ||
+      !firstOffsets.every((offset) => Number.isSafeInteger(offset) && offset >= 0)
+    ) {
+      throw new RangeError(
+        `firstOffsets must hold at most one non-negative integer per partition, got [${firstOffsets.join(', ')}]`,
+      );
+    }
+    this.state = Array.from({ length: options.partitions }, (_, p) => ({
       messages: [],
-      committed: -1,
-      nextOffset: 0,
+      committed: (firstOffsets[p] ?? 0) - 1,
+      nextOffset: firstOffsets[p] ?? 0,
       pendingBytes: 0,
       cuts: [],
       waitingForRoom: [],

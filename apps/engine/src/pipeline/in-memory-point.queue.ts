@@ -78,7 +78,20 @@ export class InMemoryPointQueue implements PointQueue {
   private async consume(partition: number, handler: QueueHandler, generation: number): Promise<void> {
     const signal = this.stopping.signal;
     let position = this.log.committed(partition) + 1;
+    // Asked at the start and after every failed batch: the handler may have learned part
+    // of what failed, and this log keeps nothing it committed, so there is nothing to
+    // replay: the handler learns where the partition stands and restores its state.
+    let ready = false;
     while (!signal.aborted && this.log.isCurrent(generation)) {
+      if (!ready) {
+        try {
+          await handler.assigned?.(partition, this.log.committed(partition) + 1);
+          ready = true;
+        } catch {
+          await sleep(this.retryDelayMs, undefined, { signal }).catch(() => undefined);
+        }
+        continue;
+      }
       const batch = this.log.batchAt(partition, position, this.maxBatchMessages);
       if (!batch) {
         await this.log.waitForMessages(partition, position, signal);
@@ -91,6 +104,7 @@ export class InMemoryPointQueue implements PointQueue {
         // The handler reports its own failures (it knows what it was doing); the queue's
         // part is to deliver the uncommitted messages again, as Kafka would after a restart.
         position = this.log.committed(partition) + 1;
+        ready = false;
         await sleep(this.retryDelayMs, undefined, { signal }).catch(() => undefined);
       }
     }

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cutAt, decodeCuts, encodeCuts } from './kafka-point.cuts';
 import { KafkaPointProducer } from './kafka-point.producer';
 import { DEFAULT_POINTS_TOPIC } from './kafka-point.topics';
-import { type PointQueue, type QueueBatch, type QueueHandler } from './point-queue';
+import { type PointQueue, type QueueBatch, type QueueHandler, type QueueMessage } from './point-queue';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
 
 export const DEFAULT_ENGINE_GROUP = 'seismo-engine';
@@ -48,6 +48,10 @@ interface PartitionState {
   cuts: number[];
   /** Highest offset handed to the handler, for commit's range check. */
   lastDelivered: number;
+  /** Offsets up to this one are delivered as replay batches (the handler asked for them); -1: none. */
+  replayUntil: number;
+  /** Where to seek before delivering anything: the first offset the handler asked for. */
+  seekTo: number | undefined;
   /**
    * The commits of this partition in flight, one after the other: two OffsetCommits racing
    * could land out of order and move the committed position backwards.
@@ -149,17 +153,7 @@ export class KafkaPointQueue implements PointQueue {
       // A new generation: what this member knew of its partitions may be stale (another
       // member may have committed them meanwhile), so all of it is read again.
       const partitions = payload.memberAssignment[this.topic] ?? [];
-      this.assignment = new Map(
-        partitions.map((p) => [
-          p,
-          {
-            committedNext: undefined,
-            cuts: [],
-            lastDelivered: -1,
-            commits: Promise.resolve(),
-          },
-        ]),
-      );
+      this.assignment = new Map(partitions.map((p) => [p, freshPartitionState()]));
       this.restored = undefined;
     });
     await this.admin.connect();
@@ -222,11 +216,58 @@ export class KafkaPointQueue implements PointQueue {
     const partition = batch.partition;
     const messages = batch.messages;
     if (messages.length === 0) return;
-    const state = await this.stateOf(partition, messages[0]);
+    let state: PartitionState | undefined;
+    try {
+      state = await this.stateOf(partition, messages[0], handler);
+    } catch {
+      // The handler could not get ready for the partition (it reports why); nothing was
+      // resolved, so after a pause the partition is fetched again and it is asked again.
+      await whileHeartbeating(heartbeat, () =>
+        sleep(this.retryDelayMs, undefined, { signal: this.stopping.signal }).catch(() => undefined),
+      );
+      return;
+    }
     if (!state) return; // not ours any more: the next join says what is
+    if (state.seekTo !== undefined) {
+      // Nothing resolved: the next fetch of this partition starts where the handler asked.
+      this.consumer.seek({ topic: this.topic, partition, offset: String(state.seekTo) });
+      state.seekTo = undefined;
+      return;
+    }
     let index = 0;
     while (index < messages.length && isRunning() && !isStale() && !this.stopping.signal.aborted) {
       const start = Number(messages[index].offset);
+      if (start <= state.replayUntil) {
+        // Already taken: handed over in plain slices to rebuild state; nothing is cut or committed.
+        let end = index;
+        while (
+          end + 1 < messages.length &&
+          end + 1 - index < this.maxBatchMessages &&
+          Number(messages[end + 1].offset) <= state.replayUntil
+        ) {
+          end++;
+        }
+        const replay: QueueBatch = {
+          partition,
+          messages: toQueueMessages(messages, index, end),
+          replay: true,
+        };
+        try {
+          await whileHeartbeating(heartbeat, () => handler.eachBatch(replay));
+        } catch {
+          // A half-replayed state is no state: ask the handler again where to start.
+          this.assignment.set(partition, freshPartitionState());
+          await whileHeartbeating(heartbeat, () =>
+            sleep(this.retryDelayMs, undefined, { signal: this.stopping.signal }).catch(() => undefined),
+          );
+          return;
+        }
+        if (Number(messages[end].offset) >= state.replayUntil) state.replayUntil = -1;
+        resolveOffset(messages[end].offset);
+        index = end + 1;
+        await heartbeat();
+        continue;
+      }
       const decision = cutAt(
         start,
         Number(messages[messages.length - 1].offset),
@@ -242,13 +283,7 @@ export class KafkaPointQueue implements PointQueue {
       }
       let end = index;
       while (end + 1 < messages.length && Number(messages[end + 1].offset) <= decision.end) end++;
-      const slice: QueueBatch = {
-        partition,
-        messages: messages.slice(index, end + 1).map((m) => ({
-          offset: Number(m.offset),
-          value: m.value ?? new Uint8Array(0),
-        })),
-      };
+      const slice: QueueBatch = { partition, messages: toQueueMessages(messages, index, end) };
       state.lastDelivered = Math.max(state.lastDelivered, decision.end);
       try {
         await whileHeartbeating(heartbeat, () => handler.eachBatch(slice));
@@ -261,6 +296,10 @@ export class KafkaPointQueue implements PointQueue {
         // Stopping: the next member of the group resumes from the commit anyway.
         if (!this.stopping.signal.aborted) {
           this.consumer.seek({ topic: this.topic, partition, offset: String(state.committedNext) });
+          // The handler may have learned part of what failed: it is asked again where to
+          // start, with the group's commit read afresh.
+          this.assignment.set(partition, freshPartitionState());
+          this.restored = undefined;
         }
         return;
       }
@@ -274,15 +313,37 @@ export class KafkaPointQueue implements PointQueue {
    * The state of a partition of the current assignment, its committed position and recorded
    * cuts read from the group on first use; undefined when the partition is not assigned.
    */
-  private async stateOf(partition: number, first: KafkaMessage): Promise<PartitionState | undefined> {
+  private async stateOf(
+    partition: number,
+    first: KafkaMessage,
+    handler: QueueHandler,
+  ): Promise<PartitionState | undefined> {
     const state = this.assignment.get(partition);
     if (!state) return undefined;
     if (state.committedNext === undefined) {
       this.restored ??= this.fetchCommitted();
-      const committed = (await this.restored).get(partition);
+      let committed: { offset: number; metadata: string | null } | undefined;
+      try {
+        committed = (await this.restored).get(partition);
+      } catch (error) {
+        this.restored = undefined; // asked again on the next try, not failed for good
+        throw error;
+      }
       // Without a commit the group reads from the log's start, which is this first message.
-      state.committedNext = committed && committed.offset >= 0 ? committed.offset : Number(first.offset);
-      state.cuts = decodeCuts(committed?.metadata).filter((cut) => cut >= state.committedNext!);
+      const next = committed && committed.offset >= 0 ? committed.offset : Number(first.offset);
+      state.cuts = decodeCuts(committed?.metadata).filter((cut) => cut >= next);
+      const from = handler.assigned ? await handler.assigned(partition, next) : next;
+      if (!Number.isSafeInteger(from) || from < 0 || from > next) {
+        throw new RangeError(
+          `the handler asked partition ${partition} from offset ${from}, expected 0..${next}`,
+        );
+      }
+      if (from < next) {
+        state.replayUntil = next - 1;
+        if (from !== Number(first.offset)) state.seekTo = from;
+      }
+      // Set last: a failure above leaves the partition to be asked about again.
+      state.committedNext = next;
     }
     return state;
   }
@@ -321,6 +382,25 @@ export class KafkaPointQueue implements PointQueue {
       throw error;
     }
   }
+}
+
+function freshPartitionState(): PartitionState {
+  return {
+    committedNext: undefined,
+    cuts: [],
+    lastDelivered: -1,
+    replayUntil: -1,
+    seekTo: undefined,
+    commits: Promise.resolve(),
+  };
+}
+
+function toQueueMessages(messages: readonly KafkaMessage[], first: number, last: number): QueueMessage[] {
+  const out: QueueMessage[] = [];
+  for (let i = first; i <= last; i++) {
+    out.push({ offset: Number(messages[i].offset), value: messages[i].value ?? new Uint8Array(0) });
+  }
+  return out;
 }
 
 /**

@@ -27,9 +27,23 @@ export interface QueueMessage {
 export interface QueueBatch {
   readonly partition: number;
   readonly messages: readonly QueueMessage[];
+  /**
+   * Messages already taken (at or below the committed offset), delivered again because
+   * `assigned` asked for them: to rebuild state, not to be written or committed.
+   */
+  readonly replay?: boolean;
 }
 
 export interface QueueHandler {
+  /**
+   * Called when this consumer takes a partition, before any batch of it: `committedNext`
+   * is the first offset not yet taken. Resolves with the first offset the handler needs,
+   * at most `committedNext`: lower when its state of the partition is older than the
+   * commit and must be rebuilt from messages already taken. A queue that still holds
+   * those delivers them first, as `replay` batches; one that does not (the embedded
+   * queue keeps nothing it committed) starts at `committedNext` all the same.
+   */
+  assigned?(partition: number, committedNext: number): Promise<number>;
   /** Resolves once the batch is taken; a rejection has the batch delivered again from the last commit. */
   eachBatch(batch: QueueBatch): Promise<void>;
 }

@@ -1,10 +1,12 @@
 import {
   assertFinitePoint,
   createDetector,
+  decodeSnapshot,
   type Detector,
   DEFAULT_DETECTOR,
   encodeSnapshot,
   type Params,
+  restoreDetector,
 } from '@seismo/detectors';
 
 export interface SeriesScorerOptions {
@@ -17,15 +19,106 @@ export interface SeriesScorerOptions {
 
 export enum SeriesScorerErrorCode {
   CARDINALITY_LIMIT = 'CARDINALITY_LIMIT',
+  CORRUPT_STATE = 'CORRUPT_STATE',
 }
 
 export class SeriesScorerError extends Error {
   constructor(
     readonly code: SeriesScorerErrorCode,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'SeriesScorerError';
+  }
+}
+
+/** Points an anomaly carries as its context: the series' latest points, the anomalous one last. */
+export const CONTEXT_POINTS = 16;
+
+/** One series' encoded state, as a checkpoint stores it. */
+export interface EncodedSeriesState {
+  readonly series: string;
+  readonly state: Uint8Array;
+}
+
+/** The recent points of a series, oldest first; `ts` and `values` pair up. */
+export interface SeriesContext {
+  readonly ts: number[];
+  readonly values: number[];
+}
+
+const STATE_KIND = 'series-state';
+const STATE_VERSION = 1;
+
+/**
+ * What the engine keeps per series: its detector, its last points (an anomaly's context
+ * window, which must survive a restart with the detector: a zero-retention tenant has no
+ * stored points to draw it from), and whether it changed since the last checkpoint.
+ */
+class SeriesState {
+  /** Ring of the last CONTEXT_POINTS points: timestamps in [0, N), values in [N, 2N). */
+  readonly ring = new Float64Array(2 * CONTEXT_POINTS);
+  /** Points seen, capped only by 2^53: the ring's next slot is `seen % N`. */
+  seen = 0;
+  changed = true;
+
+  constructor(readonly detector: Detector) {}
+
+  step(value: number, t: number): number {
+    const score = this.detector.step(value, t);
+    const slot = this.seen % CONTEXT_POINTS;
+    this.ring[slot] = t;
+    this.ring[CONTEXT_POINTS + slot] = value;
+    this.seen++;
+    this.changed = true;
+    return score;
+  }
+
+  context(): SeriesContext {
+    const count = Math.min(this.seen, CONTEXT_POINTS);
+    const ts = new Array<number>(count);
+    const values = new Array<number>(count);
+    for (let i = 0; i < count; i++) {
+      const slot = (this.seen - count + i) % CONTEXT_POINTS;
+      ts[i] = this.ring[slot];
+      values[i] = this.ring[CONTEXT_POINTS + slot];
+    }
+    return { ts, values };
+  }
+
+  encode(): Uint8Array {
+    return encodeSnapshot({
+      kind: STATE_KIND,
+      version: STATE_VERSION,
+      params: {},
+      state: { ring: this.ring, seen: new Float64Array([this.seen]) },
+      children: { detector: this.detector.snapshot() },
+    });
+  }
+
+  static decode(bytes: Uint8Array): SeriesState {
+    const snapshot = decodeSnapshot(bytes);
+    const { ring, seen } = snapshot.state;
+    const child = snapshot.children?.detector;
+    if (
+      snapshot.kind !== STATE_KIND ||
+      snapshot.version !== STATE_VERSION ||
+      !(ring instanceof Float64Array) ||
+      ring.length !== 2 * CONTEXT_POINTS ||
+      !(seen instanceof Float64Array) ||
+      seen.length !== 1 ||
+      !child
+    ) {
+      throw new Error(
+        `expected a ${STATE_KIND} snapshot of version ${STATE_VERSION} with a ring of ${2 * CONTEXT_POINTS} numbers, a count and a detector`,
+      );
+    }
+    const state = new SeriesState(restoreDetector(child));
+    state.ring.set(ring);
+    state.seen = seen[0];
+    state.changed = false;
+    return state;
   }
 }
 
@@ -35,7 +128,7 @@ export class SeriesScorerError extends Error {
  * by series guarantees that); the scorer itself does no I/O and never waits.
  */
 export class SeriesScorer {
-  private readonly detectors = new Map<string, Detector>();
+  private readonly states = new Map<string, SeriesState>();
   private readonly kind: string;
   private readonly params: Params | undefined;
   private readonly maxSeries: number;
@@ -49,30 +142,64 @@ export class SeriesScorer {
   }
 
   get seriesCount(): number {
-    return this.detectors.size;
+    return this.states.size;
   }
 
   /** Scores the point against what its series has seen so far, then learns it. */
   score(series: string, value: number, t: number): number {
     assertFinitePoint(value, t);
-    let detector = this.detectors.get(series);
-    if (!detector) {
-      if (this.detectors.size >= this.maxSeries) {
+    let state = this.states.get(series);
+    if (!state) {
+      if (this.states.size >= this.maxSeries) {
         throw new SeriesScorerError(
           SeriesScorerErrorCode.CARDINALITY_LIMIT,
           `series '${series}' is new and the limit of ${this.maxSeries} series is reached`,
         );
       }
-      detector = createDetector(this.kind, this.params);
-      this.detectors.set(series, detector);
+      state = new SeriesState(createDetector(this.kind, this.params));
+      this.states.set(series, state);
     }
-    return detector.step(value, t);
+    return state.step(value, t);
   }
 
-  /** Bytes of encoded detector state across all series: what a checkpoint of this scorer weighs. */
+  /** The series' latest points, the one scored last at the end; empty for a series never seen. */
+  context(series: string): SeriesContext {
+    return this.states.get(series)?.context() ?? { ts: [], values: [] };
+  }
+
+  /**
+   * The encoded state of every series changed since the previous call (of every series
+   * with `all`), which then count as unchanged: what a checkpoint round writes.
+   */
+  takeChanged(all = false): EncodedSeriesState[] {
+    const out: EncodedSeriesState[] = [];
+    for (const [series, state] of this.states) {
+      if (!all && !state.changed) continue;
+      out.push({ series, state: state.encode() });
+      state.changed = false;
+    }
+    return out;
+  }
+
+  /** Replaces a series' state with one a checkpoint held. */
+  restore(series: string, bytes: Uint8Array): void {
+    let state: SeriesState;
+    try {
+      state = SeriesState.decode(bytes);
+    } catch (cause) {
+      throw new SeriesScorerError(
+        SeriesScorerErrorCode.CORRUPT_STATE,
+        `the checkpointed state of series '${series}' cannot be restored: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
+    }
+    this.states.set(series, state);
+  }
+
+  /** Bytes of encoded state across all series: what a full checkpoint of this scorer weighs. */
   stateBytes(): number {
     let bytes = 0;
-    for (const detector of this.detectors.values()) bytes += encodeSnapshot(detector.snapshot()).byteLength;
+    for (const state of this.states.values()) bytes += state.encode().byteLength;
     return bytes;
   }
 }
