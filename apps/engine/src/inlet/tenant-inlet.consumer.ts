@@ -128,9 +128,14 @@ export class TenantInlet {
    */
   static async start(kafka: Kafka, options: TenantInletOptions): Promise<TenantInlet> {
     const inlet = new TenantInlet(kafka, options);
-    await inlet.admin.connect();
-    inlet.producer = await inlet.freshProducer();
-    await inlet.refresh();
+    try {
+      await inlet.admin.connect();
+      inlet.producer = await inlet.freshProducer();
+      await inlet.refresh();
+    } catch (error) {
+      await inlet.stop().catch(() => undefined);
+      throw error;
+    }
     // unref: the refresh timer alone must not keep a finished process alive.
     inlet.timer = setInterval(() => inlet.refreshInBackground(), inlet.topicRefreshMs).unref();
     return inlet;
@@ -176,16 +181,22 @@ export class TenantInlet {
         // its inlet topic in transactions is relayed only what it committed.
         readUncommitted: false,
       });
-      await consumer.connect();
-      // The topics found, which the pattern matched: kafkajs would resolve a pattern once, here, too.
-      await consumer.subscribe({ topics, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        // One batch at a time: a producer has one transaction open at most.
-        partitionsConsumedConcurrently: 1,
-        eachBatch: (payload) => this.relay(consumer, payload),
-      });
+      try {
+        await consumer.connect();
+        // The topics found, which the pattern matched: kafkajs would resolve a pattern once, here, too.
+        await consumer.subscribe({ topics, fromBeginning: true });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          // One batch at a time: a producer has one transaction open at most.
+          partitionsConsumedConcurrently: 1,
+          eachBatch: (payload) => this.relay(consumer, payload),
+        });
+      } catch (error) {
+        // Nothing subscribed: the next refresh tries again from scratch.
+        await consumer.disconnect().catch(() => undefined);
+        throw error;
+      }
       this.consumer = consumer;
       this.subscribed = topics.join('\n');
       this.logger.log(`relaying ${topics.length} inlet topic(s) to ${this.pointsTopic}`);
