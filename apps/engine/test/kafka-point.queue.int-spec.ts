@@ -56,7 +56,12 @@ async function freshTopic(partitions: number): Promise<FreshTopic> {
   const admin = client().admin();
   await admin.connect();
   try {
-    await ensurePointTopics(admin, { pointsTopic: topic, dlqTopic: `${topic}.dlq`, partitions });
+    await ensurePointTopics(admin, {
+      pointsTopic: topic,
+      dlqTopic: `${topic}.dlq`,
+      anomaliesTopic: `${topic}.anomalies`,
+      partitions,
+    });
   } finally {
     await admin.disconnect();
   }

@@ -7,13 +7,18 @@ export const DEFAULT_ANOMALIES_TOPIC = 'seismo.anomalies';
 export interface PointTopicsOptions {
   readonly pointsTopic?: string;
   readonly dlqTopic?: string;
-  /** Partitions of the points topic; the engine's parallelism. The DLQ gets one: it is small and read by people. */
+  readonly anomaliesTopic?: string;
+  /**
+   * Partitions of the points topic; the engine's parallelism. The anomalies topic gets as
+   * many, so its readers can scale as the engine does. The DLQ gets one: it is small and read
+   * by people.
+   */
   readonly partitions: number;
   readonly replicationFactor?: number;
 }
 
 /**
- * Creates the points topic and the dead-letter topic when they are missing; existing topics
+ * Creates the points, dead-letter and anomalies topics when they are missing; existing topics
  * are left as they are. A points topic with another partition count than asked is an error,
  * not something to fix here: adding partitions moves series (partitionOf is modulo the count)
  * and with them their detector state, which needs an operator's decision.
@@ -21,6 +26,7 @@ export interface PointTopicsOptions {
 export async function ensurePointTopics(admin: Admin, options: PointTopicsOptions): Promise<void> {
   const pointsTopic = options.pointsTopic ?? DEFAULT_POINTS_TOPIC;
   const dlqTopic = options.dlqTopic ?? DEFAULT_DLQ_TOPIC;
+  const anomaliesTopic = options.anomaliesTopic ?? DEFAULT_ANOMALIES_TOPIC;
   if (!Number.isInteger(options.partitions) || options.partitions < 1) {
     throw new RangeError(`partitions must be a positive integer, got ${options.partitions}`);
   }
@@ -29,6 +35,9 @@ export async function ensurePointTopics(admin: Admin, options: PointTopicsOption
   const missing = [
     { topic: pointsTopic, numPartitions: options.partitions, replicationFactor },
     { topic: dlqTopic, numPartitions: 1, replicationFactor },
+    // Its partition count is not checked: anomalies are keyed by series and read by
+    // consumers outside the engine, so another count moves no state of ours.
+    { topic: anomaliesTopic, numPartitions: options.partitions, replicationFactor },
   ].filter(({ topic }) => !existing.has(topic));
   if (missing.length > 0) {
     // Another engine process may create them at the same moment: createTopics then answers
