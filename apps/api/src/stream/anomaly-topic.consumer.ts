@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
-import { decodeAnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
+import { type AnomalyEvent, decodeAnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
 import { DEFAULT_ANOMALIES_TOPIC } from '@seismo/engine/pipeline/kafka-point.topics';
 import { type Consumer, type EachMessagePayload, type Kafka } from 'kafkajs';
 import { type AnomalyFeed } from './anomaly.feed';
@@ -67,10 +67,10 @@ export class AnomalyTopicConsumer {
 
   private async take({ partition, message }: EachMessagePayload): Promise<void> {
     if (!message.value) {
-      this.logger.warn(`${this.topic} partition ${partition} offset ${message.offset}: no value, skipped`);
+      this.logger.warn(`${this.topic} partition ${partition} offset ${message.offset} skipped: no value`);
       return;
     }
-    let event;
+    let event: AnomalyEvent;
     try {
       event = decodeAnomalyEvent(message.value);
     } catch (error) {
