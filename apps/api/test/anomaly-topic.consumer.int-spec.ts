@@ -87,20 +87,21 @@ describe('AnomalyTopicConsumer (real Kafka)', () => {
     feed.subscribe(PROBE, (e) => probes.push(e.id));
     await consumer.start();
 
-    // The consumer starts at the end of the topic as of its first fetch, which may come after
-    // start() resolved: probes until one arrives say it now reads whatever comes next.
-    for (let attempt = 0; probes.length === 0; attempt++) {
-      if (attempt === 300) throw new Error('no probe event arrived');
+    // The consumer starts at the end of each partition as of its first fetch there, which may
+    // come after start() resolved: a probe arriving from a partition says it reads whatever
+    // comes next there. Probes go on until both partitions sent one through.
+    const probed = (): boolean => ['0', '1'].every((p) => probes.some((id) => id.endsWith(`/${p}`)));
+    for (let attempt = 0; !probed(); attempt++) {
+      if (attempt === 300) throw new Error(`probes arrived from too few partitions: ${probes.join(', ')}`);
       await producer.send({
         topic,
         messages: [0, 1].map((partition) => ({
           partition,
-          value: encodeAnomalyEvent(anomaly(PROBE, `p${attempt}`)),
+          value: encodeAnomalyEvent(anomaly(PROBE, `p${attempt}/${partition}`)),
         })),
       });
       await sleep(200);
     }
-    await until(() => probes.length >= 2, 'both partitions are read');
 
     const valid = (tenant: TenantId, id: string) => ({
       partition: 0,
