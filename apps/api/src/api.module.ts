@@ -11,6 +11,8 @@ import { DocsController } from './openapi/docs.controller';
 import { AnomaliesController } from './query/anomalies.controller';
 import { SeriesController } from './query/series.controller';
 import { SeismoRuntime } from './runtime/seismo.runtime';
+import { AnomalyFeed } from './stream/anomaly.feed';
+import { AnomalyStreamController } from './stream/anomaly-stream.controller';
 import { TenantsController } from './tenants/tenants.controller';
 
 /** The HTTP API over a running SeismoRuntime (storage, tenants, queue, engine). */
@@ -26,10 +28,12 @@ export class ApiModule {
         TenantsController,
         PointsController,
         AnomaliesController,
+        AnomalyStreamController,
         SeriesController,
       ],
       providers: [
         { provide: SeismoRuntime, useValue: runtime },
+        { provide: AnomalyFeed, useValue: runtime.feed },
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
         IngestService,
         TenantGuard,

@@ -25,6 +25,7 @@ const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 
   ['post', '/v1/write', 'tenant'],
   ['post', '/api/v1/write', 'tenant'],
   ['get', '/v1/anomalies', 'tenant'],
+  ['get', '/v1/anomalies/stream', 'tenant'],
   ['get', '/v1/series', 'tenant'],
   ['get', '/v1/series/{series}/points', 'tenant'],
 ];
@@ -156,6 +157,12 @@ describe('GET /openapi.json and /docs (real server)', () => {
     expect(ok('/v1/anomalies')).toMatchObject({ required: ['anomalies'] });
     expect(ok('/v1/series')).toMatchObject({ required: ['series'] });
     expect(ok('/v1/series/{series}/points')).toHaveProperty('oneOf');
+    expect(params('/v1/anomalies/stream').sort()).toEqual(['query:min_score', 'query:series']);
+    const stream = doc.paths['/v1/anomalies/stream'].get.responses['200'].content ?? {};
+    expect(Object.keys(stream)).toEqual(['text/event-stream']);
+    expect(stream['text/event-stream'].schema).toMatchObject({
+      required: expect.arrayContaining(['id', 'score']),
+    });
     expect(doc.paths['/v1/tenants'].post.requestBody?.content['application/json'].schema).toMatchObject({
       required: ['name'],
     });

@@ -151,6 +151,33 @@ export const ANOMALIES: SchemaObject = {
   },
 };
 
+/** The data of one `anomaly` event of GET /v1/anomalies/stream (the wire format of anomaly-event.ts, without tenant_id). */
+export const ANOMALY_STREAM: SchemaObject = {
+  type: 'object',
+  description: 'one event per anomaly: `id: <anomaly id>`, `event: anomaly`, `data: <this, as JSON>`',
+  required: ['v', 'id', 'series', 'ts', 'value', 'score', 'severity', 'detectors', 'context'],
+  properties: {
+    v: { type: 'integer', enum: [1], description: 'format version; a change of meaning gets a new one' },
+    id: { type: 'string', description: 'deterministic: an anomaly sent twice has the same id' },
+    series: { type: 'string', example: 'cpu{host="a"}' },
+    ts: { type: 'string', format: 'date-time' },
+    value: { type: 'number' },
+    score: { type: 'number', minimum: 0, maximum: 1 },
+    severity: { type: 'string' },
+    detectors: { type: 'array', items: { type: 'string' } },
+    context: {
+      type: 'object',
+      description: 'the recent points before the anomaly, oldest first',
+      required: ['ts', 'values'],
+      properties: {
+        ts: { type: 'array', items: { type: 'string', format: 'date-time' } },
+        values: { type: 'array', items: { type: 'number' } },
+      },
+    },
+    explanation: { type: 'string' },
+  },
+};
+
 export const SERIES_LIST: SchemaObject = {
   type: 'object',
   required: ['series'],

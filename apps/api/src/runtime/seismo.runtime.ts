@@ -16,6 +16,8 @@ import {
 import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
 import { ObservedSink } from '../metrics/observed.sink';
 import { SeismoMetrics } from '../metrics/seismo.metrics';
+import { AnomalyFeed } from '../stream/anomaly.feed';
+import { FeedSink } from '../stream/feed.sink';
 
 /** Uncommitted bytes one partition of the embedded queue holds before ingest waits. */
 const MAX_PENDING_BYTES = 64 * 1024 * 1024;
@@ -39,6 +41,8 @@ export class SeismoRuntime {
     private readonly engine: EngineRunner,
     /** Set when the admin token was made on this start: `serve` prints it once. */
     readonly generatedAdminToken: boolean,
+    /** The live anomalies, for GET /v1/anomalies/stream: what the engine stored, as it stores it. */
+    readonly feed: AnomalyFeed,
   ) {}
 
   static async start(config: SeismoConfig): Promise<SeismoRuntime> {
@@ -61,14 +65,19 @@ export class SeismoRuntime {
         anomalyThreshold: config.anomalyThreshold,
       });
       const metrics = new SeismoMetrics(log);
+      const feed = new AnomalyFeed();
       const engine = new EngineRunner(
         new InMemoryPointQueue(log, { maxBatchMessages: MAX_BATCH_MESSAGES }),
         processor,
-        // The embedded log starts again at offset 0 on every start, so its dedup tokens name
-        // this run: a new batch must not match the token of one written before a restart.
-        new ObservedSink(
-          new ClickHouseSink(points, anomalies, `embedded-${randomBytes(6).toString('hex')}`),
-          metrics,
+        // Outermost, so the feed announces only what every sink inside has taken.
+        new FeedSink(
+          // The embedded log starts again at offset 0 on every start, so its dedup tokens name
+          // this run: a new batch must not match the token of one written before a restart.
+          new ObservedSink(
+            new ClickHouseSink(points, anomalies, `embedded-${randomBytes(6).toString('hex')}`),
+            metrics,
+          ),
+          feed,
         ),
       );
       await engine.start();
@@ -83,6 +92,7 @@ export class SeismoRuntime {
         metrics,
         engine,
         admin.generated,
+        feed,
       );
     } catch (error) {
       await connection.close();
