@@ -30,7 +30,8 @@ export async function createApiApp(
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.over(runtime), adapter, {
     logger: nestLogLevels(config.logLevel),
   });
-  serveOpenApi(app);
+  // An engine-only process has no public routes to document.
+  if (runtime.role !== 'engine') serveOpenApi(app);
   return app;
 }
 

@@ -15,15 +15,23 @@ import { AnomalyFeed } from './stream/anomaly.feed';
 import { AnomalyStreamController } from './stream/anomaly-stream.controller';
 import { TenantsController } from './tenants/tenants.controller';
 
-/** The HTTP API over a running SeismoRuntime (storage, tenants, queue, engine). */
+/**
+ * The HTTP API over a running SeismoRuntime (storage, tenants, queue, engine). An engine-only
+ * process (SEISMO_ROLE=engine) serves what operations need of it and nothing else.
+ */
 @Module({})
 export class ApiModule {
   static over(runtime: SeismoRuntime): DynamicModule {
+    const operations = [HealthController, MetricsController];
+    const providers = [
+      { provide: SeismoRuntime, useValue: runtime },
+      { provide: APP_FILTER, useClass: ApiExceptionFilter },
+    ];
+    if (runtime.role === 'engine') return { module: ApiModule, controllers: operations, providers };
     return {
       module: ApiModule,
       controllers: [
-        HealthController,
-        MetricsController,
+        ...operations,
         DocsController,
         TenantsController,
         PointsController,
@@ -32,9 +40,8 @@ export class ApiModule {
         SeriesController,
       ],
       providers: [
-        { provide: SeismoRuntime, useValue: runtime },
+        ...providers,
         { provide: AnomalyFeed, useValue: runtime.feed },
-        { provide: APP_FILTER, useClass: ApiExceptionFilter },
         IngestService,
         TenantGuard,
         AdminGuard,

@@ -1,6 +1,6 @@
 import { type SeismoConfig } from '@seismo/config';
 import { createApiApp } from './api.app';
-import { SeismoRuntime } from './runtime/seismo.runtime';
+import { type RuntimeOptions, SeismoRuntime } from './runtime/seismo.runtime';
 
 export interface RunningServer {
   readonly url: string;
@@ -9,9 +9,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts the embedded server: storage, tenants, engine and the HTTP API in this one process. */
-export async function serve(config: SeismoConfig): Promise<RunningServer> {
-  const runtime = await SeismoRuntime.start(config);
+/**
+ * Starts what SEISMO_ROLE asks of this process, with its HTTP server: embedded, storage,
+ * tenants, engine and API together; in Kafka mode the API, the engine (whose HTTP server
+ * has only /health and /metrics), or both.
+ */
+export async function serve(config: SeismoConfig, options: RuntimeOptions = {}): Promise<RunningServer> {
+  const runtime = await SeismoRuntime.start(config, options);
   try {
     const app = await createApiApp(config, runtime);
     await app.listen({ port: config.port, host: config.host });

@@ -22,6 +22,20 @@ describe('GET /health (real server on loopback)', () => {
     expect(body.detectors).toContain(DEFAULT_DETECTOR);
   });
 
+  it('checks embedded ClickHouse, has no broker, and reports the queue as the lag', async () => {
+    const body = (await (await fetch(`${server.url}/health`)).json()) as HealthReport;
+    expect(body).toMatchObject({
+      role: 'all',
+      mode: 'embedded',
+      checks: {
+        clickhouse: { status: 'up' },
+        kafka: { status: 'embedded' },
+        consumer_lag: { status: 'up', messages: 0 },
+      },
+      failing: [],
+    });
+  });
+
   it('answers 404 with a JSON error for an unknown path', async () => {
     const response = await fetch(`${server.url}/no-such-thing`);
     expect(response.status).toBe(404);

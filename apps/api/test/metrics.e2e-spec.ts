@@ -71,6 +71,7 @@ describe('GET /metrics (real server, real embedded ClickHouse)', () => {
       'seismo_engine_anomalies_total',
       'seismo_engine_dead_letters_total',
       'seismo_queue_pending_bytes',
+      'seismo_engine_consumer_lag_messages',
       'seismo_engine_series',
       'nodejs_eventloop_lag_seconds',
       'process_resident_memory_bytes',

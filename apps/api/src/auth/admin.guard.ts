@@ -11,7 +11,8 @@ export class AdminGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const token = bearerToken(context.switchToHttp().getRequest<FastifyRequest>());
-    if (!token || !verifyAdminToken(token, this.runtime.adminToken)) {
+    const adminToken = this.runtime.adminToken;
+    if (!token || !adminToken || !verifyAdminToken(token, adminToken)) {
       throw new UnauthorizedException('the admin token is required');
     }
     return true;

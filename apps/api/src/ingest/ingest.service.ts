@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { type DecodeResult, type Rejection } from '@seismo/ingest';
+import { type PointProducer } from '@seismo/engine/pipeline/point-queue';
 import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
 import { type IngestFormat } from '../metrics/seismo.metrics';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
@@ -14,13 +15,19 @@ export interface IngestAnswer {
  * to the same partition, so its points stay in order), appended to the queue. It
  * resolves once every batch is in the queue, so a 202 means the points are taken; when
  * the engine falls behind, appends wait and so does the client: backpressure, not loss.
+ * In Kafka mode "in the queue" means every in-sync replica has it (acks=all).
  */
 @Injectable()
 export class IngestService {
-  constructor(private readonly runtime: SeismoRuntime) {}
+  private readonly queue: PointProducer;
+
+  constructor(private readonly runtime: SeismoRuntime) {
+    if (!runtime.queue) throw new Error('ingest needs a queue to append to: this process runs no API');
+    this.queue = runtime.queue;
+  }
 
   async ingest(tenant: string, format: IngestFormat, decoded: DecodeResult): Promise<IngestAnswer> {
-    const partitions = this.runtime.queue.partitions;
+    const partitions = this.queue.partitions;
     const builders = new Map<number, PointBatchBuilder>();
     for (const point of decoded.points) {
       const partition = partitionOf(tenant, point.series, partitions);
@@ -33,7 +40,7 @@ export class IngestService {
     }
     await Promise.all(
       [...builders].map(([partition, builder]) =>
-        this.runtime.queue.append(partition, encodePointBatch(builder.build())),
+        this.queue.append(partition, encodePointBatch(builder.build())),
       ),
     );
     // Counted after the appends: a point is accepted when the queue holds it, and an append that throws leaves none counted.

@@ -26,4 +26,19 @@ describe('SeismoMetrics', () => {
     expect(text).toContain('seismo_queue_pending_bytes{partition="2"} 0');
     expect(text).toContain('# TYPE nodejs_eventloop_lag_seconds gauge');
   });
+
+  it('reads the consumer lag on each scrape, and leaves the gauge empty while the queue cannot answer', async () => {
+    let lag: () => Promise<readonly number[]> = () => Promise.resolve([3, 0]);
+    const metrics = new SeismoMetrics({ partitions: 2, lag: () => lag() });
+
+    let text = await metrics.exposition();
+    expect(text).toContain('seismo_engine_consumer_lag_messages{partition="0"} 3');
+    expect(text).toContain('seismo_engine_consumer_lag_messages{partition="1"} 0');
+    expect(text).not.toContain('seismo_queue_pending_bytes');
+
+    lag = () => Promise.reject(new Error('broker down'));
+    text = await metrics.exposition();
+    expect(text).toContain('# TYPE seismo_engine_consumer_lag_messages gauge');
+    expect(text).not.toContain('seismo_engine_consumer_lag_messages{');
+  });
 });

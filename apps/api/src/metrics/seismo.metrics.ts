@@ -3,10 +3,16 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 /** How a batch of points reached ingest: the label of the ingest counter. */
 export type IngestFormat = 'json' | 'influx' | 'remote_write';
 
-/** What the queue gauge reads on each scrape: the embedded log answers it as it stands. */
-export interface PendingBytesSource {
+/** What the queue gauges read on each scrape, from whichever queue this process runs over. */
+export interface QueueDepthSource {
   readonly partitions: number;
-  pendingBytes(partition: number): number;
+  /** Bytes of uncommitted messages a partition holds: only a queue that holds them (embedded) knows. */
+  readonly pendingBytes?: (partition: number) => number;
+  /**
+   * Messages the engine has not taken yet, by partition (index = partition); absent in a
+   * process that runs no engine. Kafka answers it over the network, so it may fail.
+   */
+  readonly lag?: () => Promise<readonly number[]>;
 }
 
 /**
@@ -67,19 +73,36 @@ export class SeismoMetrics {
     registers: [this.registry],
   });
 
-  constructor(queue: PendingBytesSource) {
-    new Gauge({
-      name: 'seismo_queue_pending_bytes',
-      help: 'Bytes of uncommitted messages in the queue between ingest and the engine, by partition',
-      labelNames: ['partition'] as const,
-      registers: [this.registry],
-      // Read at scrape time: the log knows the figure exactly, so nothing has to keep it in step.
-      collect() {
-        for (let partition = 0; partition < queue.partitions; partition++) {
-          this.set({ partition: String(partition) }, queue.pendingBytes(partition));
-        }
-      },
-    });
+  constructor(queue: QueueDepthSource) {
+    const { pendingBytes, lag } = queue;
+    if (pendingBytes) {
+      new Gauge({
+        name: 'seismo_queue_pending_bytes',
+        help: 'Bytes of uncommitted messages in the queue between ingest and the engine, by partition',
+        labelNames: ['partition'] as const,
+        registers: [this.registry],
+        // Read at scrape time: the log knows the figure exactly, so nothing has to keep it in step.
+        collect() {
+          for (let partition = 0; partition < queue.partitions; partition++) {
+            this.set({ partition: String(partition) }, pendingBytes(partition));
+          }
+        },
+      });
+    }
+    if (lag) {
+      new Gauge({
+        name: 'seismo_engine_consumer_lag_messages',
+        help: 'Messages in the queue the engine has not committed yet, by partition (Kafka: high watermark minus the group offset)',
+        labelNames: ['partition'] as const,
+        registers: [this.registry],
+        async collect() {
+          // A queue that cannot answer (Kafka down) leaves the gauge empty, not stale: /health names the failure.
+          this.reset();
+          const byPartition = await lag().catch(() => undefined);
+          byPartition?.forEach((messages, partition) => this.set({ partition: String(partition) }, messages));
+        },
+      });
+    }
     // Process metrics (CPU, memory, GC, event-loop lag) under their usual names, unprefixed,
     // so the stock Node.js dashboards and alerts read them as they are.
     collectDefaultMetrics({ register: this.registry });

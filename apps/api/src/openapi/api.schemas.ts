@@ -256,15 +256,86 @@ export const POINT_RANGE: SchemaObject = {
   ],
 };
 
+const DOWN: SchemaObject = {
+  type: 'object',
+  required: ['status', 'error'],
+  properties: { status: { type: 'string', enum: ['down'] }, error: { type: 'string' } },
+};
+
 export const HEALTH: SchemaObject = {
   type: 'object',
-  required: ['status', 'version', 'uptime_s', 'detector', 'detectors'],
+  required: ['status', 'version', 'uptime_s', 'role', 'mode', 'detector', 'detectors', 'checks', 'failing'],
   properties: {
-    status: { type: 'string', enum: ['ok'] },
+    status: {
+      type: 'string',
+      enum: ['ok', 'unavailable'],
+      description: 'unavailable (HTTP 503) when a check is down',
+    },
     version: { type: 'string' },
     uptime_s: { type: 'integer' },
+    role: {
+      type: 'string',
+      enum: ['all', 'api', 'engine'],
+      description: 'SEISMO_ROLE: what this process runs',
+    },
+    mode: { type: 'string', enum: ['embedded', 'kafka'] },
     detector: { type: 'string', description: 'the default detector' },
     detectors: { type: 'array', items: { type: 'string' } },
+    checks: {
+      type: 'object',
+      required: ['clickhouse', 'kafka'],
+      properties: {
+        clickhouse: {
+          oneOf: [
+            {
+              type: 'object',
+              required: ['status', 'latency_ms'],
+              properties: { status: { type: 'string', enum: ['up'] }, latency_ms: { type: 'integer' } },
+            },
+            DOWN,
+          ],
+          description: 'a SELECT 1',
+        },
+        kafka: {
+          oneOf: [
+            {
+              type: 'object',
+              required: ['status'],
+              properties: { status: { type: 'string', enum: ['embedded'] } },
+            },
+            {
+              type: 'object',
+              required: ['status', 'brokers', 'cluster_id'],
+              properties: {
+                status: { type: 'string', enum: ['up'] },
+                brokers: { type: 'integer' },
+                cluster_id: { type: 'string' },
+              },
+            },
+            DOWN,
+          ],
+          description: 'embedded: no broker; Kafka mode: the cluster answers',
+        },
+        consumer_lag: {
+          oneOf: [
+            {
+              type: 'object',
+              required: ['status', 'messages'],
+              properties: { status: { type: 'string', enum: ['up'] }, messages: { type: 'integer' } },
+            },
+            DOWN,
+          ],
+          description:
+            'only where this process runs the engine: messages not yet taken, summed over partitions ' +
+            '(Kafka: high watermark minus the group offset; embedded: uncommitted messages)',
+        },
+      },
+    },
+    failing: {
+      type: 'array',
+      items: { type: 'string', enum: ['clickhouse', 'kafka', 'consumer_lag'] },
+      description: 'the checks that are down',
+    },
   },
 };
 

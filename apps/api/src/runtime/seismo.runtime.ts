@@ -1,108 +1,244 @@
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { type SeismoConfig } from '@seismo/config';
+import { type SeismoConfig, type SeismoRole } from '@seismo/config';
 import { BatchProcessor } from '@seismo/engine/pipeline/batch.processor';
 import { ClickHouseSink } from '@seismo/engine/pipeline/clickhouse.sink';
 import { EngineRunner } from '@seismo/engine/pipeline/engine.runner';
-import { InMemoryPointLog } from '@seismo/engine/pipeline/in-memory-point.log';
-import { InMemoryPointQueue } from '@seismo/engine/pipeline/in-memory-point.queue';
+import { type PointProducer } from '@seismo/engine/pipeline/point-queue';
+import { TenantInlet } from '@seismo/engine/inlet/tenant-inlet.consumer';
+import { FanOutSink } from '@seismo/engine/pipeline/fan-out.sink';
+import { KafkaAnomalySink } from '@seismo/engine/pipeline/kafka-anomaly.sink';
+import { KafkaDeadLetterSink } from '@seismo/engine/pipeline/kafka-dead-letter.sink';
+import { DEFAULT_ANOMALIES_TOPIC, DEFAULT_DLQ_TOPIC } from '@seismo/engine/pipeline/kafka-point.topics';
+import { type BatchSink } from '@seismo/engine/pipeline/sink';
+import { hostname } from 'node:os';
 import {
   AnomalyRepository,
+  CheckpointRepository,
   ClickHouseConnection,
   Migrator,
   PointRepository,
   SeriesRepository,
 } from '@seismo/storage';
 import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
+import { HealthProbe } from '../health/health.probe';
 import { ObservedSink } from '../metrics/observed.sink';
 import { SeismoMetrics } from '../metrics/seismo.metrics';
 import { AnomalyFeed } from '../stream/anomaly.feed';
+import { AnomalyTopicConsumer } from '../stream/anomaly-topic.consumer';
 import { FeedSink } from '../stream/feed.sink';
-
-/** Uncommitted bytes one partition of the embedded queue holds before ingest waits. */
-const MAX_PENDING_BYTES = 64 * 1024 * 1024;
-const MAX_BATCH_MESSAGES = 256;
+import { EmbeddedPointTransport } from './embedded-point.transport';
+import { createKafkaClient } from './kafka.client';
+import { type KafkaTopicNames, KafkaPointTransport } from './kafka-point.transport';
+import { type PointTransport } from './point.transport';
 
 /**
- * Everything `seismo serve` runs besides HTTP, in one process: ClickHouse (embedded or a
- * server), the tenant directory, the queue between ingest and the engine, and the engine
- * itself. The same pipeline code runs over Kafka in production; only the queue differs.
+ * Most messages per engine batch. Kafka cuts its batches at multiples of it (kafka-point.cuts.ts),
+ * so every engine of a group must use the same figure, across upgrades too.
+ */
+const MAX_BATCH_MESSAGES = 256;
+
+export interface RuntimeOptions {
+  /** Kafka topic names (tests take fresh ones); default `seismo.points` and `seismo.dlq`. */
+  readonly topics?: KafkaTopicNames;
+}
+
+/**
+ * Everything `seismo serve` runs besides HTTP: ClickHouse (embedded or a server), the tenant
+ * directory, the queue between ingest and the engine, and the engine. Embedded mode runs it
+ * all in one process over an in-memory queue; Kafka mode (SEISMO_KAFKA_BROKERS) puts Kafka
+ * in between, and SEISMO_ROLE picks the side this process runs: the same pipeline code either
+ * way, only the queue differs.
  */
 export class SeismoRuntime {
   private constructor(
+    readonly role: SeismoRole,
     readonly connection: ClickHouseConnection,
     readonly tenants: TenantDirectory,
-    readonly adminToken: string,
-    readonly queue: InMemoryPointLog,
+    /** Absent in an engine-only process, which serves no admin route. */
+    readonly adminToken: string | undefined,
     readonly points: PointRepository,
     readonly anomalies: AnomalyRepository,
     readonly series: SeriesRepository,
     readonly metrics: SeismoMetrics,
-    private readonly engine: EngineRunner,
+    readonly health: HealthProbe,
+    private readonly transport: PointTransport,
+    private readonly engine: Engine | undefined,
+    private readonly feedConsumer: AnomalyTopicConsumer | undefined,
     /** Set when the admin token was made on this start: `serve` prints it once. */
     readonly generatedAdminToken: boolean,
     /** The live anomalies, for GET /v1/anomalies/stream: what the engine stored, as it stores it. */
     readonly feed: AnomalyFeed,
   ) {}
 
-  static async start(config: SeismoConfig): Promise<SeismoRuntime> {
+  static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
+    const topics = options.topics ?? {};
     const connection = await ClickHouseConnection.open({
       ...(config.clickhouseUrl ? { url: config.clickhouseUrl } : {}),
       dataDir: join(config.dataDir, 'clickhouse'),
     });
+    let transport: PointTransport | undefined;
+    let tenants: TenantDirectory | undefined;
     try {
       await new Migrator(connection.client).migrate();
-      const tenants = await TenantDirectory.open(connection);
-      const admin = await resolveAdminToken({
-        ...(config.adminToken ? { configured: config.adminToken } : {}),
-        dataDir: config.dataDir,
-      });
-      const log = new InMemoryPointLog({ partitions: config.partitions, maxPendingBytes: MAX_PENDING_BYTES });
+      tenants = await TenantDirectory.open(connection);
+      const admin =
+        config.role === 'engine'
+          ? undefined
+          : await resolveAdminToken({
+              ...(config.adminToken ? { configured: config.adminToken } : {}),
+              dataDir: config.dataDir,
+            });
+      const checkpoints = new CheckpointRepository(connection);
+      transport = config.kafkaBrokers
+        ? await KafkaPointTransport.open(config, MAX_BATCH_MESSAGES, topics)
+        : await EmbeddedPointTransport.open(config.partitions, MAX_BATCH_MESSAGES, checkpoints);
       const points = new PointRepository(connection);
       const anomalies = new AnomalyRepository(connection);
-      const processor = new BatchProcessor({
-        retentionOf: (tenant) => tenants.retentionOf(tenant),
-        anomalyThreshold: config.anomalyThreshold,
-      });
-      const metrics = new SeismoMetrics(log);
+      const metrics = new SeismoMetrics(transport);
       const feed = new AnomalyFeed();
-      const engine = new EngineRunner(
-        new InMemoryPointQueue(log, { maxBatchMessages: MAX_BATCH_MESSAGES }),
-        processor,
-        // Outermost, so the feed announces only what every sink inside has taken.
-        new FeedSink(
-          // The embedded log starts again at offset 0 on every start, so its dedup tokens name
-          // this run: a new batch must not match the token of one written before a restart.
-          new ObservedSink(
-            new ClickHouseSink(points, anomalies, `embedded-${randomBytes(6).toString('hex')}`),
+      const directory = tenants;
+      const engine = transport.consumer
+        ? await startEngine(config, transport, topics, {
+            tenants: directory,
+            points,
+            anomalies,
+            checkpoints,
             metrics,
-          ),
-          feed,
-        ),
-      );
-      await engine.start();
+            feed,
+          })
+        : undefined;
+      // In Kafka mode the engines publish to the anomalies topic, and each API process follows it.
+      let feedConsumer: AnomalyTopicConsumer | undefined;
+      if (config.kafkaBrokers && config.role !== 'engine') {
+        feedConsumer = new AnomalyTopicConsumer(createKafkaClient(config), feed, {
+          topic: topics.anomalies ?? DEFAULT_ANOMALIES_TOPIC,
+        });
+        await feedConsumer.start();
+      }
       return new SeismoRuntime(
+        config.role,
         connection,
         tenants,
-        admin.token,
-        log,
+        admin?.token,
         points,
         anomalies,
         new SeriesRepository(connection),
         metrics,
+        new HealthProbe(connection.client, transport),
+        transport,
         engine,
-        admin.generated,
+        feedConsumer,
+        admin?.generated ?? false,
         feed,
       );
     } catch (error) {
+      await transport?.close().catch(() => undefined);
+      tenants?.close();
       await connection.close();
       throw error;
     }
   }
 
+  /** Embedded (an in-process queue) or Kafka (SEISMO_KAFKA_BROKERS). */
+  get mode(): 'embedded' | 'kafka' {
+    return this.transport.mode;
+  }
+
+  /** Where ingest appends points; absent in an engine-only process (SEISMO_ROLE=engine). */
+  get queue(): PointProducer | undefined {
+    return this.transport.producer;
+  }
+
   async close(): Promise<void> {
-    await this.engine.stop();
+    await this.feedConsumer?.stop();
+    await this.engine?.stop();
+    await this.transport.close();
     this.tenants.close();
     await this.connection.close();
+  }
+}
+
+interface EngineParts {
+  readonly tenants: TenantDirectory;
+  readonly points: PointRepository;
+  readonly anomalies: AnomalyRepository;
+  readonly checkpoints: CheckpointRepository;
+  readonly metrics: SeismoMetrics;
+  readonly feed: AnomalyFeed;
+}
+
+/** The engine and what it holds open besides the queue. */
+interface Engine {
+  stop(): Promise<void>;
+}
+
+/**
+ * The engine: queue -> BatchProcessor -> sinks -> commit, with detector state checkpointed
+ * per partition. Embedded, the sink is ClickHouse and the live feed. Over Kafka it is
+ * ClickHouse, the anomalies topic and the dead-letter topic (the API processes follow the
+ * anomalies topic), and the inlet relays the tenants' own topics into the points topic.
+ */
+async function startEngine(
+  config: SeismoConfig,
+  transport: PointTransport,
+  topics: KafkaTopicNames,
+  parts: EngineParts,
+): Promise<Engine> {
+  const { tenants, points, anomalies, checkpoints, metrics, feed } = parts;
+  const processor = new BatchProcessor({
+    retentionOf: (tenant) => tenants.retentionOf(tenant),
+    anomalyThreshold: config.anomalyThreshold,
+  });
+  const stored = new ObservedSink(new ClickHouseSink(points, anomalies, transport.source), metrics);
+  const opened: Array<{ disconnect(): Promise<void> } | { stop(): Promise<void> }> = [];
+  const release = async () => {
+    for (const part of opened.reverse()) await ('stop' in part ? part.stop() : part.disconnect());
+  };
+  try {
+    let sink: BatchSink;
+    if (config.kafkaBrokers) {
+      const kafka = createKafkaClient(config);
+      const anomalyTopic = await KafkaAnomalySink.connect(kafka, {
+        topic: topics.anomalies ?? DEFAULT_ANOMALIES_TOPIC,
+      });
+      opened.push(anomalyTopic);
+      const dlq = await KafkaDeadLetterSink.connect(kafka, {
+        topic: topics.dlq ?? DEFAULT_DLQ_TOPIC,
+        sourceTopic: transport.checkpointSource,
+      });
+      opened.push(dlq);
+      sink = new FanOutSink({ clickhouse: stored, anomalies: anomalyTopic, dlq });
+      opened.push(
+        await TenantInlet.start(kafka, {
+          // Stable across restarts of this process, so a restart aborts the transaction its
+          // predecessor left open; unique per engine on one host (their ports differ).
+          transactionalId: `seismo-inlet-${hostname()}-${config.port || process.pid}`,
+          partitions: transport.partitions,
+          isKnownTenant: (tenant) => tenants.get(tenant) !== undefined,
+          ...(topics.points ? { pointsTopic: topics.points } : {}),
+          ...(topics.dlq ? { dlqTopic: topics.dlq } : {}),
+        }),
+      );
+    } else {
+      // Outermost, so the feed announces only what ClickHouse has taken.
+      sink = new FeedSink(stored, feed);
+    }
+    const runner = new EngineRunner(transport.consumer!, processor, sink, {
+      checkpoints: {
+        store: checkpoints,
+        source: transport.checkpointSource,
+        intervalMs: config.checkpointIntervalMs,
+      },
+    });
+    await runner.start();
+    return {
+      stop: async () => {
+        await runner.stop();
+        await release();
+      },
+    };
+  } catch (error) {
+    await release();
+    throw error;
   }
 }

@@ -118,6 +118,12 @@ export class InMemoryPointLog implements PointProducer {
     return this.partition(partition).pendingBytes;
   }
 
+  /** Messages appended and not yet committed: the embedded counterpart of a consumer group's lag. */
+  pendingMessages(partition: number): number {
+    const part = this.partition(partition);
+    return part.nextOffset - part.committed - 1;
+  }
+
   /**
    * The batch that starts at `from` (or right after the last commit, if `from` is older):
    * the range it was first delivered with, or up to `maxMessages` new messages. Undefined

@@ -55,6 +55,7 @@ describe('InMemoryPointQueue', () => {
       for (const batch of batches) expect(batch.messages.length).toBeLessThanOrEqual(4);
     }
     expect(log.pendingBytes(0) + log.pendingBytes(1)).toBe(0);
+    expect(log.pendingMessages(0) + log.pendingMessages(1)).toBe(0);
   });
 
   it('never runs two batches of one partition at once', async () => {
@@ -147,6 +148,8 @@ describe('InMemoryPointQueue', () => {
     expect(third).toBeUndefined();
     expect(fourth).toBeUndefined();
     expect(log.pendingBytes(0)).toBe(80);
+    // Appends still waiting for room are not in the log yet.
+    expect(log.pendingMessages(0)).toBe(2);
     // Another partition has its own room.
     expect(await queue.append(1, bytes(100))).toBe(0);
 
@@ -155,6 +158,7 @@ describe('InMemoryPointQueue', () => {
     await Promise.all([blocked, behind]);
     expect([third, fourth]).toEqual([2, 3]);
     expect(log.pendingBytes(0)).toBe(90);
+    expect(log.pendingMessages(0)).toBe(3);
   });
 
   it('holds at most maxPendingBytes per partition however fast producers go', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { startKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from './kafka-broker';
+import { startKafkaBroker, type KafkaBroker, type KafkaBrokerOptions } from '../kafka-broker';
 
 /**
  * Jest hooks' timeout for starting a broker. The first start of a version also builds its jars

@@ -10,7 +10,7 @@ import {
   removeAbandonedBrokerDirs,
   startKafkaBroker,
 } from './kafka-broker';
-import { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from './use-kafka-broker';
+import { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from './testing/use-kafka-broker';
 
 // Real brokers (deploy/kafka): seconds each, plus about a minute the first time a version is built.
 const TEST_TIMEOUT_MS = KAFKA_BROKER_HOOK_TIMEOUT_MS;
@@ -128,7 +128,7 @@ describe('startKafkaBroker', () => {
     async () => {
       // A second Node process owns the broker; it compiles this helper with swc as Jest does.
       const owner = spawn(process.execPath, ['-e', OWNER_SCRIPT, join(__dirname, 'kafka-broker.ts')], {
-        cwd: join(__dirname, '..', '..', '..', '..'),
+        cwd: join(__dirname, '..', '..', '..'),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       try {
