@@ -1,21 +1,36 @@
 import {
-  BENCHMARKS,
   DEFAULTS,
+  type EngineConfig,
+  engineArguments,
   type MemoryConfig,
   memoryArguments,
   parseCompareArguments,
+  parseEngineArguments,
   parseMemoryArguments,
   parseRunArguments,
+  parseServerArguments,
   parseThroughputArguments,
+  type ServerConfig,
+  serverArguments,
+  SUITES,
   type ThroughputConfig,
   throughputArguments,
   UsageError,
 } from './arguments';
 
+const PIPELINE_DEFAULTS = {
+  pipelinePoints: DEFAULTS.pipelinePoints,
+  pipelineSeries: DEFAULTS.pipelineSeries,
+  requestPoints: DEFAULTS.requestPoints,
+  concurrency: DEFAULTS.concurrency,
+  latencyRate: DEFAULTS.latencyRate,
+  latencySeconds: DEFAULTS.latencySeconds,
+};
+
 describe('parseRunArguments', () => {
-  it('runs everything with the defaults when given nothing', () => {
+  it('runs the detector suite with the defaults when given nothing', () => {
     expect(parseRunArguments([])).toEqual({
-      benchmarks: BENCHMARKS,
+      benchmarks: ['throughput', 'memory'],
       detectors: undefined,
       runs: DEFAULTS.runs,
       points: DEFAULTS.points,
@@ -23,6 +38,7 @@ describe('parseRunArguments', () => {
       seriesCount: DEFAULTS.seriesCount,
       warmPoints: DEFAULTS.warmPoints,
       data: undefined,
+      ...PIPELINE_DEFAULTS,
       help: false,
     });
   });
@@ -53,7 +69,45 @@ describe('parseRunArguments', () => {
       seriesCount: 2000,
       warmPoints: 0,
       data: 'data/nyc_taxi.csv',
+      ...PIPELINE_DEFAULTS,
       help: false,
+    });
+  });
+
+  it('picks a suite, or one benchmark of any suite', () => {
+    expect(parseRunArguments(['--suite', 'pipeline']).benchmarks).toEqual(SUITES.pipeline);
+    expect(parseRunArguments(['--suite=all']).benchmarks).toEqual([
+      'throughput',
+      'memory',
+      'series-memory',
+      'engine',
+      'embedded',
+      'end-to-end',
+    ]);
+    expect(parseRunArguments(['--only', 'end-to-end']).benchmarks).toEqual(['end-to-end']);
+  });
+
+  it('reads the pipeline options', () => {
+    const options = parseRunArguments([
+      '--pipeline-points=1e5',
+      '--pipeline-series',
+      '500',
+      '--request-points',
+      '1000',
+      '--concurrency',
+      '8',
+      '--latency-rate',
+      '20000',
+      '--latency-seconds',
+      '0',
+    ]);
+    expect(options).toMatchObject({
+      pipelinePoints: 100_000,
+      pipelineSeries: 500,
+      requestPoints: 1000,
+      concurrency: 8,
+      latencyRate: 20_000,
+      latencySeconds: 0,
     });
   });
 
@@ -69,7 +123,14 @@ describe('parseRunArguments', () => {
     [['--warm-points', 'lots'], "--warm-points must be an integer >= 0, got 'lots'"],
     [['--series-count', ''], '--series-count'],
     [['--points', '1e30'], '--points'],
-    [['--only', 'latency'], "--only must be one of throughput, memory, got 'latency'"],
+    [
+      ['--only', 'latency'],
+      "--only must be one of throughput, memory, series-memory, engine, embedded, end-to-end, got 'latency'",
+    ],
+    [['--suite', 'fast'], "--suite must be one of detectors, pipeline, all, got 'fast'"],
+    [['--suite', 'pipeline', '--only', 'engine'], '--only and --suite exclude each other'],
+    [['--concurrency', '0'], "--concurrency must be an integer >= 1, got '0'"],
+    [['--latency-rate', '-5'], '--latency-rate'],
     [['--detectors', 'ewma,,spike'], '--detectors has an empty name'],
     [['--frobnicate'], 'frobnicate'],
     [['--runs'], 'runs'],
@@ -103,6 +164,27 @@ describe('child arguments', () => {
       data: undefined,
     };
     expect(parseMemoryArguments(memoryArguments(config))).toEqual(config);
+  });
+
+  it('round-trips an engine configuration through its command line', () => {
+    const config: EngineConfig = { points: 2_000_000, series: 10_000, requestPoints: 5000 };
+    expect(parseEngineArguments(engineArguments(config))).toEqual(config);
+  });
+
+  it('round-trips a server configuration through its command line, in both modes', () => {
+    const config: ServerConfig = {
+      mode: 'kafka',
+      points: 1_000_000,
+      series: 5000,
+      requestPoints: 2000,
+      concurrency: 6,
+      latencyRate: 40_000,
+      latencySeconds: 0,
+    };
+    expect(parseServerArguments(serverArguments(config))).toEqual(config);
+    const embedded = { ...config, mode: 'embedded' as const };
+    expect(parseServerArguments(serverArguments(embedded))).toEqual(embedded);
+    expect(() => parseServerArguments(['--points', '5'])).toThrow('--mode must be one of embedded, kafka');
   });
 
   it('needs a detector and refuses the runner-only flags', () => {

@@ -6,15 +6,40 @@ import { parseArgs } from 'node:util';
  * (`node --expose-gc dist/benchmarks/src/memory.bench.js --detector ewma`) to debug it.
  */
 
-export const BENCHMARKS = ['throughput', 'memory'] as const;
+export const BENCHMARKS = [
+  'throughput',
+  'memory',
+  'series-memory',
+  'engine',
+  'embedded',
+  'end-to-end',
+] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
+/**
+ * Benchmarks by what they need: `detectors` is pure CPU and runs in minutes (the default),
+ * `pipeline` starts Kafka, ClickHouse and the HTTP server, and takes longer.
+ */
+export const SUITES = {
+  detectors: ['throughput', 'memory'],
+  pipeline: ['series-memory', 'engine', 'embedded', 'end-to-end'],
+  all: BENCHMARKS,
+} as const satisfies Record<string, readonly BenchmarkName[]>;
+export type SuiteName = keyof typeof SUITES;
+
 export const DEFAULTS = {
+  suite: 'detectors',
   runs: 5,
   points: 1_000_000,
   series: 1000,
   seriesCount: 100_000,
   warmPoints: 1500,
+  pipelinePoints: 2_000_000,
+  pipelineSeries: 10_000,
+  requestPoints: 5000,
+  concurrency: 4,
+  latencyRate: 50_000,
+  latencySeconds: 20,
 } as const;
 
 export interface RunOptions {
@@ -28,6 +53,17 @@ export interface RunOptions {
   readonly warmPoints: number;
   /** A `timestamp,value` CSV to replay instead of the synthetic series. */
   readonly data: string | undefined;
+  /** Points through the pipeline benchmarks (engine, embedded, end-to-end). */
+  readonly pipelinePoints: number;
+  /** Series those points are spread over. */
+  readonly pipelineSeries: number;
+  /** Points per HTTP request (and, split by partition, per Kafka message). */
+  readonly requestPoints: number;
+  /** HTTP requests in flight at once while pushing as fast as the server takes them. */
+  readonly concurrency: number;
+  /** Points/s of the paced load under which latency is measured. */
+  readonly latencyRate: number;
+  readonly latencySeconds: number;
   readonly help: boolean;
 }
 
@@ -50,6 +86,27 @@ export interface MemoryConfig {
   readonly data: string | undefined;
 }
 
+/** The pipeline workload: what `engine`, `embedded` and `end-to-end` push through. */
+export interface PipelineLoad {
+  readonly points: number;
+  readonly series: number;
+  readonly requestPoints: number;
+}
+
+export type EngineConfig = PipelineLoad;
+
+/** `embedded`: the in-process queue; `kafka`: HTTP ingest -> Kafka -> engine in one process. */
+export const SERVER_MODES = ['embedded', 'kafka'] as const;
+export type ServerMode = (typeof SERVER_MODES)[number];
+
+export interface ServerConfig extends PipelineLoad {
+  readonly mode: ServerMode;
+  readonly concurrency: number;
+  readonly latencyRate: number;
+  /** 0 skips the latency phase. */
+  readonly latencySeconds: number;
+}
+
 export interface CompareOptions {
   readonly baseline: string;
   readonly candidate: string;
@@ -61,14 +118,24 @@ export class UsageError extends Error {
 }
 
 export const RUN_USAGE = `Usage: npm run bench -- [options]
-  --only throughput|memory   run one benchmark (default: both)
+  --suite detectors|pipeline|all
+                             which benchmarks (default ${DEFAULTS.suite}: throughput and memory of the
+                             detectors; pipeline: series-memory, engine, embedded, end-to-end)
+  --only NAME                run one benchmark: ${BENCHMARKS.join(', ')}
   --detectors a,b            detector kinds (default: all for throughput, the default one for memory)
   --runs N                   timed runs per throughput configuration (default ${DEFAULTS.runs})
   --points N                 points per timed run (default ${DEFAULTS.points})
   --series K                 series for the many-series throughput run (default ${DEFAULTS.series})
   --series-count N           series held at once by the memory benchmark (default ${DEFAULTS.seriesCount})
   --warm-points N            points each series sees before measuring (default ${DEFAULTS.warmPoints})
-  --data FILE.csv            replay a timestamp,value CSV instead of the synthetic series`;
+  --data FILE.csv            replay a timestamp,value CSV instead of the synthetic series
+pipeline benchmarks:
+  --pipeline-points N        points pushed through (default ${DEFAULTS.pipelinePoints})
+  --pipeline-series K        series they are spread over (default ${DEFAULTS.pipelineSeries})
+  --request-points N         points per HTTP request and per produced request (default ${DEFAULTS.requestPoints})
+  --concurrency N            HTTP requests in flight (default ${DEFAULTS.concurrency})
+  --latency-rate N           points/s of the paced load latency is measured under (default ${DEFAULTS.latencyRate})
+  --latency-seconds N        length of that phase, 0 to skip it (default ${DEFAULTS.latencySeconds})`;
 
 export const COMPARE_USAGE = 'Usage: npm run bench:compare -- baseline.jsonl candidate.jsonl';
 
@@ -82,12 +149,22 @@ export function parseRunArguments(argv: readonly string[]): RunOptions {
     'series-count': { type: 'string' },
     'warm-points': { type: 'string' },
     data: { type: 'string' },
+    suite: { type: 'string' },
+    'pipeline-points': { type: 'string' },
+    'pipeline-series': { type: 'string' },
+    'request-points': { type: 'string' },
+    concurrency: { type: 'string' },
+    'latency-rate': { type: 'string' },
+    'latency-seconds': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const only = text(values, 'only');
+  const suite = text(values, 'suite');
   const detectors = text(values, 'detectors');
+  if (only !== undefined && suite !== undefined)
+    throw new UsageError('--only and --suite exclude each other');
   return {
-    benchmarks: only === undefined ? BENCHMARKS : [benchmarkName(only)],
+    benchmarks: only === undefined ? SUITES[suiteName(suite ?? DEFAULTS.suite)] : [benchmarkName(only)],
     detectors: detectors === undefined ? undefined : detectorList(detectors),
     runs: integer(values, 'runs', DEFAULTS.runs, 1),
     points: integer(values, 'points', DEFAULTS.points, 1),
@@ -95,6 +172,12 @@ export function parseRunArguments(argv: readonly string[]): RunOptions {
     seriesCount: integer(values, 'series-count', DEFAULTS.seriesCount, 1),
     warmPoints: integer(values, 'warm-points', DEFAULTS.warmPoints, 0),
     data: filePath(values, 'data'),
+    pipelinePoints: integer(values, 'pipeline-points', DEFAULTS.pipelinePoints, 1),
+    pipelineSeries: integer(values, 'pipeline-series', DEFAULTS.pipelineSeries, 1),
+    requestPoints: integer(values, 'request-points', DEFAULTS.requestPoints, 1),
+    concurrency: integer(values, 'concurrency', DEFAULTS.concurrency, 1),
+    latencyRate: integer(values, 'latency-rate', DEFAULTS.latencyRate, 1),
+    latencySeconds: integer(values, 'latency-seconds', DEFAULTS.latencySeconds, 0),
     help: values.help === true,
   };
 }
@@ -161,6 +244,47 @@ export function memoryArguments(config: MemoryConfig): string[] {
   ];
 }
 
+export function parseEngineArguments(argv: readonly string[]): EngineConfig {
+  return parseLoad(parseFlags(argv, LOAD_FLAGS));
+}
+
+export function engineArguments(config: EngineConfig): string[] {
+  return loadArguments(config);
+}
+
+export function parseServerArguments(argv: readonly string[]): ServerConfig {
+  const values = parseFlags(argv, {
+    ...LOAD_FLAGS,
+    mode: { type: 'string' },
+    concurrency: { type: 'string' },
+    'latency-rate': { type: 'string' },
+    'latency-seconds': { type: 'string' },
+  });
+  const mode = SERVER_MODES.find((m) => m === values.mode);
+  if (!mode) throw new UsageError(`--mode must be one of ${SERVER_MODES.join(', ')}`);
+  return {
+    mode,
+    ...parseLoad(values),
+    concurrency: integer(values, 'concurrency', DEFAULTS.concurrency, 1),
+    latencyRate: integer(values, 'latency-rate', DEFAULTS.latencyRate, 1),
+    latencySeconds: integer(values, 'latency-seconds', DEFAULTS.latencySeconds, 0),
+  };
+}
+
+export function serverArguments(config: ServerConfig): string[] {
+  return [
+    '--mode',
+    config.mode,
+    ...loadArguments(config),
+    '--concurrency',
+    String(config.concurrency),
+    '--latency-rate',
+    String(config.latencyRate),
+    '--latency-seconds',
+    String(config.latencySeconds),
+  ];
+}
+
 export function parseCompareArguments(argv: readonly string[]): CompareOptions {
   const files = parsePositionals(argv);
   if (files.length !== 2) throw new UsageError(`expected two result files, got ${files.length}`);
@@ -169,6 +293,31 @@ export function parseCompareArguments(argv: readonly string[]): CompareOptions {
 
 type Flags = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 type Values = Record<string, string | boolean | undefined>;
+
+const LOAD_FLAGS: Flags = {
+  points: { type: 'string' },
+  series: { type: 'string' },
+  'request-points': { type: 'string' },
+};
+
+function parseLoad(values: Values): PipelineLoad {
+  return {
+    points: integer(values, 'points', DEFAULTS.pipelinePoints, 1),
+    series: integer(values, 'series', DEFAULTS.pipelineSeries, 1),
+    requestPoints: integer(values, 'request-points', DEFAULTS.requestPoints, 1),
+  };
+}
+
+function loadArguments(load: PipelineLoad): string[] {
+  return [
+    '--points',
+    String(load.points),
+    '--series',
+    String(load.series),
+    '--request-points',
+    String(load.requestPoints),
+  ];
+}
 
 function parseFlags(argv: readonly string[], options: Flags): Values {
   try {
@@ -205,6 +354,13 @@ function text(values: Values, flag: string): string | undefined {
 function benchmarkName(raw: string): BenchmarkName {
   const found = BENCHMARKS.find((name) => name === raw);
   if (!found) throw new UsageError(`--only must be one of ${BENCHMARKS.join(', ')}, got '${raw}'`);
+  return found;
+}
+
+function suiteName(raw: string): SuiteName {
+  const names = Object.keys(SUITES) as SuiteName[];
+  const found = names.find((name) => name === raw);
+  if (!found) throw new UsageError(`--suite must be one of ${names.join(', ')}, got '${raw}'`);
   return found;
 }
 

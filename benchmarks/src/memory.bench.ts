@@ -59,7 +59,7 @@ function rehearse(config: MemoryConfig, data: Series): void {
 }
 
 /** Heap in use plus ArrayBuffer backing stores, after garbage has been collected. */
-async function settledMemory(collect: () => void): Promise<number> {
+export async function settledMemory(collect: () => void): Promise<number> {
   // Several passes, with a turn of the event loop between them: weak references and
   // ArrayBuffer backing stores are released by later passes than the objects holding them.
   for (let pass = 0; pass < 3; pass++) {

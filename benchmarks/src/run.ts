@@ -2,10 +2,12 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_DETECTOR, detectorKinds } from '@seismo/detectors';
 import {
+  engineArguments,
   memoryArguments,
   parseRunArguments,
   RUN_USAGE,
   type RunOptions,
+  serverArguments,
   throughputArguments,
   UsageError,
 } from './arguments';
@@ -14,6 +16,7 @@ import { describeMachine } from './machine';
 import { MEMORY_EXEC_ARGV } from './memory.bench';
 import { type BenchmarkResult } from './result';
 import { readCsvSeries } from './series';
+import { SERIES_MEMORY_EXEC_ARGV } from './series-memory.bench';
 import { formatNumber, formatSpread, formatTable } from './table';
 
 /**
@@ -25,6 +28,8 @@ import { formatNumber, formatSpread, formatTable } from './table';
  */
 
 const RESULTS_DIR = 'bench-results';
+/** The pipeline benchmarks hold their whole workload encoded (a few hundred MB at 2M points). */
+const PIPELINE_EXEC_ARGV = ['--max-old-space-size=4096'];
 
 interface Job {
   readonly label: string;
@@ -109,6 +114,48 @@ function plan(options: RunOptions): Job[] {
         execArgv: MEMORY_EXEC_ARGV,
       });
     }
+  }
+  if (options.benchmarks.includes('series-memory')) {
+    for (const detector of options.detectors ?? [DEFAULT_DETECTOR]) {
+      jobs.push({
+        label: `series-memory ${detector} series=${seriesCount}`,
+        script: path.join(__dirname, 'series-memory.bench.js'),
+        args: memoryArguments({ detector, seriesCount, warmPoints, data }),
+        execArgv: SERIES_MEMORY_EXEC_ARGV,
+      });
+    }
+  }
+  // The pipeline runs the engine's detector; --detectors does not apply to them.
+  const load = {
+    points: options.pipelinePoints,
+    series: options.pipelineSeries,
+    requestPoints: options.requestPoints,
+  };
+  if (options.benchmarks.includes('engine')) {
+    jobs.push({
+      label: `engine points=${load.points} series=${load.series}`,
+      script: path.join(__dirname, 'engine.bench.js'),
+      args: engineArguments(load),
+      execArgv: PIPELINE_EXEC_ARGV,
+    });
+  }
+  for (const [benchmark, mode] of [
+    ['embedded', 'embedded'],
+    ['end-to-end', 'kafka'],
+  ] as const) {
+    if (!options.benchmarks.includes(benchmark)) continue;
+    jobs.push({
+      label: `${benchmark} points=${load.points} series=${load.series}`,
+      script: path.join(__dirname, 'server.bench.js'),
+      args: serverArguments({
+        mode,
+        ...load,
+        concurrency: options.concurrency,
+        latencyRate: options.latencyRate,
+        latencySeconds: options.latencySeconds,
+      }),
+      execArgv: PIPELINE_EXEC_ARGV,
+    });
   }
   return jobs;
 }

@@ -1,4 +1,11 @@
-import { mean, ratioOfMeansInterval, sampleVariance, standardDeviation, welchTTest } from './statistics';
+import {
+  mean,
+  percentile,
+  ratioOfMeansInterval,
+  sampleVariance,
+  standardDeviation,
+  welchTTest,
+} from './statistics';
 import { studentTQuantile } from './student-t';
 
 // R's `sleep` data set; `t.test(extra ~ group, data = sleep)` prints
@@ -117,5 +124,31 @@ describe('ratioOfMeansInterval', () => {
 
   it('refuses a confidence outside (0, 1)', () => {
     expect(() => ratioOfMeansInterval(candidate, baseline, 1)).toThrow(RangeError);
+  });
+});
+
+describe('percentile', () => {
+  it('interpolates between order statistics as R and NumPy do by default', () => {
+    // R: quantile(c(15, 20, 35, 40, 50), c(0, .3, .5, .99, 1)) gives 15 23 35 49.6 50
+    const xs = [50, 15, 40, 20, 35];
+    expect(percentile(xs, 0)).toBe(15);
+    expect(percentile(xs, 30)).toBeCloseTo(23, 12);
+    expect(percentile(xs, 50)).toBe(35);
+    expect(percentile(xs, 99)).toBeCloseTo(49.6, 12);
+    expect(percentile(xs, 100)).toBe(50);
+    expect(percentile([1, 2], 50)).toBe(1.5);
+    expect(percentile([7], 99)).toBe(7);
+  });
+
+  it('leaves its input unsorted', () => {
+    const xs = [3, 1, 2];
+    percentile(xs, 50);
+    expect(xs).toEqual([3, 1, 2]);
+  });
+
+  it('refuses an empty sample and a p outside [0, 100]', () => {
+    expect(() => percentile([], 50)).toThrow('empty');
+    expect(() => percentile([1], 101)).toThrow('[0, 100]');
+    expect(() => percentile([1], Number.NaN)).toThrow('[0, 100]');
   });
 });

@@ -90,3 +90,18 @@ export function ratioOfMeansInterval(
   const root = t * Math.sqrt(md * md * vn + mn * mn * vd - t * t * vn * vd);
   return { low: (md * mn - root) / leading, high: (md * mn + root) / leading };
 }
+
+/**
+ * The p-th percentile (p in [0, 100]) of a sample, interpolated linearly between order
+ * statistics (Hyndman and Fan's type 7: R's and NumPy's default), so p50 of two values is
+ * their mean and p100 the largest.
+ */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) throw new RangeError('percentile of an empty sample');
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile must be in [0, 100], got ${p}`);
+  const sorted = [...xs].sort((a, b) => a - b);
+  const rank = (p / 100) * (sorted.length - 1);
+  const below = Math.floor(rank);
+  const above = Math.min(below + 1, sorted.length - 1);
+  return sorted[below] + (rank - below) * (sorted[above] - sorted[below]);
+}

@@ -1,0 +1,73 @@
+import { sampleValue } from './exposition';
+
+const STORED_POINTS = 'seismo_engine_points_stored_total';
+
+/** The calls the server benchmarks make to a running Seismo, over its public HTTP API. */
+export class BenchClient {
+  constructor(
+    readonly url: string,
+    /** The tenant's API key, once `createTenant` made one. */
+    private key = '',
+  ) {}
+
+  /** Creates a tenant with the admin token and talks as it from then on. */
+  async createTenant(adminToken: string, name: string): Promise<void> {
+    const response = await fetch(`${this.url}/v1/tenants`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    if (response.status !== 201)
+      throw new Error(`POST /v1/tenants: ${response.status} ${await response.text()}`);
+    this.key = ((await response.json()) as { api_key: string }).api_key;
+  }
+
+  /** Pushes one `POST /v1/points` body; resolves at the 202, and fails on anything else. */
+  async push(body: Buffer): Promise<void> {
+    const response = await fetch(`${this.url}/v1/points`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.key}`, 'content-type': 'application/json' },
+      body,
+    });
+    const answer = await response.text();
+    if (response.status !== 202)
+      throw new Error(`POST /v1/points: ${response.status} ${answer.slice(0, 500)}`);
+    const { rejected } = JSON.parse(answer) as { rejected: unknown[] };
+    // A refused point would not be stored, and the drain would wait for it forever.
+    if (rejected.length > 0) throw new Error(`POST /v1/points refused points: ${answer.slice(0, 500)}`);
+  }
+
+  /** Points the engine has stored since the server started, from its own counter. */
+  async storedPoints(): Promise<number> {
+    const response = await fetch(`${this.url}/metrics`);
+    const text = await response.text();
+    if (response.status !== 200) throw new Error(`GET /metrics: ${response.status}`);
+    return sampleValue(text, STORED_POINTS) ?? 0;
+  }
+
+  /** Series of the tenant's anomalies with `ts` in [from, to). */
+  async anomalySeries(from: number, to: number): Promise<string[]> {
+    const query = new URLSearchParams({ from: String(from), to: String(to), limit: '10000' });
+    const response = await fetch(`${this.url}/v1/anomalies?${query}`, {
+      headers: { authorization: `Bearer ${this.key}` },
+    });
+    if (response.status !== 200)
+      throw new Error(`GET /v1/anomalies: ${response.status} ${await response.text()}`);
+    return ((await response.json()) as { anomalies: Array<{ series: string }> }).anomalies.map(
+      (a) => a.series,
+    );
+  }
+
+  /** The tenant's live anomaly stream, or undefined when this server has no such endpoint. */
+  async anomalyStream(signal: AbortSignal): Promise<ReadableStream<Uint8Array> | undefined> {
+    const response = await fetch(`${this.url}/v1/anomalies/stream`, {
+      headers: { authorization: `Bearer ${this.key}`, accept: 'text/event-stream' },
+      signal,
+    });
+    const type = response.headers.get('content-type') ?? '';
+    if (response.status === 200 && type.startsWith('text/event-stream') && response.body)
+      return response.body;
+    await response.body?.cancel();
+    return undefined;
+  }
+}
