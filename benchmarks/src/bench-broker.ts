@@ -1,5 +1,4 @@
-// After the kafkamode merge the launcher lives in @seismo/kafka (src/kafka-broker.ts): import it from there.
-import { type KafkaBroker, startKafkaBroker } from '@seismo/kafka/testing/kafka-broker';
+import { type KafkaBroker, startKafkaBroker } from '@seismo/kafka';
 
 export { type KafkaBroker };
 

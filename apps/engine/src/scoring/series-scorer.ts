@@ -34,7 +34,7 @@ export class SeriesScorerError extends Error {
 }
 
 /** Points an anomaly carries as its context: the series' latest points, the anomalous one last. */
-export const CONTEXT_POINTS = 16;
+export const CONTEXT_POINTS = 8;
 
 /** One series' encoded state, as a checkpoint stores it. */
 export interface EncodedSeriesState {
