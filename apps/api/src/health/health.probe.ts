@@ -52,7 +52,9 @@ export class HealthProbe {
     const [clickhouse, kafka, consumerLag] = await Promise.all([
       settle(this.selectOne()),
       settle(this.transport.brokerStatus()),
-      lag ? settle(lag().then((byPartition) => ({ status: 'up' as const, messages: sum(byPartition) }))) : undefined,
+      lag
+        ? settle(lag().then((byPartition) => ({ status: 'up' as const, messages: sum(byPartition) })))
+        : undefined,
     ]);
     const checks: HealthChecks = {
       clickhouse,

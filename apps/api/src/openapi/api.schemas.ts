@@ -239,10 +239,18 @@ export const HEALTH: SchemaObject = {
   type: 'object',
   required: ['status', 'version', 'uptime_s', 'role', 'mode', 'detector', 'detectors', 'checks', 'failing'],
   properties: {
-    status: { type: 'string', enum: ['ok', 'unavailable'], description: 'unavailable (HTTP 503) when a check is down' },
+    status: {
+      type: 'string',
+      enum: ['ok', 'unavailable'],
+      description: 'unavailable (HTTP 503) when a check is down',
+    },
     version: { type: 'string' },
     uptime_s: { type: 'integer' },
-    role: { type: 'string', enum: ['all', 'api', 'engine'], description: 'SEISMO_ROLE: what this process runs' },
+    role: {
+      type: 'string',
+      enum: ['all', 'api', 'engine'],
+      description: 'SEISMO_ROLE: what this process runs',
+    },
     mode: { type: 'string', enum: ['embedded', 'kafka'] },
     detector: { type: 'string', description: 'the default detector' },
     detectors: { type: 'array', items: { type: 'string' } },

@@ -80,7 +80,9 @@ export class KafkaPointTransport implements PointTransport {
       // `npm run stack`, against a ClickHouse that kept last run's rows): the cluster id keeps their
       // dedup tokens apart. Checked now against the longest token, not at the first write.
       const source = `${clusterId}/${topic}`;
-      parseDedupToken(`${source}/${config.partitions - 1}/${Number.MAX_SAFE_INTEGER}-${Number.MAX_SAFE_INTEGER}`);
+      parseDedupToken(
+        `${source}/${config.partitions - 1}/${Number.MAX_SAFE_INTEGER}-${Number.MAX_SAFE_INTEGER}`,
+      );
 
       if (config.role === 'api') {
         const producer = new KafkaPointProducer(kafka, { topic, partitions: config.partitions });
@@ -96,7 +98,11 @@ export class KafkaPointTransport implements PointTransport {
           () => producer.disconnect(),
         );
       }
-      const queue = await KafkaPointQueue.connect(kafka, { topic, groupId: config.engineGroup, maxBatchMessages });
+      const queue = await KafkaPointQueue.connect(kafka, {
+        topic,
+        groupId: config.engineGroup,
+        maxBatchMessages,
+      });
       return new KafkaPointTransport(
         queue.partitions,
         // An engine-only process has the queue's producer connected too, but hands it to nobody.
@@ -125,7 +131,11 @@ export class KafkaPointTransport implements PointTransport {
     return () => {
       const now = Date.now();
       if (!this.lagCache || now - this.lagCache.at >= LAG_CACHE_MS) {
-        const lag = withDeadline(consumerLag(this.probe, this.topic, this.groupId), PROBE_TIMEOUT_MS, 'consumer lag');
+        const lag = withDeadline(
+          consumerLag(this.probe, this.topic, this.groupId),
+          PROBE_TIMEOUT_MS,
+          'consumer lag',
+        );
         lag.catch(() => undefined); // a failure is kept for the next callers of this second
         this.lagCache = { at: now, lag };
       }
