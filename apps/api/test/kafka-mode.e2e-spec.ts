@@ -26,13 +26,17 @@ function spikyPoints(series: string): unknown[] {
   }));
 }
 
-async function post(url: string, token: string, body: unknown): Promise<{ status: number; body: any }> {
+async function post(
+  url: string,
+  token: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 async function health(url: string): Promise<{ status: number; body: HealthReport }> {
