@@ -6,9 +6,10 @@ import { InterruptedError } from './interrupted.error';
 import { replayCommand } from './replay.command';
 import { scoreCommand } from './score.command';
 import { serveCommand } from './serve.command';
+import { stackCommand } from './stack.command';
 
 /** Every subcommand, each defined in its own `*.command.ts`. */
-const COMMANDS: ReadonlyArray<() => Command> = [scoreCommand, serveCommand, replayCommand];
+const COMMANDS: ReadonlyArray<() => Command> = [scoreCommand, serveCommand, replayCommand, stackCommand];
 
 export function buildProgram(): Command {
   const program = new Command('seismo')

@@ -11,9 +11,11 @@ interface ServeOptions {
 /** `seismo serve [--demo]`: the embedded server, what `npm start` runs. Configured by SEISMO_* variables. */
 export function serveCommand(): Command {
   return new Command('serve')
-    .summary('run the embedded server (API and engine in one process)')
+    .summary('run the server (embedded: API and engine in one process; or a role over Kafka)')
     .description(
       'Runs Seismo in one process: storage, tenants, the engine and the HTTP API on SEISMO_PORT (default 8080). ' +
+        'With SEISMO_KAFKA_BROKERS, Kafka is the queue and SEISMO_ROLE (all, api, engine) picks what this ' +
+        'process runs; an engine serves only /health and /metrics. ' +
         'Configuration comes from ' +
         'SEISMO_* environment variables (see the README); a wrong value stops it at start, naming the variable. ' +
         'Stops cleanly on SIGINT or SIGTERM.',

@@ -34,6 +34,11 @@ export interface KafkaBrokerOptions {
   startTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL. Default 10 s. */
   stopGraceMs?: number;
+  /**
+   * Runs the JVM in a process group of its own, so that a Ctrl-C in a terminal reaches only the
+   * owner, which can stop its broker's clients before the broker. Default false.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface KafkaBroker {
@@ -163,7 +168,7 @@ async function launch(
       clusterId(),
     ],
     // The JVM writes its log straight to the file: nothing to pump, and the file outlives us.
-    { cwd: dir, stdio: ['pipe', logFd, logFd] },
+    { cwd: dir, stdio: ['pipe', logFd, logFd], detached: options.ownProcessGroup ?? false },
   );
   closeSync(logFd);
   const exited = exitOf(java);

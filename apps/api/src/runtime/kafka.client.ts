@@ -23,15 +23,20 @@ export function createKafkaClient(
 ): Kafka {
   if (!config.kafkaBrokers) throw new Error('a Kafka client needs SEISMO_KAFKA_BROKERS');
   const logger = new Logger('kafkajs');
+  const level = KAFKAJS_LEVEL[config.logLevel];
   return new Kafka({
     clientId: 'seismo',
     brokers: [...config.kafkaBrokers],
     ...overrides,
-    logLevel: KAFKAJS_LEVEL[config.logLevel],
+    logLevel: level,
     logCreator: () => (entry: LogEntry) => {
       const { message, timestamp: _timestamp, logger: _logger, ...details } = entry.log;
       const line = `${entry.namespace}: ${message}${Object.keys(details).length > 0 ? ` ${JSON.stringify(details)}` : ''}`;
-      if (entry.level <= logLevel.ERROR) logger.error(line);
+      // Connection logs each error answer of a request as ERROR, also those its caller retries
+      // (a group coordinator still loading): what retries cannot fix reaches Seismo as an error.
+      if (entry.namespace === 'Connection' && entry.level <= logLevel.WARN) {
+        if (level >= logLevel.INFO) logger.debug(line);
+      } else if (entry.level <= logLevel.ERROR) logger.error(line);
       else if (entry.level === logLevel.WARN) logger.warn(line);
       else if (entry.level === logLevel.INFO) logger.log(line);
       else logger.debug(line);

@@ -1,4 +1,4 @@
-import { type Kafka, type Producer, KafkaJSProtocolError } from 'kafkajs';
+import { type Kafka, KafkaJSProtocolError, Partitioners, type Producer } from 'kafkajs';
 import { type PointProducer } from './point-queue';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
 
@@ -52,7 +52,13 @@ export class KafkaPointProducer implements PointProducer {
     this.maxRequestBytes = maxRequestBytes;
     // kafkajs requires one request in flight for idempotence; retries stay unlimited (its
     // default for idempotent producers), so an append waits out a broker restart.
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // The partitioner is named only to silence kafkajs' warning about its v2 default: every
+    // message names its partition, so no partitioner ever runs.
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   }
 
   connect(): Promise<void> {

@@ -118,6 +118,12 @@ export class KafkaPointQueue implements PointQueue {
       sessionTimeout: options.sessionTimeout,
       heartbeatInterval: options.heartbeatInterval,
       rebalanceTimeout: options.rebalanceTimeout,
+      retry: {
+        retries: 5, // kafkajs' default for consumers, which a `retry` option would otherwise replace
+        // kafkajs restarts a crashed consumer (a broker gone) even while disconnect() runs, and the
+        // restarted one would retry forever in a process that is shutting down.
+        restartOnFailure: () => Promise.resolve(!this.stopping.signal.aborted),
+      },
     });
   }
 
