@@ -286,7 +286,11 @@ describe('the pipeline over Kafka against ClickHouse', () => {
     }
   }
 
-  const engine = (queue: PointQueue, sink: BatchSink, logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() }) =>
+  const engine = (
+    queue: PointQueue,
+    sink: BatchSink,
+    logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() },
+  ) =>
     new EngineRunner(
       queue,
       new BatchProcessor({ retentionOf: () => ({ pointsDays: 65535, anomaliesDays: 65535 }) }),

@@ -45,7 +45,14 @@ describe('the project migrations', () => {
       applied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql', '0004_checkpoints.sql'],
       alreadyApplied: [],
     });
-    expect(await tables()).toEqual(['anomalies', 'api_keys', 'checkpoints', 'points', 'schema_migrations', 'tenants']);
+    expect(await tables()).toEqual([
+      'anomalies',
+      'api_keys',
+      'checkpoints',
+      'points',
+      'schema_migrations',
+      'tenants',
+    ]);
 
     const second = await new Migrator(storage.client).migrate();
     expect(second).toEqual({
