@@ -32,6 +32,7 @@ export class AnomalyTopicConsumer {
   private readonly consumer: Consumer;
   private readonly logger: Pick<LoggerService, 'warn'>;
   private started = false;
+  private stopped = false;
 
   constructor(
     kafka: Kafka,
@@ -44,6 +45,11 @@ export class AnomalyTopicConsumer {
     this.consumer = kafka.consumer({
       groupId: this.groupId,
       maxWaitTimeInMs: options.maxWaitTimeInMs ?? 1000,
+      retry: {
+        retries: 5, // kafkajs' default for consumers, which a `retry` option would otherwise replace
+        // kafkajs restarts a crashed consumer (a broker gone) even while disconnect() runs.
+        restartOnFailure: () => Promise.resolve(!this.stopped),
+      },
     });
   }
 
@@ -62,6 +68,7 @@ export class AnomalyTopicConsumer {
 
   /** Leaves the group and disconnects; safe to call when never started. */
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.consumer.disconnect();
   }
 

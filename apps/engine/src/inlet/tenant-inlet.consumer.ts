@@ -180,6 +180,11 @@ export class TenantInlet {
         // Read-committed (kafkajs' default, said here because it matters): a producer writing
         // its inlet topic in transactions is relayed only what it committed.
         readUncommitted: false,
+        retry: {
+          retries: 5, // kafkajs' default for consumers, which a `retry` option would otherwise replace
+          // kafkajs restarts a crashed consumer (a broker gone) even while disconnect() runs.
+          restartOnFailure: () => Promise.resolve(!this.stopping.signal.aborted),
+        },
       });
       try {
         await consumer.connect();
