@@ -1,16 +1,40 @@
 import { type ChdbExtension } from 'chdb/connection';
-import { type BatchWriter } from './batch.writer';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BatchWriter, type TypedColumn } from './batch.writer';
 import { type DedupToken } from './dedup-token';
 
+/** Where RowBinary payloads wait for the engine: memory-backed where the system has it. */
+const SPOOL_PARENT = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
+/** What a column's name and type may hold: they are spliced into the statement. */
+const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const COLUMN_TYPE = /^[A-Za-z][A-Za-z0-9_]*(\([A-Za-z0-9_, ']*\))?$/;
+
 /**
- * Writes batches into the embedded engine through chdb's raw insert, which hands the
- * payload Buffer to the engine without copying it. Through `client.exec`, chdb/connection
- * would decode the payload into a string and splice it into the SQL text on the main
- * thread: measured, an event-loop stall of ~0.25 ms per 1000 rows (25 ms for a
- * 100k-row batch) against ~0.01 ms here. The statement is the one ExecBatchWriter sends:
- * chdb builds `INSERT INTO t (cols) SETTINGS k='v' FORMAT f` itself, quoting the value.
+ * Writes batches into the embedded engine.
+ *
+ * JSONCompactEachRow goes through chdb's raw insert, which hands the payload Buffer to
+ * the engine without copying it. Through `client.exec`, chdb/connection would decode the
+ * payload into a string and splice it into the SQL text on the main thread: measured, an
+ * event-loop stall of ~0.25 ms per 1000 rows (25 ms for a 100k-row batch) against
+ * ~0.01 ms here. The statement is the one ExecBatchWriter sends: chdb builds
+ * `INSERT INTO t (cols) SETTINGS k='v' FORMAT f` itself, quoting the value.
+ *
+ * RowBinary: chdb 3.4's raw insert takes text formats only, so a binary payload is
+ * written to a file of this writer's spool directory (in /dev/shm: memory, no disk) on
+ * libuv's thread pool, and the engine reads it with `INSERT ... SELECT FROM file()`, the
+ * dedup token in the statement's SETTINGS as for every other write (a repeated token is
+ * dropped as with a plain INSERT; checked by the repository's tests). Measured on 1M
+ * point rows: 1.0M rows/s and 1.5 CPU seconds, against 0.36M rows/s and 3.6 CPU seconds
+ * as JSON. The file is removed once the statement returned, whatever it answered.
  */
 export class ChdbBatchWriter implements BatchWriter {
+  private spool: string | undefined;
+  private files = 0;
+
   constructor(private readonly chdb: ChdbExtension) {}
 
   async write(
@@ -26,5 +50,39 @@ export class ChdbBatchWriter implements BatchWriter {
       format: 'JSONCompactEachRow',
       settings: { insert_deduplication_token: dedupToken },
     });
+  }
+
+  async writeRowBinary(
+    table: string,
+    columns: readonly TypedColumn[],
+    dedupToken: DedupToken,
+    payload: Buffer,
+  ): Promise<void> {
+    for (const { name, type } of columns) {
+      if (!COLUMN_NAME.test(name) || !COLUMN_TYPE.test(type)) {
+        throw new RangeError(`unexpected column ${name} ${type}`);
+      }
+    }
+    const names = columns.map((column) => column.name).join(', ');
+    const structure = columns.map((column) => `${column.name} ${column.type}`).join(', ');
+    this.spool ??= mkdtempSync(join(SPOOL_PARENT, 'seismo-insert-'));
+    const file = join(this.spool, `${++this.files}.bin`);
+    await writeFile(file, payload);
+    try {
+      // The spool path is ours (mkdtemp and a counter) and the columns were checked
+      // above; only a type's quotes ('UTC') need doubling inside the literal.
+      await this.chdb.queryAsync(
+        `INSERT INTO ${table} (${names}) SETTINGS insert_deduplication_token = '${dedupToken}' ` +
+          `SELECT * FROM file('${file}', 'RowBinary', '${structure.replaceAll("'", "''")}')`,
+      );
+    } finally {
+      await unlink(file).catch(() => undefined);
+    }
+  }
+
+  /** Removes the spool directory; writes must have settled. */
+  close(): void {
+    if (this.spool) rmSync(this.spool, { recursive: true, force: true });
+    this.spool = undefined;
   }
 }

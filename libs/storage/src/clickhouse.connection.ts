@@ -67,6 +67,7 @@ export class ClickHouseConnection implements ClickHouseAccess {
     // close() returns before the engine has released the directory if anything was still
     // running; until drainPending settles, opening another directory would be refused.
     if (this.mode === 'embedded') await drainPending();
+    if (this.writer instanceof ChdbBatchWriter) this.writer.close();
   }
 
   private static embedded(dataDir: string): ClickHouseConnection {

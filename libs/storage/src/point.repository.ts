@@ -1,4 +1,6 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { insertBatch } from './batch.insert';
+import { type TypedColumn } from './batch.writer';
 import { type ClickHouseAccess } from './clickhouse.connection';
 import { toDateTime64Text } from './datetime64';
 import { type DedupToken } from './dedup-token';
@@ -11,6 +13,7 @@ import {
   requireInteger,
   requireText,
 } from './record.guard';
+import { RowBinaryWriter } from './row-binary.writer';
 import { describeCause, StorageException, StorageExceptionCode } from './storage.exception';
 import { type TenantId } from './tenant-id';
 
@@ -19,6 +22,20 @@ export const MAX_RANGE_POINTS = 100_000;
 
 /** The columns `pointTuple` fills, in its order. */
 const POINT_COLUMNS = ['tenant_id', 'series', 'ts', 'value', 'score', 'flags', 'retention_days'];
+
+/** The same columns with their types, in the order `encodePointsRowBinary` writes them. */
+const POINT_TYPED_COLUMNS: readonly TypedColumn[] = [
+  { name: 'tenant_id', type: 'String' },
+  { name: 'series', type: 'String' },
+  { name: 'ts', type: "DateTime64(3, 'UTC')" },
+  { name: 'value', type: 'Float64' },
+  { name: 'score', type: 'Float32' },
+  { name: 'flags', type: 'UInt8' },
+  { name: 'retention_days', type: 'UInt16' },
+];
+
+/** Rows encoded between two turns of the event loop: a few milliseconds of work. */
+const ROW_BINARY_CHUNK = 16_384;
 
 /**
  * The only code that reads or writes `points`. Every read is scoped to one tenant; every
@@ -33,7 +50,22 @@ export class PointRepository {
    * crash stays exactly-once. Resolves once ClickHouse has the rows.
    */
   async insertBatch(rows: readonly PointRecord[], dedupToken: DedupToken): Promise<void> {
-    await insertBatch(this.clickhouse, 'points', POINT_COLUMNS, rows, pointTuple, dedupToken, 'points');
+    const { writer } = this.clickhouse;
+    if (!writer.writeRowBinary) {
+      await insertBatch(this.clickhouse, 'points', POINT_COLUMNS, rows, pointTuple, dedupToken, 'points');
+      return;
+    }
+    if (rows.length === 0) return;
+    const payload = await encodePointsRowBinary(rows);
+    try {
+      await writer.writeRowBinary('points', POINT_TYPED_COLUMNS, dedupToken, payload);
+    } catch (cause) {
+      throw new StorageException(
+        StorageExceptionCode.WRITE_FAILED,
+        `writing ${rows.length} points (dedup token ${dedupToken}) failed: ${describeCause(cause)}`,
+        { cause },
+      );
+    }
   }
 
   /**
@@ -118,6 +150,29 @@ export class PointRepository {
       );
     }
   }
+}
+
+/**
+ * The rows as RowBinary, each field checked as `pointTuple` checks it (a bad row fails
+ * the batch, naming row and field), yielding to the event loop between chunks.
+ */
+async function encodePointsRowBinary(rows: readonly PointRecord[]): Promise<Buffer> {
+  const out = new RowBinaryWriter(rows.length * 64);
+  for (let start = 0; start < rows.length; start += ROW_BINARY_CHUNK) {
+    if (start > 0) await yieldToEventLoop();
+    const end = Math.min(rows.length, start + ROW_BINARY_CHUNK);
+    for (let i = start; i < end; i++) {
+      const row = rows[i];
+      out.string(requireText(row.tenantId, 'points', i, 'tenantId', 64));
+      out.string(requireText(row.series, 'points', i, 'series', MAX_SERIES_LENGTH));
+      out.dateTime64Millis(requireEpochMillis(row.ts, 'points', i, 'ts'));
+      out.float64(requireFinite(row.value, 'points', i, 'value'));
+      out.float32(requireFinite(row.score, 'points', i, 'score'));
+      out.uint8(requireInteger(row.flags, 'points', i, 'flags', 0, 255));
+      out.uint16(requireInteger(row.retentionDays, 'points', i, 'retentionDays', 1, 65535));
+    }
+  }
+  return out.finish();
 }
 
 function pointTuple(row: PointRecord, i: number): unknown[] {

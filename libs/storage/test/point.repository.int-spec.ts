@@ -24,10 +24,11 @@ afterAll(async () => {
 
 const T0 = Date.UTC(2031, 0, 1);
 
-// Every write goes through the embedded engine's own writer in production, and through
-// ExecBatchWriter against a server; chdb runs both, so both are held to the same tests.
+// Every write goes through the embedded engine's own writer in production (RowBinary
+// through a spooled file), and through ExecBatchWriter (JSONCompactEachRow) against a
+// server; chdb runs both, so both are held to the same tests.
 describe.each<[string, () => ClickHouseAccess]>([
-  ['chdb raw insert (embedded)', () => storage.connection],
+  ['chdb RowBinary (embedded)', () => storage.connection],
   ['client.exec (server)', () => ({ client: storage.client, writer: new ExecBatchWriter(storage.client) })],
 ])('PointRepository writing through %s', (_, access) => {
   let repository: PointRepository;
@@ -70,6 +71,9 @@ describe.each<[string, () => ClickHouseAccess]>([
       'back\\slash',
       'température ☃ 𝄞',
       '{"json":1}',
+      // Past 127 UTF-8 bytes a RowBinary length takes two bytes.
+      `host.${'long-name.'.repeat(20)}cpu{region="eu-west-1"}`,
+      `${'é'.repeat(42)}x`,
     ];
     await repository.insertBatch(
       names.map((series, i) => pointRecord(tenant, series, T0 + i)),
