@@ -5,6 +5,7 @@ import { type PartitionCheckpoint, type SeriesCheckpoint } from '@seismo/storage
 import { type CheckpointStore, EngineRunner } from './engine.runner';
 import { InMemoryPointLog } from './in-memory-point.log';
 import { InMemoryPointQueue } from './in-memory-point.queue';
+import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
 import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
 
@@ -41,6 +42,34 @@ class RecordingSink implements BatchSink {
   }
 }
 
+/** A sink whose writes resolve only when released, one by one, in order. */
+class HeldSink implements BatchSink {
+  readonly started: ProcessedBatch[] = [];
+  readonly written: ProcessedBatch[] = [];
+  private readonly releases: Array<() => void> = [];
+
+  write(batch: ProcessedBatch): Promise<void> {
+    this.started.push(batch);
+    return new Promise((resolve) =>
+      this.releases.push(() => {
+        this.written.push(batch);
+        resolve();
+      }),
+    );
+  }
+
+  release(): void {
+    const next = this.releases.shift();
+    if (!next) throw new Error('no write is waiting');
+    next();
+  }
+}
+
+/** What a queue answers a member the group moved past. */
+function fenced(): PointQueueException {
+  return new PointQueueException(PointQueueExceptionCode.FENCED, 'the group moved on');
+}
+
 const quiet = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
 beforeEach(() => jest.clearAllMocks());
 
@@ -70,6 +99,105 @@ describe('EngineRunner', () => {
     ]);
     expect(quiet.warn).toHaveBeenCalledWith(
       expect.stringMatching(/^dead letter, partition 0 offset 2: point batch:/),
+    );
+  });
+
+  it('scores the next batch while the previous one is written, and commits in order', async () => {
+    const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+    const sink = new HeldSink();
+    const queue = new InMemoryPointQueue(log, { maxBatchMessages: 1, retryDelayMs: 1 });
+    const processor = new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) });
+    const runner = new EngineRunner(queue, processor, sink, { logger: quiet, maxWritesInFlight: 2 });
+    for (let m = 0; m < 4; m++) await queue.append(0, message(m * 5, 5));
+    await runner.start();
+
+    // The first write holds; the second batch is scored meanwhile, and there the partition
+    // waits: two batches in flight, the third not scored.
+    await until(() => processor.lastOffset(0) === 1, 'the second batch was scored');
+    for (let i = 0; i < 20; i++) await tick();
+    expect(processor.lastOffset(0)).toBe(1);
+    expect(sink.started.map((b) => b.lastOffset)).toEqual([0]);
+    expect(log.committed(0)).toBe(-1);
+
+    sink.release();
+    await until(() => log.committed(0) === 0, 'the first batch was committed');
+    await until(() => processor.lastOffset(0) === 2, 'the third batch was scored');
+    for (let m = 1; m < 4; m++) {
+      await until(() => sink.started.length > m, `write ${m} started`);
+      sink.release();
+    }
+    await until(() => log.committed(0) === 3, 'every batch was committed');
+    await runner.stop();
+    expect(sink.written.map((b) => b.lastOffset)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('retries a commit that failed, then goes on', async () => {
+    const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+    const queue = new InMemoryPointQueue(log, { maxBatchMessages: 2, retryDelayMs: 1 });
+    let failures = 0;
+    const commit = queue.commit.bind(queue);
+    queue.commit = (partition, offset) => {
+      if (offset === 1 && failures++ < 2) return Promise.reject(new Error('the broker timed out'));
+      return commit(partition, offset);
+    };
+    const sink = new RecordingSink();
+    const processor = new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) });
+    const runner = new EngineRunner(queue, processor, sink, { retryDelayMs: 1, logger: quiet });
+    for (let m = 0; m < 4; m++) await queue.append(0, message(m * 5, 5));
+    await runner.start();
+    await until(() => log.committed(0) === 3, 'every batch was committed');
+    await runner.stop();
+    expect(sink.written.map((b) => b.lastOffset)).toEqual([1, 3]);
+    expect(quiet.error).toHaveBeenCalledWith(
+      'committing partition 0 offsets 0-1 failed (attempt 2), retrying in 2 ms: the broker timed out',
+    );
+  });
+
+  it('drops the batches behind a refused commit, and takes the partition again from its last commit', async () => {
+    const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+    const sink = new HeldSink();
+    const queue = new InMemoryPointQueue(log, { maxBatchMessages: 2, retryDelayMs: 1 });
+    let refusals = 0;
+    const commit = queue.commit.bind(queue);
+    queue.commit = (partition, offset) => {
+      if (offset === 3 && refusals++ === 0) return Promise.reject(fenced());
+      return commit(partition, offset);
+    };
+    const processor = new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) });
+    const runner = new EngineRunner(queue, processor, sink, { logger: quiet, maxWritesInFlight: 3 });
+    for (let m = 0; m < 6; m++) await queue.append(0, message(m * 5, 5));
+    await runner.start();
+
+    await until(() => processor.lastOffset(0) === 5, 'three batches were scored');
+    sink.release(); // offsets 0-1: committed
+    await until(() => sink.started.length === 2, 'the second write started');
+    sink.release(); // offsets 2-3: written, the commit refused; 4-5 is dropped unwritten
+    await until(() => refusals === 1, 'the commit was refused');
+    // As after a rebalance, the next delivery of the partition finds the refusal, and the
+    // partition is taken again from its commit.
+    await queue.append(0, message(30, 5));
+    await until(() => sink.started.length === 3, 'the partition was delivered again');
+    expect(sink.started.map((b) => [b.firstOffset, b.lastOffset])).toEqual([
+      [0, 1],
+      [2, 3],
+      [2, 3],
+    ]);
+    sink.release();
+    await until(() => sink.started.length === 4, 'the next write started');
+    sink.release();
+    await until(() => sink.started.length === 5, 'the last write started');
+    sink.release();
+    await until(() => log.committed(0) === 6, 'every batch was committed');
+    await runner.stop();
+    expect(sink.started.map((b) => b.lastOffset)).toEqual([1, 3, 3, 5, 6]);
+  });
+
+  it('refuses maxWritesInFlight below 1', () => {
+    const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+    const queue = new InMemoryPointQueue(log, { maxBatchMessages: 1 });
+    const processor = new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) });
+    expect(() => new EngineRunner(queue, processor, new RecordingSink(), { maxWritesInFlight: 0 })).toThrow(
+      /maxWritesInFlight must be a positive integer, got 0/,
     );
   });
 
@@ -152,6 +280,58 @@ describe('EngineRunner', () => {
       expect(store.rounds[0]).toEqual({ partition: 0, offset: 0, series: ['cpu'] });
       // Stopping closes with a round too; nothing changed since, so it holds no series.
       expect(store.rounds.at(-1)).toEqual({ partition: 0, offset: 0, series: [] });
+    });
+
+    it('after a refused commit, drops the batches in flight and scores them again from the restored state', async () => {
+      const points = Array.from({ length: 8 }, (_, m) => message(m * 20, 20));
+      const uninterrupted = new RecordingSink();
+      const whole = checkpointed(
+        uninterrupted,
+        new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 }),
+        new MemoryCheckpoints(),
+      );
+      await whole.runner.start();
+      for (const value of points) await whole.queue.append(0, value);
+      await until(() => uninterrupted.written.at(-1)?.lastOffset === 7, 'the whole run was written');
+      await whole.runner.stop();
+
+      // The commit of offset 3 is refused once (as Kafka refuses a member the group moved
+      // past): the batches scored after it are dropped, the partition restored from its
+      // checkpoint and delivered again from the commit.
+      const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+      const queue = new InMemoryPointQueue(log, { maxBatchMessages: 2, retryDelayMs: 1 });
+      let refusals = 0;
+      const commit = queue.commit.bind(queue);
+      queue.commit = (partition, offset) => {
+        if (offset === 3 && refusals++ === 0) return Promise.reject(fenced());
+        return commit(partition, offset);
+      };
+      const sink = new RecordingSink();
+      const runner = new EngineRunner(
+        queue,
+        new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) }),
+        sink,
+        {
+          retryDelayMs: 1,
+          logger: quiet,
+          checkpoints: { store: new MemoryCheckpoints(), source: 'test', intervalMs: 0 },
+        },
+      );
+      for (const value of points) await queue.append(0, value);
+      await runner.start();
+      await until(() => log.committed(0) === 7, 'every batch was committed');
+      await runner.stop();
+
+      expect(refusals).toBeGreaterThan(0);
+      expect(quiet.warn).toHaveBeenCalledWith('partition 0 offsets 2-3 stay uncommitted: the group moved on');
+      // Every point's score as in the uninterrupted run: nothing was learned twice.
+      const scores = (batches: ProcessedBatch[]) => {
+        const byTs = new Map<number, number>();
+        for (const b of batches) for (const p of b.points) byTs.set(p.ts, p.score);
+        return [...byTs].sort((a, b) => a[0] - b[0]);
+      };
+      expect(scores(sink.written)).toEqual(scores(uninterrupted.written));
+      expect(new Set(sink.written.flatMap((b) => b.points.map((p) => p.ts))).size).toBe(160);
     });
 
     it('waits the interval between rounds, and closes with one on stop', async () => {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type PartitionCheckpoint, type SeriesCheckpoint } from '@seismo/storage';
 import { type BatchProcessor } from './batch.processor';
 import { type PointConsumer, type QueueBatch } from './point-queue';
+import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
 import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
 
@@ -33,13 +34,39 @@ export interface EngineRunnerOptions {
   /** First pause before a failed sink write is tried again; it doubles up to `maxRetryDelayMs`. */
   readonly retryDelayMs?: number;
   readonly maxRetryDelayMs?: number;
+  /**
+   * Batches of one partition scored and not yet committed (default 2): the next batch is
+   * scored while the previous one is written, and a slow sink holds the partition here.
+   */
+  readonly maxWritesInFlight?: number;
   readonly logger?: Pick<LoggerService, 'log' | 'warn' | 'error'>;
+}
+
+/** One partition's batches between scoring and commit, oldest first. */
+interface PartitionWrites {
+  /** Each settles (never rejects) once its batch is committed or given up; it then leaves the list. */
+  readonly pending: Array<Promise<void>>;
+  /** The first write or commit that failed: the later batches are dropped, the partition delivered again. */
+  failure: unknown;
+}
+
+/** Thrown to the queue for batches that arrive while the engine stops: they stay uncommitted. */
+class EngineStopping extends Error {
+  constructor() {
+    super('the engine is stopping');
+  }
 }
 
 /**
  * The engine's loop: queue -> processor -> sink -> commit. An offset is committed only
  * after the sink resolved, so a crash at any instant leaves the batch uncommitted and it
  * is delivered again; the sink's dedup tokens make that replay store nothing twice.
+ *
+ * Scoring and writing overlap: a batch is handed back to the queue once scored, and its
+ * write and commit follow in the partition's order while the next batches are scored, up
+ * to `maxWritesInFlight` of them (then the partition waits: backpressure, not a buffer).
+ * A batch whose write or commit fails takes the rest of its partition's queue with it,
+ * and the partition is delivered again from its last commit, its state restored first.
  *
  * A failed write is retried here, with the rows already computed, rather than by having
  * the queue deliver the batch again: detector state has learned those points once, and
@@ -59,6 +86,8 @@ export class EngineRunner {
   private readonly checkpointedAt = new Map<number, number>();
   /** Partitions whose last round failed: the next one writes every series, not only the changed. */
   private readonly needsFullRound = new Set<number>();
+  private readonly maxWritesInFlight: number;
+  private readonly writes = new Map<number, PartitionWrites>();
 
   constructor(
     private readonly consumer: PointConsumer,
@@ -72,6 +101,10 @@ export class EngineRunner {
       throw new RangeError(
         `retry delays must satisfy 0 < retryDelayMs <= maxRetryDelayMs, got ${this.retryDelayMs} and ${this.maxRetryDelayMs}`,
       );
+    }
+    this.maxWritesInFlight = options.maxWritesInFlight ?? 2;
+    if (!Number.isInteger(this.maxWritesInFlight) || this.maxWritesInFlight < 1) {
+      throw new RangeError(`maxWritesInFlight must be a positive integer, got ${this.maxWritesInFlight}`);
     }
     this.logger = options.logger ?? new Logger(EngineRunner.name);
     this.checkpoints = options.checkpoints;
@@ -91,13 +124,15 @@ export class EngineRunner {
   }
 
   /**
-   * Stops taking batches; a write in flight finishes (and commits), a retry wait ends
-   * early. Then every partition whose state is at its committed offset is checkpointed,
-   * so a clean restart replays nothing.
+   * Stops taking batches; writes in flight finish (and commit) while the consumer still
+   * owns its partitions, a retry wait ends early. Then every partition whose state is at
+   * its committed offset is checkpointed, so a clean restart replays nothing.
    */
   async stop(): Promise<void> {
     this.stopping.abort();
+    await this.drainAll();
     await this.consumer.stop();
+    await this.drainAll();
     if (!this.checkpoints) return;
     for (const [partition, offset] of this.committed) {
       if (this.processor.lastOffset(partition) === offset) await this.checkpoint(partition, offset);
@@ -110,6 +145,11 @@ export class EngineRunner {
    * checkpoint up to the commit are asked for again, to be learned without being written.
    */
   private async assigned(partition: number, committedNext: number): Promise<number> {
+    // Writes of an earlier ownership settle first (their commits may be refused); the
+    // state is then compared with the commit the group holds, which is all that counts.
+    await this.drain(partition);
+    if (this.stopping.signal.aborted) throw new EngineStopping();
+    this.writesOf(partition).failure = undefined;
     const committed = committedNext - 1;
     if (!this.checkpoints || this.processor.lastOffset(partition) === committed) {
       this.committed.set(partition, committed);
@@ -140,50 +180,129 @@ export class EngineRunner {
   }
 
   private async handle(batch: QueueBatch): Promise<void> {
+    const { partition } = batch;
     const first = batch.messages[0].offset;
     const last = batch.messages[batch.messages.length - 1].offset;
+    const writes = this.writesOf(partition);
+    if (this.stopping.signal.aborted) throw new EngineStopping();
+    if (writes.failure !== undefined) {
+      // Already reported; the queue delivers the partition again from its last commit.
+      await this.drain(partition);
+      const failure = writes.failure;
+      writes.failure = undefined;
+      throw failure;
+    }
     if (batch.replay) {
       this.processor.process(batch);
       return;
     }
-    const held = this.processor.lastOffset(batch.partition);
+    if (this.checkpointDue(partition)) {
+      // A checkpoint holds the state as of a commit: the batches in flight land first.
+      await this.drain(partition);
+      if (this.stopping.signal.aborted) throw new EngineStopping();
+      const committed = this.committed.get(partition);
+      if (writes.failure === undefined && committed !== undefined && committed >= 0) {
+        if (this.processor.lastOffset(partition) === committed) await this.checkpoint(partition, committed);
+      }
+      if (writes.failure !== undefined) return this.handle(batch);
+    }
+    const held = this.processor.lastOffset(partition);
     if (this.checkpoints && held !== undefined && held >= 0 && first > held + 1) {
       // The log no longer has them (retention), or the embedded log lost them in a crash.
       this.logger.warn(
-        `partition ${batch.partition}: offsets ${held + 1}-${first - 1} were not learned (no longer in the log); ` +
+        `partition ${partition}: offsets ${held + 1}-${first - 1} were not learned (no longer in the log); ` +
           `scoring goes on from the state at offset ${held}`,
       );
     }
+    let processed: ProcessedBatch;
     try {
-      const processed = this.processor.process(batch);
-      for (const letter of processed.deadLetters) {
-        this.logger.warn(
-          `dead letter, partition ${letter.partition} offset ${letter.offset}: ${letter.reason}`,
-        );
-      }
-      await this.writeUntilTaken(processed);
-      await this.consumer.commit(batch.partition, last);
-      this.committed.set(batch.partition, last);
+      processed = this.processor.process(batch);
     } catch (error) {
-      if (!this.stopping.signal.aborted) {
+      this.logger.error(
+        `partition ${partition} offsets ${first}-${last} failed and will be delivered again: ${describe(error)}`,
+        error instanceof Error ? error.stack : undefined,
+      );
+      throw error;
+    }
+    for (const letter of processed.deadLetters) {
+      this.logger.warn(
+        `dead letter, partition ${letter.partition} offset ${letter.offset}: ${letter.reason}`,
+      );
+    }
+    const previous = writes.pending[writes.pending.length - 1] ?? Promise.resolve();
+    const done = previous.then(() => this.writeAndCommit(processed, writes));
+    writes.pending.push(done);
+    void done.finally(() => writes.pending.splice(writes.pending.indexOf(done), 1));
+    while (writes.pending.length >= this.maxWritesInFlight) await writes.pending[0];
+  }
+
+  /** Writes and commits a batch after the ones before it; after a failure, drops it. */
+  private async writeAndCommit(batch: ProcessedBatch, writes: PartitionWrites): Promise<void> {
+    if (writes.failure !== undefined) return;
+    try {
+      const offsets = `partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
+      await this.untilTaken(`writing ${offsets}`, () => this.sink.write(batch));
+      // A commit the queue refuses for good (the partition went to another member) is not
+      // retried: the partition is delivered again from the last commit it holds.
+      await this.untilTaken(
+        `committing ${offsets}`,
+        () => this.consumer.commit(batch.partition, batch.lastOffset),
+        (error) => error instanceof PointQueueException,
+      );
+      this.committed.set(batch.partition, batch.lastOffset);
+      // Nothing scored past this batch: the state is the commit's, a round can be taken now.
+      // (Otherwise the next batch drains the partition first when a round is due.)
+      if (
+        this.checkpointDue(batch.partition) &&
+        this.processor.lastOffset(batch.partition) === batch.lastOffset
+      ) {
+        await this.checkpoint(batch.partition, batch.lastOffset);
+      }
+    } catch (error) {
+      writes.failure = error;
+      if (error instanceof PointQueueException && error.code === PointQueueExceptionCode.FENCED) {
+        // A rebalance: what this engine wrote is stored, and the next owner, this engine
+        // or another, takes the partition from the commit the group holds.
+        this.logger.warn(
+          `partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset} stay uncommitted: ${describe(error)}`,
+        );
+      } else if (!this.stopping.signal.aborted) {
         this.logger.error(
-          `partition ${batch.partition} offsets ${first}-${last} failed and will be delivered again: ${describe(error)}`,
+          `partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset} failed and will be delivered again: ${describe(error)}`,
           error instanceof Error ? error.stack : undefined,
         );
       }
-      throw error;
     }
-    await this.checkpointIfDue(batch.partition, last);
+  }
+
+  private writesOf(partition: number): PartitionWrites {
+    let writes = this.writes.get(partition);
+    if (!writes) {
+      writes = { pending: [], failure: undefined };
+      this.writes.set(partition, writes);
+    }
+    return writes;
+  }
+
+  /** Resolves once every batch of `partition` in flight is committed or given up. */
+  private async drain(partition: number): Promise<void> {
+    const pending = this.writes.get(partition)?.pending;
+    while (pending && pending.length > 0) await pending[pending.length - 1];
+  }
+
+  private async drainAll(): Promise<void> {
+    for (const partition of this.writes.keys()) await this.drain(partition);
   }
 
   /**
-   * Checkpoints after the commit, and with the state as of it: a checkpoint then never
-   * covers an offset the log could deliver again as new.
+   * Whether a partition's round is due. It is taken with the state as of a commit (the
+   * batches in flight drained first): a checkpoint then never covers an offset the log
+   * could deliver again as new.
    */
-  private async checkpointIfDue(partition: number, offset: number): Promise<void> {
-    if (!this.checkpoints) return;
+  private checkpointDue(partition: number): boolean {
+    if (!this.checkpoints) return false;
     const since = this.clock() - (this.checkpointedAt.get(partition) ?? Number.NEGATIVE_INFINITY);
-    if (since >= this.checkpoints.intervalMs) await this.checkpoint(partition, offset);
+    return since >= this.checkpoints.intervalMs;
   }
 
   /** One round; a failure is logged, not thrown: the data is safe, and the next round writes everything. */
@@ -202,19 +321,26 @@ export class EngineRunner {
     }
   }
 
-  private async writeUntilTaken(batch: ProcessedBatch): Promise<void> {
+  /**
+   * Runs `attempt` until it succeeds, pausing between tries (doubling up to the maximum),
+   * and says so in the log at every failure; `final` errors are not retried. When the
+   * engine stops, a failing attempt is abandoned and its batch stays uncommitted.
+   */
+  private async untilTaken(
+    what: string,
+    attempt: () => Promise<void>,
+    final: (error: unknown) => boolean = () => false,
+  ): Promise<void> {
     const signal = this.stopping.signal;
     let delay = this.retryDelayMs;
-    for (let attempt = 1; ; attempt++) {
+    for (let n = 1; ; n++) {
       try {
-        await this.sink.write(batch);
+        await attempt();
         return;
       } catch (error) {
-        const what = `writing partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
+        if (final(error)) throw error;
         if (!signal.aborted) {
-          this.logger.error(
-            `${what} failed (attempt ${attempt}), retrying in ${delay} ms: ${describe(error)}`,
-          );
+          this.logger.error(`${what} failed (attempt ${n}), retrying in ${delay} ms: ${describe(error)}`);
           await sleep(delay, undefined, { signal }).catch(() => undefined);
         }
         if (signal.aborted) {

@@ -44,7 +44,11 @@ export interface QueueHandler {
    * queue keeps nothing it committed) starts at `committedNext` all the same.
    */
   assigned?(partition: number, committedNext: number): Promise<number>;
-  /** Resolves once the batch is taken; a rejection has the batch delivered again from the last commit. */
+  /**
+   * Resolves when the handler is ready for the partition's next batch (the engine's
+   * resolves once a batch is scored, and commits it later, once written); a rejection
+   * has the partition delivered again from its last commit.
+   */
   eachBatch(batch: QueueBatch): Promise<void>;
 }
 
