@@ -140,8 +140,37 @@ describe('embedded Seismo: tenants, ingest, engine, queries (real server, real e
     expect((await call('GET', '/v1/anomalies', 'sk_not_a_real_key')).status).toBe(401);
     const key = (await call<{ api_key: string }>('POST', '/v1/tenants', ADMIN, { name: 'careless' })).body
       .api_key;
-    const malformed = await call('POST', '/v1/points', key, '{"points": [', 'application/json');
+    const malformed = await call<{ error: string }>(
+      'POST',
+      '/v1/points',
+      key,
+      '{"points": [',
+      'application/json',
+    );
     expect(malformed.status).toBe(400);
+    expect(malformed.body.error).toMatch(/^body: not valid JSON/);
+    // The JSON ingest route reads its own bytes: a "__proto__" label is refused by name,
+    // and the valid point beside it is taken.
+    const poisoned = await call<{ accepted: number; rejected: Array<{ index: number; error: string }> }>(
+      'POST',
+      '/v1/points',
+      key,
+      `{"points": [{"series": "cpu", "ts": ${Date.now()}, "value": 1, "labels": {"__proto__": "x"}},
+                   {"series": "cpu", "ts": ${Date.now()}, "value": 2}]}`,
+    );
+    expect(poisoned.status).toBe(202);
+    expect(poisoned.body.accepted).toBe(1);
+    expect(poisoned.body.rejected).toEqual([
+      { index: 0, error: expect.stringMatching(/^points\[0\]\.labels\.__proto__: name is reserved/) },
+    ]);
+    // Every other JSON route keeps fastify's refusal of prototype poisoning.
+    const tenantPoisoned = await call(
+      'POST',
+      '/v1/tenants',
+      ADMIN,
+      '{"name": "x", "__proto__": {"admin": true}}',
+    );
+    expect(tenantPoisoned.status).toBe(400);
     const badQuery = await call<{ error: string }>('GET', '/v1/anomalies?min_score=2', key);
     expect(badQuery.status).toBe(400);
     expect(badQuery.body.error).toMatch(/min_score/);

@@ -321,3 +321,46 @@ describe('JsonPointsDecoder', () => {
     });
   });
 });
+
+describe('JsonPointsDecoder, on series it has seen before', () => {
+  it('answers a series seen before as the first time, and refuses a bad one every time', () => {
+    const fresh = new JsonPointsDecoder();
+    const body = {
+      points: [
+        { series: 'cpu', ts: NOW, value: 1, labels: { host: 'a', dc: 'x' } },
+        { series: 'cpu', ts: NOW, value: 2, labels: { dc: 'x', host: 'a' } },
+        { series: 'cpu', ts: NOW, value: 3, labels: { host: 'a', dc: 'x', __bad: 'y' } },
+      ],
+    };
+    const first = fresh.decode(body, NOW);
+    const second = fresh.decode(body, NOW);
+    expect(second).toEqual(first);
+    expect(first.points.map((p) => p.series)).toEqual(['cpu{dc="x",host="a"}', 'cpu{dc="x",host="a"}']);
+    expect(first.rejected).toEqual([
+      { index: 2, error: expect.stringMatching(/^points\[2\]\.labels\.__bad: /) },
+    ]);
+  });
+
+  it('decodes any batch of points alike with a warm decoder and a new one', () => {
+    const point = fc.record(
+      {
+        series: fc.constantFrom('cpu', 'mem', '', 'a\u0000b', 'x'.repeat(300)),
+        ts: fc.oneof(fc.integer({ min: NOW - 1000, max: NOW }), fc.constant('2024-05-01T12:00:00Z')),
+        value: fc.oneof(fc.double(), fc.constant('1')),
+        labels: fc.option(
+          fc.dictionary(fc.constantFrom('host', 'dc', '__x', ''), fc.constantFrom('a', 'b', '', 'c\u0007')),
+          { nil: undefined },
+        ),
+      },
+      { requiredKeys: ['series', 'ts', 'value'] },
+    );
+    const warm = new JsonPointsDecoder();
+    fc.assert(
+      fc.property(fc.array(point, { maxLength: 20 }), (points) => {
+        const body = { points };
+        expect(warm.decode(body, NOW)).toEqual(new JsonPointsDecoder().decode(body, NOW));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type DecodeResult, type Rejection } from './decode-result';
 import { type DecoderOptions } from './decoder-options';
+import { IdentityCache, rawIdentityKey } from './identity.cache';
 import { IngestException, IngestExceptionCode } from './ingest.exception';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest-limits';
 import { memberPath, showInput, showString } from './input-text';
@@ -20,6 +21,7 @@ import { FINITE_NUMBER, type PointFields, PointValidator, type Validated } from 
 export class JsonPointsDecoder {
   private readonly limits: IngestLimits;
   private readonly validator: PointValidator;
+  private readonly identities = new IdentityCache();
 
   constructor(options: DecoderOptions = {}) {
     this.limits = options.limits ?? DEFAULT_INGEST_LIMITS;
@@ -87,17 +89,36 @@ export class JsonPointsDecoder {
   }
 
   private point(raw: unknown, fields: JsonPointFields, now: number): Validated<Point> {
-    const shape = POINT.safeParse(raw);
-    if (!shape.success) return { ok: false, error: pointError(shape.error.issues, raw, fields) };
+    // The common case is checked by hand; zod (which allocates a copy of every point)
+    // only runs on what the quick check does not pass, to accept it or name the error.
+    if (!hasPointShape(raw)) {
+      const shape = POINT.safeParse(raw);
+      if (!shape.success) return { ok: false, error: pointError(shape.error.issues, raw, fields) };
+    }
     // The input, not zod's copy: zod drops a label named "__proto__" silently, which must be refused instead.
     const { series, ts, value, labels } = raw as z.infer<typeof POINT>;
-    const identity = this.validator.identity(series, Object.entries(labels ?? {}), fields);
-    if (!identity.ok) return identity;
+    const key = rawIdentityKey(series, labels);
+    let identity = this.identities.get(key);
+    if (identity === undefined) {
+      const checked = this.validator.identity(series, Object.entries(labels ?? {}), fields);
+      if (!checked.ok) return checked;
+      identity = checked.value;
+      this.identities.set(key, identity);
+    }
     const t = this.timestamp(ts, fields.t, now);
     if (!t.ok) return t;
     const checked = this.validator.value(value, fields.value);
     if (!checked.ok) return checked;
-    return { ok: true, value: { ...identity.value, t: t.value, value: checked.value } };
+    return {
+      ok: true,
+      value: {
+        series: identity.series,
+        metric: identity.metric,
+        labels: identity.labels,
+        t: t.value,
+        value: checked.value,
+      },
+    };
   }
 
   private timestamp(ts: number | string, field: string, now: number): Validated<number> {
@@ -121,6 +142,26 @@ export class JsonPointsDecoder {
 }
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+const POINT_FIELDS = new Set(['series', 'ts', 'value', 'labels']);
+
+/**
+ * Whether `raw` certainly passes POINT: a plain object of known fields, a string series, a
+ * finite number or a string ts, a finite value, and labels of string values if any. What
+ * it does not pass may still be valid (zod decides), never the other way round.
+ */
+function hasPointShape(raw: unknown): boolean {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return false;
+  const point = raw as Record<string, unknown>;
+  for (const key in point) if (!POINT_FIELDS.has(key)) return false;
+  const { series, ts, value, labels } = point;
+  if (typeof series !== 'string' || typeof value !== 'number' || !Number.isFinite(value)) return false;
+  if (!(typeof ts === 'string' || (typeof ts === 'number' && Number.isFinite(ts)))) return false;
+  if (labels === undefined) return true;
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) return false;
+  for (const name in labels) if (typeof (labels as Record<string, unknown>)[name] !== 'string') return false;
+  return true;
+}
 
 const ENVELOPE = z.strictObject({ points: z.array(z.unknown()) });
 

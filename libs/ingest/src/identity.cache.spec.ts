@@ -1,0 +1,54 @@
+import fc from 'fast-check';
+import { IdentityCache, rawIdentityKey } from './identity.cache';
+import { type SeriesIdentity } from './point';
+
+function identity(series: string): SeriesIdentity {
+  return { series, metric: series, labels: {} };
+}
+
+describe('IdentityCache', () => {
+  it('keeps what is in use and at most two generations of entries', () => {
+    const cache = new IdentityCache(2);
+    cache.set('a', identity('a'));
+    cache.set('b', identity('b'));
+    cache.set('c', identity('c')); // a and b become the previous generation
+    expect(cache.get('a')?.series).toBe('a'); // moved to the current one, with c
+    cache.set('d', identity('d')); // the current (c, a) becomes previous; b is dropped
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')?.series).toBe('a');
+    expect(cache.get('c')?.series).toBe('c');
+    expect(cache.size).toBeLessThanOrEqual(4);
+  });
+
+  it('refuses a size below 1', () => {
+    expect(() => new IdentityCache(0)).toThrow(/maxEntries must be a positive integer, got 0/);
+  });
+});
+
+describe('rawIdentityKey', () => {
+  it('tells apart inputs that concatenate alike', () => {
+    const keys = [
+      rawIdentityKey('ab', undefined),
+      rawIdentityKey('a', { b: '' }),
+      rawIdentityKey('a', { '': 'b' }),
+      rawIdentityKey('a1:b', undefined),
+      rawIdentityKey('a', { x: 'y', z: 'w' }),
+      rawIdentityKey('a', { x: 'y1:z1:w' }),
+    ];
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('gives two inputs one key only when they are the same metric and labels in the same order', () => {
+    const input = fc.tuple(fc.string(), fc.array(fc.tuple(fc.string(), fc.string()), { maxLength: 4 }));
+    fc.assert(
+      fc.property(input, input, ([m1, l1], [m2, l2]) => {
+        const labels1 = Object.fromEntries(l1);
+        const labels2 = Object.fromEntries(l2);
+        const same =
+          m1 === m2 && JSON.stringify(Object.entries(labels1)) === JSON.stringify(Object.entries(labels2));
+        return (rawIdentityKey(m1, labels1) === rawIdentityKey(m2, labels2)) === same;
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
