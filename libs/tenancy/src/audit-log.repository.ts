@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   type ClickHouseAccess,
   describeCause,
@@ -48,7 +48,7 @@ export class AuditLogRepository {
   async append(by: AuditContext, records: readonly AuditRecord[]): Promise<AuditEntry[]> {
     const at = Date.now();
     const entries = records.map((record): AuditEntry => ({
-      id: randomUUID(),
+      id: nextAuditId(at),
       tenantId: record.tenantId,
       at,
       actor: by.actor,
@@ -119,7 +119,7 @@ export class AuditLogRepository {
         query: `SELECT tenant_id, toUnixTimestamp64Milli(at) AS at_ms, id, actor, actor_member_id, actor_key_id,
                        action, target, source_ip, details
                 FROM audit_log WHERE ${conditions.join(' AND ')}
-                ORDER BY at DESC, id LIMIT {limit:UInt32}`,
+                ORDER BY at DESC, id DESC LIMIT {limit:UInt32}`,
         query_params: params,
         format: 'JSONEachRow',
       });
@@ -142,6 +142,19 @@ export class AuditLogRepository {
       details: JSON.parse(row.details) as Record<string, unknown>,
     }));
   }
+}
+
+let lastSequence = 0;
+
+/**
+ * An entry id that sorts as the entries were made: the instant in hex, a counter of this
+ * process, then random bits so two processes never make the same one. Entries written
+ * in the same millisecond (a tenant, its first member and key) then read back in the
+ * order they happened.
+ */
+function nextAuditId(at: number): string {
+  lastSequence = (lastSequence + 1) % 0x10000;
+  return `${at.toString(16).padStart(12, '0')}-${lastSequence.toString(16).padStart(4, '0')}-${randomBytes(8).toString('hex')}`;
 }
 
 function actorColumns(actor: Actor): { kind: string; memberId: string; keyId: string } {
