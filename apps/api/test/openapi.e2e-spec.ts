@@ -1,6 +1,7 @@
 import { startTestServer, type TestServer } from './embedded-server.harness';
 
 interface Operation {
+  'x-seismo-scope'?: string;
   security?: Array<Record<string, string[]>>;
   parameters?: Array<{ name: string; in: string; required?: boolean }>;
   requestBody?: { content: Record<string, { schema: unknown }> };
@@ -127,7 +128,7 @@ describe('GET /openapi.json and /docs (real server)', () => {
     // A key may be valid and still not allowed: every tenant route says which scope it needs.
     if (auth === 'tenant' || auth === 'admin-or-tenant') {
       expect(op.responses['403']).toBeDefined();
-      expect(['ingest', 'read', 'admin']).toContain((op as Record<string, unknown>)['x-seismo-scope']);
+      expect(['ingest', 'read', 'admin']).toContain(op['x-seismo-scope']);
     }
     const success = Object.keys(op.responses).filter((status) => status.startsWith('2'));
     expect(success).toHaveLength(1);

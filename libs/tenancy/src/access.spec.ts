@@ -5,6 +5,7 @@ import {
   missingPermission,
   ROLE_SCOPES,
   roleAllows,
+  type Scope,
   SCOPES,
 } from './access';
 
@@ -61,7 +62,13 @@ describe('missingPermission', () => {
   });
 
   it('agrees with effectiveScopes for every combination', () => {
-    const subsets = [[], ...SCOPES.map((s) => [s]), ['ingest', 'read'], ['read', 'admin'], [...SCOPES]];
+    const subsets: Scope[][] = [
+      [],
+      ...SCOPES.map((s) => [s]),
+      ['ingest', 'read'],
+      ['read', 'admin'],
+      [...SCOPES],
+    ];
     for (const scopes of subsets) {
       for (const role of ['admin', 'member', undefined] as const) {
         for (const scope of SCOPES) {

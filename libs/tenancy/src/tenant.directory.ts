@@ -163,7 +163,7 @@ export class TenantDirectory {
   async create(input: NewTenantWithAdmin, by: AuditContext): Promise<CreatedTenant> {
     const { adminEmail, ...fields } = input;
     const tenant: Tenant = { id: newTenantId(), ...validateNewTenant(fields) };
-    const email = adminEmail === undefined ? undefined : normalizeEmail(adminEmail);
+    const email = adminEmail === undefined ? undefined : adminEmailOf(adminEmail);
     const storedTenant = await this.repository.insertTenant(tenant);
     const storedMember =
       email === undefined
@@ -582,6 +582,16 @@ function keyCreated(key: StoredApiKey): AuditRecord {
 /** The API's spelling of a Tenant field, for audit details. */
 function snake(field: string): string {
   return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/** The first admin's email, refused naming `adminEmail` as the input spells it. */
+function adminEmailOf(email: string): string {
+  try {
+    return normalizeEmail(email);
+  } catch (error) {
+    if (!(error instanceof TenancyException)) throw error;
+    throw new TenancyException(error.code, error.message.replace(/^email/, 'adminEmail'), 'adminEmail');
+  }
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -81,7 +81,8 @@ describe('TenantDirectory: the first key', () => {
     const before = await clickhouse.rows('SELECT count() AS n FROM tenants');
     const error = await failure(tenants.create({ name: 'Acme', adminEmail: 'root' }, ADMIN));
     expect(error.code).toBe(TenancyExceptionCode.INVALID_MEMBER);
-    expect(error.field).toBe('email');
+    expect(error.field).toBe('adminEmail');
+    expect(error.message).toMatch(/^adminEmail must be an address/);
     expect(await clickhouse.rows('SELECT count() AS n FROM tenants')).toEqual(before);
   });
 });
