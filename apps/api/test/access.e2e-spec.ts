@@ -135,8 +135,11 @@ describe('members, API keys and the audit log (real embedded server)', () => {
   });
 
   it("bounds a member's keys by their role, now and after a change of role, and ends them with the member", async () => {
-    const admin = (await call<{ api_key: string }>('POST', '/v1/tenants', ADMIN, { name: 'roles' })).body
-      .api_key;
+    const root = await call<{ api_key: string; admin_member_id: string }>('POST', '/v1/tenants', ADMIN, {
+      name: 'roles',
+      admin_email: 'root@roles.example',
+    });
+    const admin = root.body.api_key;
     const added = await call<{ id: string; email: string; role: string }>('POST', '/v1/members', admin, {
       email: ' Kim@Roles.example ',
       role: 'member',
@@ -203,6 +206,22 @@ describe('members, API keys and the audit log (real embedded server)', () => {
     const listed = await call<{ keys: KeyBody[] }>('GET', '/v1/keys', admin);
     expect(listed.body.keys.filter((k) => k.member_id === kim)).toEqual([]);
     expect((await call('DELETE', `/v1/members/${kim}`, admin)).status).toBe(404);
+
+    // The last admin stays: nobody could make another one.
+    for (const [method, body] of [
+      ['PATCH', { role: 'member' }],
+      ['DELETE', undefined],
+    ] as const) {
+      const refused = await call<{ code: string; error: string }>(
+        method,
+        `/v1/members/${root.body.admin_member_id}`,
+        admin,
+        body,
+      );
+      expect([refused.status, refused.body.code]).toEqual([409, 'LAST_ADMIN']);
+      expect(refused.body.error).toContain("the tenant's only admin");
+    }
+    expect((await call('GET', '/v1/members', admin)).status).toBe(200);
   });
 
   it('lets the admin token and the tenant admin change the tenant, and no one else', async () => {

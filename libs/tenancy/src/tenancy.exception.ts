@@ -16,6 +16,8 @@ export enum TenancyExceptionCode {
   INVALID_API_KEY = 'INVALID_API_KEY',
   /** 404: no such active key in the caller's tenant. */
   UNKNOWN_API_KEY = 'UNKNOWN_API_KEY',
+  /** 409: the change would leave a tenant that has admin members without any. */
+  LAST_ADMIN = 'LAST_ADMIN',
   /** 403: the key is valid but lacks the scope, or its member the role, the action needs. */
   FORBIDDEN = 'FORBIDDEN',
 }

@@ -318,6 +318,7 @@ export class TenantDirectory {
     const newRole = checkRole(role);
     const member = await this.requireMember(tenant, memberId);
     if (member.role === newRole) return member;
+    if (member.role === 'admin') this.keepAnAdmin(tenant, member, 'demote');
     const stored = await this.repository.writeMember({ ...member, role: newRole });
     await this.auditLog.append(by, [
       {
@@ -333,12 +334,13 @@ export class TenantDirectory {
   }
 
   /**
-   * Removes a member and revokes every key of theirs. Their keys stop working here as
-   * soon as the removal is stored (identify needs the member), and in other processes at
-   * their next reload.
+   * Removes a member and revokes every key of theirs. Their keys stop working here once
+   * the removal is stored and recorded (identify needs the member), and in other
+   * processes at their next reload.
    */
   async removeMember(tenant: TenantId, memberId: string, by: AuditContext): Promise<Member> {
     const member = await this.requireMember(tenant, memberId);
+    if (member.role === 'admin') this.keepAnAdmin(tenant, member, 'remove');
     const stored = await this.repository.writeMember(member, true);
     await this.repository.revokeMemberKeys(tenant, member.id);
     await this.auditLog.append(by, [
@@ -496,6 +498,22 @@ export class TenantDirectory {
     if (cached !== undefined) return cached;
     await this.reload();
     return find();
+  }
+
+  /**
+   * Refuses to demote or remove a tenant's last admin member: only an admin can make
+   * another, and the deployment's admin token cannot act inside a tenant, so nobody could
+   * undo it. A tenant made without admin_email has no admin member (its service key
+   * administers it) and is not concerned until it gets one.
+   */
+  private keepAnAdmin(tenant: TenantId, member: Member, verb: 'demote' | 'remove'): void {
+    const admins = this.membersOf(tenant).filter((m) => m.role === 'admin');
+    if (admins.length === 1 && admins[0].id === member.id) {
+      throw new TenancyException(
+        TenancyExceptionCode.LAST_ADMIN,
+        `cannot ${verb} ${member.email}: the tenant's only admin; make another member admin first`,
+      );
+    }
   }
 
   private memberOf(tenant: TenantId, memberId: string): Member | undefined {

@@ -124,6 +124,28 @@ describe('TenantDirectory: members', () => {
     expect(error.field).toBe('email');
   });
 
+  it('keeps a tenant with admin members from losing its last one', async () => {
+    const tenants = await directory();
+    const { tenantId, admin, by } = await tenantWithAdmin(tenants);
+    for (const attempt of [
+      tenants.changeRole(tenantId, admin!.id, 'member', by),
+      tenants.removeMember(tenantId, admin!.id, by),
+    ]) {
+      const error = await failure(attempt);
+      expect(error.code).toBe(TenancyExceptionCode.LAST_ADMIN);
+      expect(error.message).toContain('root@example.com');
+    }
+    const second = await tenants.addMember(tenantId, { email: 'second@example.com', role: 'admin' }, by);
+    await tenants.changeRole(tenantId, admin!.id, 'member', by);
+    expect((await failure(tenants.removeMember(tenantId, second.id, by))).code).toBe(
+      TenancyExceptionCode.LAST_ADMIN,
+    );
+    expect(tenants.membersOf(tenantId).map((m) => [m.email, m.role])).toEqual([
+      ['root@example.com', 'member'],
+      ['second@example.com', 'admin'],
+    ]);
+  });
+
   it("knows only its own tenant's members", async () => {
     const tenants = await directory();
     const a = await tenantWithAdmin(tenants, 'a@example.com');

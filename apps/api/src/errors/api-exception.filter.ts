@@ -21,6 +21,7 @@ const TENANCY_STATUS: Record<TenancyExceptionCode, number> = {
   [TenancyExceptionCode.UNKNOWN_MEMBER]: 404,
   [TenancyExceptionCode.UNKNOWN_API_KEY]: 404,
   [TenancyExceptionCode.MEMBER_EXISTS]: 409,
+  [TenancyExceptionCode.LAST_ADMIN]: 409,
   // A broken admin token stops the process at start; seen here it is a bug.
   [TenancyExceptionCode.ADMIN_TOKEN_UNUSABLE]: 500,
 };
