@@ -68,6 +68,7 @@ export class MembersController {
   @ApiOkResponse({ schema: MEMBER })
   @ApiBadRequest('an unknown role or field')
   @ApiNotFound('the tenant has no such member')
+  @ApiConflictResponse({ description: "the member is the tenant's last admin", schema: ERROR })
   async changeRole(
     @CurrentTenant() tenant: Tenant,
     @Audit() by: AuditContext,
@@ -84,6 +85,7 @@ export class MembersController {
   @ApiParam({ name: 'id', description: "the member's id" })
   @ApiNoContentResponse({ description: 'removed' })
   @ApiNotFound('the tenant has no such member')
+  @ApiConflictResponse({ description: "the member is the tenant's last admin", schema: ERROR })
   async remove(
     @CurrentTenant() tenant: Tenant,
     @Audit() by: AuditContext,
