@@ -1,4 +1,5 @@
 import { type SchemaObject } from '@nestjs/swagger';
+import { AUDIT_ACTIONS, ROLES, SCOPES } from '@seismo/tenancy';
 
 /**
  * The JSON shapes of the public contract, as /openapi.json shows them. The zod schemas in
@@ -104,10 +105,10 @@ export const TENANT: SchemaObject = {
   },
 };
 
-const SCOPE: SchemaObject = { type: 'string', enum: ['ingest', 'read', 'admin'] };
+const SCOPE: SchemaObject = { type: 'string', enum: [...SCOPES] };
 const ROLE: SchemaObject = {
   type: 'string',
-  enum: ['admin', 'member'],
+  enum: [...ROLES],
   description: 'member: ingest and read; admin: also keys, members, roles and tenant settings',
 };
 
@@ -221,18 +222,7 @@ export const AUDIT_LOG: SchemaObject = {
               key_id: { type: 'string', description: 'the key the actor used' },
             },
           },
-          action: {
-            type: 'string',
-            enum: [
-              'tenant.created',
-              'tenant.updated',
-              'member.added',
-              'member.role_changed',
-              'member.removed',
-              'key.created',
-              'key.revoked',
-            ],
-          },
+          action: { type: 'string', enum: [...AUDIT_ACTIONS] },
           target: { type: 'string', description: 'the tenant, member or key acted on' },
           source_ip: { type: 'string' },
           details: { type: 'object', description: 'what changed (never a secret)' },
