@@ -1,10 +1,13 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AuditController } from './audit/audit.controller';
 import { AdminGuard } from './auth/admin.guard';
 import { TenantGuard } from './auth/tenant.guard';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { HealthController } from './health/health.controller';
 import { IngestService } from './ingest/ingest.service';
+import { KeysController } from './keys/keys.controller';
+import { MembersController } from './members/members.controller';
 import { PointsController } from './ingest/points.controller';
 import { MetricsController } from './metrics/metrics.controller';
 import { DocsController } from './openapi/docs.controller';
@@ -38,6 +41,9 @@ export class ApiModule {
         AnomaliesController,
         AnomalyStreamController,
         SeriesController,
+        MembersController,
+        KeysController,
+        AuditController,
       ],
       providers: [
         ...providers,

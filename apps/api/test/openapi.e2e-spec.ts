@@ -1,6 +1,7 @@
 import { startTestServer, type TestServer } from './embedded-server.harness';
 
 interface Operation {
+  'x-seismo-scope'?: string;
   security?: Array<Record<string, string[]>>;
   parameters?: Array<{ name: string; in: string; required?: boolean }>;
   requestBody?: { content: Record<string, { schema: unknown }> };
@@ -17,18 +18,28 @@ interface OpenApiDocument {
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 /** Every route of the public contract this server implements, with the credentials it takes. */
-const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 'none']> = [
-  ['get', '/health', 'none'],
-  ['get', '/metrics', 'none'],
-  ['post', '/v1/tenants', 'admin'],
-  ['post', '/v1/points', 'tenant'],
-  ['post', '/v1/write', 'tenant'],
-  ['post', '/api/v1/write', 'tenant'],
-  ['get', '/v1/anomalies', 'tenant'],
-  ['get', '/v1/anomalies/stream', 'tenant'],
-  ['get', '/v1/series', 'tenant'],
-  ['get', '/v1/series/{series}/points', 'tenant'],
-];
+const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 'admin-or-tenant' | 'none']> =
+  [
+    ['get', '/health', 'none'],
+    ['get', '/metrics', 'none'],
+    ['post', '/v1/tenants', 'admin'],
+    ['patch', '/v1/tenants/{id}', 'admin-or-tenant'],
+    ['get', '/v1/members', 'tenant'],
+    ['post', '/v1/members', 'tenant'],
+    ['patch', '/v1/members/{id}', 'tenant'],
+    ['delete', '/v1/members/{id}', 'tenant'],
+    ['get', '/v1/keys', 'tenant'],
+    ['post', '/v1/keys', 'tenant'],
+    ['delete', '/v1/keys/{id}', 'tenant'],
+    ['get', '/v1/audit', 'tenant'],
+    ['post', '/v1/points', 'tenant'],
+    ['post', '/v1/write', 'tenant'],
+    ['post', '/api/v1/write', 'tenant'],
+    ['get', '/v1/anomalies', 'tenant'],
+    ['get', '/v1/anomalies/stream', 'tenant'],
+    ['get', '/v1/series', 'tenant'],
+    ['get', '/v1/series/{series}/points', 'tenant'],
+  ];
 
 /** A schema, or the one its $ref names inside the document. */
 function resolved(doc: OpenApiDocument, schema: unknown): unknown {
@@ -111,8 +122,14 @@ describe('GET /openapi.json and /docs (real server)', () => {
     const op = doc.paths[path]?.[method];
     expect(op).toBeDefined();
     if (auth === 'none') expect(op.security ?? []).toEqual([]);
+    else if (auth === 'admin-or-tenant') expect(op.security).toEqual([{ admin: [] }, { tenant: [] }]);
     else expect(op.security).toEqual([{ [auth]: [] }]);
     if (auth !== 'none') expect(op.responses['401']).toBeDefined();
+    // A key may be valid and still not allowed: every tenant route says which scope it needs.
+    if (auth === 'tenant' || auth === 'admin-or-tenant') {
+      expect(op.responses['403']).toBeDefined();
+      expect(['ingest', 'read', 'admin']).toContain(op['x-seismo-scope']);
+    }
     const success = Object.keys(op.responses).filter((status) => status.startsWith('2'));
     expect(success).toHaveLength(1);
   });

@@ -1,4 +1,4 @@
-import { generateApiKey, hashApiKey, isWellFormedApiKey } from './api-key';
+import { generateApiKey, hashApiKey, isWellFormedApiKey, legacyApiKeyId, newApiKeyId } from './api-key';
 
 describe('generateApiKey', () => {
   it('is sk_ and 32 random bytes in base64url', () => {
@@ -50,5 +50,19 @@ describe('hashApiKey', () => {
     expect(hashApiKey(a)).not.toBe(hashApiKey(b));
     expect(hashApiKey(a)).toMatch(/^[0-9a-f]{64}$/);
     expect(hashApiKey(a)).not.toContain(a.slice(3));
+  });
+});
+
+describe('key ids', () => {
+  it('are public, random and unrelated to the key', () => {
+    const ids = new Set(Array.from({ length: 1000 }, newApiKeyId));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^key_[A-Za-z0-9_-]{16}$/);
+  });
+
+  it('of keys made before ids existed, derive from the hash, stably', () => {
+    const hash = hashApiKey('sk_test');
+    expect(legacyApiKeyId(hash)).toBe('key_12b2820cf1639904');
+    expect(legacyApiKeyId(hash)).toBe(legacyApiKeyId(hashApiKey('sk_test')));
   });
 });

@@ -32,3 +32,21 @@ export function isWellFormedApiKey(key: unknown): key is string {
 export function hashApiKey(key: string): ApiKeyHash {
   return createHash('sha256').update(key, 'utf8').digest('hex') as ApiKeyHash;
 }
+
+/**
+ * A key's public id (`key_` and 16 base64url characters), by which it is listed and
+ * revoked. Random rather than derived from the key or its hash, so showing it (in a
+ * listing, the audit log, a support ticket) tells nothing about the secret.
+ */
+export function newApiKeyId(): string {
+  return `key_${randomBytes(12).toString('base64url')}`;
+}
+
+/**
+ * The public id of a key made before keys had one (migration 0005 left it empty): the
+ * first 16 hex digits of its hash, stable across processes and restarts. The hash of a
+ * 256-bit random key gives nothing away; 64 bits keep ids of one tenant apart.
+ */
+export function legacyApiKeyId(keyHash: ApiKeyHash): string {
+  return `key_${keyHash.slice(0, 16)}`;
+}

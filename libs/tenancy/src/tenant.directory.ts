@@ -1,24 +1,68 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { type ClickHouseAccess, describeCause, type TenantId } from '@seismo/storage';
-import { type ApiKeyHash, generateApiKey, hashApiKey, isWellFormedApiKey } from './api-key';
+import { type Role, roleAllows, SCOPES } from './access';
+import { type ApiKeyHash, generateApiKey, hashApiKey, isWellFormedApiKey, newApiKeyId } from './api-key';
+import { type NewApiKey, validateNewApiKey } from './api-key.validator';
+import { type AuditContext } from './audit';
+import { type AuditRecord, AuditLogRepository } from './audit-log.repository';
+import { type KeyIdentity } from './identity';
+import { type Member, newMemberId, type NewMember } from './member';
+import { checkRole, normalizeEmail, validateNewMember } from './member.validator';
 import { TenancyException, TenancyExceptionCode } from './tenancy.exception';
-import { type NewTenant, newTenantId, type Tenant, tenantRetention, type TenantRetention } from './tenant';
-import { type StoredApiKey, type StoredTenant, TenantRepository } from './tenant.repository';
+import {
+  type NewTenant,
+  newTenantId,
+  type Tenant,
+  type TenantChanges,
+  tenantRetention,
+  type TenantRetention,
+} from './tenant';
+import {
+  type ApiKeyInfo,
+  type ApiKeyUsage,
+  type StoredApiKey,
+  type StoredMember,
+  type StoredTenant,
+  TenantRepository,
+} from './tenant.repository';
 import { validateNewTenant } from './tenant.validator';
 
 export interface TenantDirectoryOptions {
   /** How often to re-read the tables, picking up other processes' changes (default 5000 ms). */
   readonly reloadMs?: number;
+  /** How often to store when keys were last used (default 60000 ms). */
+  readonly usageFlushMs?: number;
   readonly logger?: Pick<LoggerService, 'warn'>;
+}
+
+/** A tenant to create, and optionally its first admin, who then holds its first key. */
+export interface NewTenantWithAdmin extends NewTenant {
+  readonly adminEmail?: string;
 }
 
 /** A tenant just created, with its first API key: the only time the key is seen. */
 export interface CreatedTenant {
   readonly tenant: Tenant;
   readonly apiKey: string;
+  readonly key: ApiKeyInfo;
+  /** The first admin, when an email was given; the key is then theirs. */
+  readonly admin?: Member;
+}
+
+/** A key just made: the only time its secret is seen. */
+export interface CreatedApiKey {
+  readonly key: ApiKeyInfo;
+  readonly apiKey: string;
+}
+
+/** A key as listings show it. */
+export interface ListedApiKey extends ApiKeyInfo {
+  /** Epoch milliseconds, to about a minute (see `identify`); absent if never used. */
+  readonly lastUsedAt?: number;
 }
 
 export const DEFAULT_RELOAD_MS = 5000;
+export const DEFAULT_USAGE_FLUSH_MS = 60_000;
 
 interface CachedTenant extends StoredTenant {
   /** Computed once: the engine asks for it for every batch. */
@@ -26,10 +70,15 @@ interface CachedTenant extends StoredTenant {
 }
 
 /**
- * Every tenant and API key, in memory. Requests and batches are authenticated and
- * scoped from here synchronously, without a query; the tables are re-read every few
- * seconds, so a tenant or key made by another process works here within `reloadMs`,
- * and one made here works at once.
+ * Every tenant, member and API key, in memory. Requests and batches are authenticated
+ * and scoped from here synchronously, without a query; the tables are re-read every few
+ * seconds, so a change made by another process applies here within `reloadMs`, and one
+ * made here applies here at once (a revoked key or a removed member's keys stop working
+ * on the next request to this process).
+ *
+ * Every change an admin makes goes through here with an AuditContext, and resolves only
+ * once both the change and its audit entry are stored: the HTTP layer cannot answer
+ * before the action is recorded, nor forget to record it.
  *
  * A failed reload keeps the last snapshot (and logs): an unreachable ClickHouse should
  * not lock every tenant out.
@@ -37,12 +86,20 @@ interface CachedTenant extends StoredTenant {
 export class TenantDirectory {
   private tenants = new Map<TenantId, CachedTenant>();
   private keys = new Map<ApiKeyHash, StoredApiKey>();
+  private keysById = new Map<string, StoredApiKey>();
+  private members = new Map<string, StoredMember>();
+  /** Key id to its last use (epoch ms): what is stored, and newer uses seen here. */
+  private readonly lastUsed = new Map<string, number>();
+  /** Keys used here since the last flush, with their tenant. */
+  private unsavedUsage = new Map<string, TenantId>();
   /** The reload in flight, if any; later ones queue behind it. */
   private reloading: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timers: NodeJS.Timeout[] = [];
 
   private constructor(
     private readonly repository: TenantRepository,
+    /** Where admin actions are recorded; GET /v1/audit reads it. */
+    readonly auditLog: AuditLogRepository,
     private readonly logger: Pick<LoggerService, 'warn'>,
   ) {}
 
@@ -51,24 +108,32 @@ export class TenantDirectory {
     access: ClickHouseAccess,
     options: TenantDirectoryOptions = {},
   ): Promise<TenantDirectory> {
-    const reloadMs = options.reloadMs ?? DEFAULT_RELOAD_MS;
-    if (!Number.isInteger(reloadMs) || reloadMs < 1) {
-      throw new RangeError(`reloadMs must be a positive integer, got ${reloadMs}`);
-    }
+    const reloadMs = positiveInteger(options.reloadMs ?? DEFAULT_RELOAD_MS, 'reloadMs');
+    const usageFlushMs = positiveInteger(options.usageFlushMs ?? DEFAULT_USAGE_FLUSH_MS, 'usageFlushMs');
     const directory = new TenantDirectory(
       new TenantRepository(access),
+      new AuditLogRepository(access),
       options.logger ?? new Logger(TenantDirectory.name),
     );
     await directory.reload();
-    // unref: the reload timer alone must not keep a finished process alive.
-    directory.timer = setInterval(() => directory.reloadInBackground(), reloadMs).unref();
+    // unref: the timers alone must not keep a finished process alive.
+    directory.timers = [
+      setInterval(() => directory.reloadInBackground(), reloadMs).unref(),
+      setInterval(() => directory.flushUsageInBackground(), usageFlushMs).unref(),
+    ];
     return directory;
   }
 
-  /** Stops reloading. The cache stays readable; nothing here holds the connection. */
-  close(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+  /**
+   * Stops reloading and stores the last uses not yet stored (a failure is logged: a
+   * last-used time is not worth failing a shutdown for). The cache stays readable.
+   */
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.flushUsage().catch((error: unknown) => {
+      this.logger.warn(`storing when API keys were last used failed: ${describeCause(error)}`);
+    });
   }
 
   /**
@@ -88,33 +153,109 @@ export class TenantDirectory {
   }
 
   /**
-   * Creates a tenant and its first API key. Resolves once both are stored, and the key
+   * Creates a tenant and its first API key: with `adminEmail`, the tenant's first admin
+   * member and a key of theirs with every scope; without, a service key with every
+   * scope. Resolves once everything and its audit entries are stored, and the key
    * authenticates here from then on; another process knows it after its next reload.
-   * The tenant is written first: were the key's write to fail, what remains is a tenant
-   * without a key, which authenticates nobody.
+   * Written tenant, member, key: were a later write to fail, what remains authenticates
+   * nobody.
    */
-  async create(input: NewTenant): Promise<CreatedTenant> {
-    const tenant: Tenant = { id: newTenantId(), ...validateNewTenant(input) };
+  async create(input: NewTenantWithAdmin, by: AuditContext): Promise<CreatedTenant> {
+    const { adminEmail, ...fields } = input;
+    const tenant: Tenant = { id: newTenantId(), ...validateNewTenant(fields) };
+    const email = adminEmail === undefined ? undefined : adminEmailOf(adminEmail);
     const storedTenant = await this.repository.insertTenant(tenant);
+    const storedMember =
+      email === undefined
+        ? undefined
+        : await this.repository.writeMember({
+            id: newMemberId(),
+            tenantId: tenant.id,
+            email,
+            role: 'admin',
+            createdAt: Date.now(),
+          });
     const apiKey = generateApiKey();
-    const storedKey = await this.repository.insertApiKey(tenant.id, hashApiKey(apiKey));
-    // A reload that read the tables before these inserts may still be running; applied
-    // after the entries below, its snapshot would drop them until the next reload.
-    await this.reloading?.catch(() => undefined);
+    const storedKey = await this.repository.insertApiKey(hashApiKey(apiKey), {
+      id: newApiKeyId(),
+      tenantId: tenant.id,
+      name: 'initial key',
+      scopes: SCOPES,
+      ...(storedMember ? { memberId: storedMember.member.id } : {}),
+    });
+    const records: AuditRecord[] = [
+      { tenantId: tenant.id, action: 'tenant.created', target: tenant.id, details: tenantDetails(tenant) },
+    ];
+    if (storedMember) records.push(memberAdded(storedMember.member));
+    records.push(keyCreated(storedKey));
+    await this.auditLog.append(by, records);
+    await this.settled();
     this.rememberTenant(storedTenant);
+    if (storedMember) this.rememberMember(storedMember);
     this.rememberKey(storedKey);
-    return { tenant, apiKey };
+    return {
+      tenant,
+      apiKey,
+      key: info(storedKey),
+      ...(storedMember ? { admin: storedMember.member } : {}),
+    };
   }
 
   /**
-   * The tenant an API key belongs to, or undefined for a key that is unknown, revoked or
-   * not a key at all. Looked up by the key's hash: a lookup's timing can only tell an
-   * attacker about hashes, which say nothing about other keys.
+   * Changes a tenant's name or retention. The engine writes the new retention into the
+   * rows it stores from then on; rows already stored keep theirs.
    */
-  authenticate(apiKey: string): Tenant | undefined {
+  async updateTenant(id: TenantId, changes: TenantChanges, by: AuditContext): Promise<Tenant> {
+    const current = await this.fresh(() => this.tenants.get(id));
+    if (!current) throw new TenancyException(TenancyExceptionCode.UNKNOWN_TENANT, `no tenant ${id}`);
+    const before = current.tenant;
+    const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+    const tenant: Tenant = { id, ...validateNewTenant({ ...before, ...defined }) };
+    const changed = Object.fromEntries(
+      (['name', 'pointsDays', 'anomaliesDays', 'zeroRetention'] as const)
+        .filter((field) => before[field] !== tenant[field])
+        .map((field) => [snake(field), { from: before[field], to: tenant[field] }]),
+    );
+    const stored = await this.repository.updateTenant(tenant);
+    await this.auditLog.append(by, [
+      { tenantId: id, action: 'tenant.updated', target: id, details: { changes: changed } },
+    ]);
+    await this.settled();
+    this.rememberTenant(stored);
+    return tenant;
+  }
+
+  /**
+   * Who an API key speaks for, or undefined for a key that is unknown, revoked, not a
+   * key at all, or whose member was removed. Looked up by the key's sha256 in a Map:
+   * the lookup compares hashes, not secrets, so its timing can only tell an attacker
+   * about hashes of what they sent, which says nothing about any stored key; a
+   * timingSafeEqual here would protect nothing (the admin token, compared directly,
+   * uses one: admin-token.ts).
+   *
+   * Notes the key's use in memory; the last uses are stored about once a minute
+   * (`usageFlushMs`), in one write for all keys, never one per request.
+   */
+  identify(apiKey: string): KeyIdentity | undefined {
     if (!isWellFormedApiKey(apiKey)) return undefined;
     const key = this.keys.get(hashApiKey(apiKey));
-    return key && this.tenants.get(key.tenantId)?.tenant;
+    if (!key) return undefined;
+    const tenant = this.tenants.get(key.tenantId)?.tenant;
+    if (!tenant) return undefined;
+    let member: Member | undefined;
+    if (key.memberId !== undefined) {
+      member = this.memberOf(key.tenantId, key.memberId);
+      // A removed member's keys stop at once, before their revocation is even stored.
+      if (!member) return undefined;
+    }
+    this.lastUsed.set(key.id, Date.now());
+    this.unsavedUsage.set(key.id, key.tenantId);
+    return member ? { tenant, key, member } : { tenant, key };
+  }
+
+  /** The tenant of a valid key (see `identify`), or undefined. */
+  authenticate(apiKey: string): Tenant | undefined {
+    return this.identify(apiKey)?.tenant;
   }
 
   get(id: TenantId): Tenant | undefined {
@@ -133,11 +274,194 @@ export class TenantDirectory {
     return cached.retention;
   }
 
+  /** A tenant's members, oldest first. */
+  membersOf(tenant: TenantId): Member[] {
+    return [...this.members.values()]
+      .map((stored) => stored.member)
+      .filter((member) => member.tenantId === tenant)
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Adds a member; MEMBER_EXISTS if the tenant has one with this email. The check reads
+   * the tables first, so it sees members other processes added; two processes adding
+   * the same email in the same instant could still both succeed (ClickHouse has no
+   * unique constraint), which leaves two rows an admin can see and remove.
+   */
+  async addMember(tenant: TenantId, input: NewMember, by: AuditContext): Promise<Member> {
+    const valid = validateNewMember(input);
+    await this.reload();
+    if (this.membersOf(tenant).some((member) => member.email === valid.email)) {
+      throw new TenancyException(
+        TenancyExceptionCode.MEMBER_EXISTS,
+        `the tenant already has a member with the email ${valid.email}`,
+        'email',
+      );
+    }
+    const stored = await this.repository.writeMember({
+      id: newMemberId(),
+      tenantId: tenant,
+      ...valid,
+      createdAt: Date.now(),
+    });
+    await this.auditLog.append(by, [memberAdded(stored.member)]);
+    await this.settled();
+    this.rememberMember(stored);
+    return stored.member;
+  }
+
+  /**
+   * Gives a member another role. Their keys keep their scopes, and may use only those
+   * the new role allows: a demoted admin's admin key stops doing admin work at once.
+   */
+  async changeRole(tenant: TenantId, memberId: string, role: Role, by: AuditContext): Promise<Member> {
+    const newRole = checkRole(role);
+    const member = await this.requireMember(tenant, memberId);
+    if (member.role === newRole) return member;
+    if (member.role === 'admin') this.keepAnAdmin(tenant, member, 'demote');
+    const stored = await this.repository.writeMember({ ...member, role: newRole });
+    await this.auditLog.append(by, [
+      {
+        tenantId: tenant,
+        action: 'member.role_changed',
+        target: member.id,
+        details: { email: member.email, from: member.role, to: newRole },
+      },
+    ]);
+    await this.settled();
+    this.rememberMember(stored);
+    return stored.member;
+  }
+
+  /**
+   * Removes a member and revokes every key of theirs. Their keys stop working here once
+   * the removal is stored and recorded (identify needs the member), and in other
+   * processes at their next reload.
+   */
+  async removeMember(tenant: TenantId, memberId: string, by: AuditContext): Promise<Member> {
+    const member = await this.requireMember(tenant, memberId);
+    if (member.role === 'admin') this.keepAnAdmin(tenant, member, 'remove');
+    const stored = await this.repository.writeMember(member, true);
+    await this.repository.revokeMemberKeys(tenant, member.id);
+    await this.auditLog.append(by, [
+      {
+        tenantId: tenant,
+        action: 'member.removed',
+        target: member.id,
+        details: { email: member.email, role: member.role },
+      },
+    ]);
+    await this.settled();
+    const current = this.members.get(member.id);
+    if (!current || current.version <= stored.version) this.members.delete(member.id);
+    for (const key of [...this.keysById.values()]) {
+      if (key.tenantId === tenant && key.memberId === member.id) this.forgetKey(key);
+    }
+    return member;
+  }
+
+  /** A tenant's active keys, oldest first, with when each was last used. */
+  keysOf(tenant: TenantId): ListedApiKey[] {
+    return [...this.keysById.values()]
+      .filter((key) => key.tenantId === tenant)
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+      .map((key) => {
+        const lastUsedAt = this.lastUsed.get(key.id);
+        return { ...info(key), ...(lastUsedAt !== undefined ? { lastUsedAt } : {}) };
+      });
+  }
+
+  /**
+   * Makes a key, shown once. A member's key may not carry a scope the member's role does
+   * not allow (a member-role person cannot hold an admin key): refused naming `scopes`.
+   * Any number of keys may be active at once, which is what rotation needs: make the new
+   * key, move clients to it, revoke the old one.
+   */
+  async createKey(tenant: TenantId, input: NewApiKey, by: AuditContext): Promise<CreatedApiKey> {
+    const valid = validateNewApiKey(input);
+    if (valid.memberId !== undefined) {
+      const member = await this.fresh(() => this.memberOf(tenant, valid.memberId!));
+      if (!member) {
+        throw new TenancyException(
+          TenancyExceptionCode.INVALID_API_KEY,
+          `member_id: the tenant has no member ${valid.memberId}`,
+          'member_id',
+        );
+      }
+      const refused = valid.scopes.find((scope) => !roleAllows(member.role, scope));
+      if (refused !== undefined) {
+        throw new TenancyException(
+          TenancyExceptionCode.INVALID_API_KEY,
+          `scopes: member ${member.id} has the role '${member.role}', which does not allow the '${refused}' scope`,
+          'scopes',
+        );
+      }
+    }
+    const apiKey = generateApiKey();
+    const stored = await this.repository.insertApiKey(hashApiKey(apiKey), {
+      id: newApiKeyId(),
+      tenantId: tenant,
+      name: valid.name,
+      scopes: valid.scopes,
+      ...(valid.memberId !== undefined ? { memberId: valid.memberId } : {}),
+    });
+    await this.auditLog.append(by, [keyCreated(stored)]);
+    await this.settled();
+    this.rememberKey(stored);
+    return { key: info(stored), apiKey };
+  }
+
+  /** Revokes a key: it stops working here at once, in other processes at their next reload. */
+  async revokeKey(tenant: TenantId, keyId: string, by: AuditContext): Promise<ApiKeyInfo> {
+    const key = await this.fresh(() => {
+      const found = this.keysById.get(keyId);
+      return found?.tenantId === tenant ? found : undefined;
+    });
+    if (!key) {
+      throw new TenancyException(
+        TenancyExceptionCode.UNKNOWN_API_KEY,
+        `the tenant has no active key ${keyId}`,
+      );
+    }
+    await this.repository.revokeApiKey(key);
+    await this.auditLog.append(by, [
+      { tenantId: tenant, action: 'key.revoked', target: key.id, details: { name: key.name } },
+    ]);
+    await this.settled();
+    this.forgetKey(key);
+    return info(key);
+  }
+
+  /** Stores the key uses noted since the last flush, in one write; kept for the next one if it fails. */
+  async flushUsage(): Promise<void> {
+    if (this.unsavedUsage.size === 0) return;
+    const unsaved = this.unsavedUsage;
+    this.unsavedUsage = new Map();
+    const usage: ApiKeyUsage[] = [...unsaved].map(([keyId, tenantId]) => ({
+      tenantId,
+      keyId,
+      lastUsedAt: this.lastUsed.get(keyId) ?? Date.now(),
+    }));
+    try {
+      await this.repository.recordUsage(usage);
+    } catch (error) {
+      for (const [keyId, tenantId] of unsaved) this.unsavedUsage.set(keyId, tenantId);
+      throw error;
+    }
+  }
+
   private async load(): Promise<void> {
     const snapshot = await this.repository.loadActive();
-    // Replaced whole rather than merged: a key revoked since the last load must go.
+    // Replaced whole rather than merged: a key revoked or a member removed since the last
+    // load must go.
     this.tenants = new Map(snapshot.tenants.map((stored) => [stored.tenant.id, cache(stored)]));
+    this.members = new Map(snapshot.members.map((stored) => [stored.member.id, stored]));
     this.keys = new Map(snapshot.keys.map((key) => [key.keyHash, key]));
+    this.keysById = new Map(snapshot.keys.map((key) => [key.id, key]));
+    // Uses only ever move forward: one seen here and not yet stored stays.
+    for (const { keyId, lastUsedAt } of snapshot.usage) {
+      if (lastUsedAt > (this.lastUsed.get(keyId) ?? -Infinity)) this.lastUsed.set(keyId, lastUsedAt);
+    }
   }
 
   private reloadInBackground(): void {
@@ -149,18 +473,148 @@ export class TenantDirectory {
     });
   }
 
+  private flushUsageInBackground(): void {
+    this.flushUsage().catch((error: unknown) => {
+      this.logger.warn(
+        `storing when API keys were last used failed, retrying later: ${describeCause(error)}`,
+      );
+    });
+  }
+
+  /**
+   * Waits out a reload that may have read the tables before a write of ours: applied
+   * after our own entries, its snapshot would undo them until the next reload.
+   */
+  private async settled(): Promise<void> {
+    await this.reloading?.catch(() => undefined);
+  }
+
+  /**
+   * What `find` gives from the cache, or after a reload if the cache has nothing: what
+   * another process made moments ago is found too, and a miss costs one read.
+   */
+  private async fresh<T>(find: () => T | undefined): Promise<T | undefined> {
+    const cached = find();
+    if (cached !== undefined) return cached;
+    await this.reload();
+    return find();
+  }
+
+  /**
+   * Refuses to demote or remove a tenant's last admin member: only an admin can make
+   * another, and the deployment's admin token cannot act inside a tenant, so nobody could
+   * undo it. A tenant made without admin_email has no admin member (its service key
+   * administers it) and is not concerned until it gets one.
+   */
+  private keepAnAdmin(tenant: TenantId, member: Member, verb: 'demote' | 'remove'): void {
+    const admins = this.membersOf(tenant).filter((m) => m.role === 'admin');
+    if (admins.length === 1 && admins[0].id === member.id) {
+      throw new TenancyException(
+        TenancyExceptionCode.LAST_ADMIN,
+        `cannot ${verb} ${member.email}: the tenant's only admin; make another member admin first`,
+      );
+    }
+  }
+
+  private memberOf(tenant: TenantId, memberId: string): Member | undefined {
+    const member = this.members.get(memberId)?.member;
+    return member?.tenantId === tenant ? member : undefined;
+  }
+
+  private async requireMember(tenant: TenantId, memberId: string): Promise<Member> {
+    const member = await this.fresh(() => this.memberOf(tenant, memberId));
+    if (!member) {
+      throw new TenancyException(TenancyExceptionCode.UNKNOWN_MEMBER, `the tenant has no member ${memberId}`);
+    }
+    return member;
+  }
+
   // Each write wins only over an older version: a reload may already hold a newer one.
   private rememberTenant(stored: StoredTenant): void {
     const current = this.tenants.get(stored.tenant.id);
     if (!current || current.version <= stored.version) this.tenants.set(stored.tenant.id, cache(stored));
   }
 
+  private rememberMember(stored: StoredMember): void {
+    const current = this.members.get(stored.member.id);
+    if (!current || current.version <= stored.version) this.members.set(stored.member.id, stored);
+  }
+
   private rememberKey(stored: StoredApiKey): void {
     const current = this.keys.get(stored.keyHash);
-    if (!current || current.version <= stored.version) this.keys.set(stored.keyHash, stored);
+    if (!current || current.version <= stored.version) {
+      this.keys.set(stored.keyHash, stored);
+      this.keysById.set(stored.id, stored);
+    }
+  }
+
+  private forgetKey(key: StoredApiKey): void {
+    this.keys.delete(key.keyHash);
+    this.keysById.delete(key.id);
   }
 }
 
 function cache(stored: StoredTenant): CachedTenant {
   return { ...stored, retention: tenantRetention(stored.tenant) };
+}
+
+/** A key's public fields, without its hash or row version. */
+function info(key: StoredApiKey): ApiKeyInfo {
+  return {
+    id: key.id,
+    tenantId: key.tenantId,
+    name: key.name,
+    scopes: key.scopes,
+    ...(key.memberId !== undefined ? { memberId: key.memberId } : {}),
+    createdAt: key.createdAt,
+  };
+}
+
+function tenantDetails(tenant: Tenant): Record<string, unknown> {
+  return {
+    name: tenant.name,
+    points_days: tenant.pointsDays,
+    anomalies_days: tenant.anomaliesDays,
+    zero_retention: tenant.zeroRetention,
+  };
+}
+
+function memberAdded(member: Member): AuditRecord {
+  return {
+    tenantId: member.tenantId,
+    action: 'member.added',
+    target: member.id,
+    details: { email: member.email, role: member.role },
+  };
+}
+
+function keyCreated(key: StoredApiKey): AuditRecord {
+  return {
+    tenantId: key.tenantId,
+    action: 'key.created',
+    target: key.id,
+    details: { name: key.name, scopes: key.scopes, ...(key.memberId ? { member_id: key.memberId } : {}) },
+  };
+}
+
+/** The API's spelling of a Tenant field, for audit details. */
+function snake(field: string): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/** The first admin's email, refused naming `adminEmail` as the input spells it. */
+function adminEmailOf(email: string): string {
+  try {
+    return normalizeEmail(email);
+  } catch (error) {
+    if (!(error instanceof TenancyException)) throw error;
+    throw new TenancyException(error.code, error.message.replace(/^email/, 'adminEmail'), 'adminEmail');
+  }
+}
+
+function positiveInteger(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+  return value;
 }

@@ -6,7 +6,9 @@ import {
   StorageExceptionCode,
   type TenantId,
 } from '@seismo/storage';
-import { type ApiKeyHash } from './api-key';
+import { type Role, type Scope, isScope } from './access';
+import { type ApiKeyHash, legacyApiKeyId } from './api-key';
+import { type Member } from './member';
 import { type Tenant } from './tenant';
 
 /** A tenant as stored: its row's version decides which of two writes of it is current. */
@@ -15,21 +17,63 @@ export interface StoredTenant {
   readonly version: number;
 }
 
-/** An API key as stored: its hash, never the key. */
-export interface StoredApiKey {
-  readonly keyHash: ApiKeyHash;
+/** What a key is, without its secret: what listings show. */
+export interface ApiKeyInfo {
+  /** The public id (`key_...`), by which the key is listed and revoked. */
+  readonly id: string;
   readonly tenantId: TenantId;
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  /** The member the key belongs to; absent for a service key. */
+  readonly memberId?: string;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+}
+
+/** An API key as stored: its hash, never the key. */
+export interface StoredApiKey extends ApiKeyInfo {
+  readonly keyHash: ApiKeyHash;
   readonly version: number;
 }
 
-/** Every tenant, and every key not revoked. */
-export interface TenancySnapshot {
-  readonly tenants: readonly StoredTenant[];
-  readonly keys: readonly StoredApiKey[];
+export interface StoredMember {
+  readonly member: Member;
+  readonly version: number;
 }
 
+/** When a key was last used, as some process recorded it. */
+export interface ApiKeyUsage {
+  readonly tenantId: TenantId;
+  readonly keyId: string;
+  /** Epoch milliseconds. */
+  readonly lastUsedAt: number;
+}
+
+/** Every tenant, every member not removed, every key not revoked, and when keys were last used. */
+export interface TenancySnapshot {
+  readonly tenants: readonly StoredTenant[];
+  readonly members: readonly StoredMember[];
+  readonly keys: readonly StoredApiKey[];
+  readonly usage: readonly ApiKeyUsage[];
+}
+
+interface KeyRow {
+  key_hash: string;
+  tenant_id: string;
+  id: string;
+  name: string;
+  scopes: string[];
+  member_id: string;
+  created_ms: string;
+  version: string;
+}
+
+const KEY_COLUMNS = `key_hash, tenant_id, id, name, scopes, member_id,
+                     toUnixTimestamp64Milli(created_at) AS created_ms, version`;
+
 /**
- * The only code that reads or writes `tenants` and `api_keys` (migration 0003). A change
+ * The only code that reads or writes `tenants`, `api_keys`, `members` and `api_key_usage`
+ * (migrations 0003 and 0005). A change
  * is a new row with a higher version; reads use FINAL, so a row replaced but not yet
  * merged away is never seen. Inserts resolve once ClickHouse has stored the row.
  */
@@ -57,28 +101,110 @@ export class TenantRepository {
     return { tenant, version };
   }
 
-  async insertApiKey(tenantId: TenantId, keyHash: ApiKeyHash): Promise<StoredApiKey> {
+  /**
+   * A tenant changed: a new row with every field, keeping the row's created_at. Writes
+   * nothing for a tenant that has no row.
+   */
+  async updateTenant(tenant: Tenant): Promise<StoredTenant> {
     const version = nextVersion();
-    await this.write(`an API key of tenant ${tenantId}`, {
-      query: `INSERT INTO api_keys (key_hash, tenant_id, created_at, revoked, version)
-              SELECT {keyHash:FixedString(64)}, {tenantId:String},
-                     fromUnixTimestamp64Milli({createdAt:Int64}, 'UTC'), 0, {version:UInt64}`,
-      query_params: { keyHash, tenantId, createdAt: Math.floor(version / 1000), version },
+    await this.write(`tenant ${tenant.id}`, {
+      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, created_at, version)
+              SELECT id, {name:String}, {pointsDays:UInt16}, {anomaliesDays:UInt16}, {zeroRetention:UInt8},
+                     created_at, {version:UInt64}
+              FROM tenants FINAL WHERE id = {id:String}`,
+      query_params: {
+        id: tenant.id,
+        name: tenant.name,
+        pointsDays: tenant.pointsDays,
+        anomaliesDays: tenant.anomaliesDays,
+        zeroRetention: tenant.zeroRetention ? 1 : 0,
+        version,
+      },
     });
-    return { keyHash, tenantId, version };
+    return { tenant, version };
+  }
+
+  async insertApiKey(keyHash: ApiKeyHash, key: Omit<ApiKeyInfo, 'createdAt'>): Promise<StoredApiKey> {
+    const version = nextVersion();
+    const createdAt = Math.floor(version / 1000);
+    await this.writeKey(keyHash, { ...key, createdAt }, false, version);
+    return { ...key, keyHash, createdAt, version };
+  }
+
+  /** The key's row again, revoked: from then on loadActive leaves it out. */
+  async revokeApiKey(stored: StoredApiKey): Promise<void> {
+    await this.writeKey(stored.keyHash, stored, true, nextVersion());
   }
 
   /**
-   * Everything a directory caches. Keys are read before tenants: a key is written after
-   * its tenant, so every key this returns has its tenant in the same snapshot, even when
-   * both were written between the two reads.
+   * Revokes every key of a member in one statement, from the stored rows rather than a
+   * cache, so a key another process made for them moments ago goes too.
+   */
+  async revokeMemberKeys(tenantId: TenantId, memberId: string): Promise<void> {
+    await this.write(`the API keys of member ${memberId}`, {
+      query: `INSERT INTO api_keys (key_hash, tenant_id, created_at, revoked, version, id, name, scopes, member_id)
+              SELECT key_hash, tenant_id, created_at, 1, {version:UInt64}, id, name, scopes, member_id
+              FROM api_keys FINAL
+              WHERE tenant_id = {tenantId:String} AND member_id = {memberId:String} AND revoked = 0`,
+      query_params: { tenantId, memberId, version: nextVersion() },
+    });
+  }
+
+  /** A member's row: a new one, a role change, or (`removed`) their removal. */
+  async writeMember(member: Member, removed = false): Promise<StoredMember> {
+    const version = nextVersion();
+    await this.write(`member ${member.id} of tenant ${member.tenantId}`, {
+      query: `INSERT INTO members (tenant_id, id, email, role, password_hash, created_at, removed, version)
+              SELECT {tenantId:String}, {id:String}, {email:String}, {role:String}, NULL,
+                     fromUnixTimestamp64Milli({createdAt:Int64}, 'UTC'), {removed:UInt8}, {version:UInt64}`,
+      query_params: {
+        tenantId: member.tenantId,
+        id: member.id,
+        email: member.email,
+        role: member.role,
+        createdAt: member.createdAt,
+        removed: removed ? 1 : 0,
+        version,
+      },
+    });
+    return { member, version };
+  }
+
+  /** Last uses of keys, all in one statement (the directory calls this about once a minute). */
+  async recordUsage(usage: readonly ApiKeyUsage[]): Promise<void> {
+    if (usage.length === 0) return;
+    await this.write(`the last use of ${usage.length} API keys`, {
+      query: `INSERT INTO api_key_usage (tenant_id, key_id, last_used_at)
+              SELECT u.1, u.2, fromUnixTimestamp64Milli(u.3, 'UTC')
+              FROM (SELECT arrayJoin(arrayZip({tenants:Array(String)}, {keys:Array(String)}, {at:Array(Int64)})) AS u)`,
+      query_params: {
+        tenants: usage.map((u) => u.tenantId),
+        keys: usage.map((u) => u.keyId),
+        at: usage.map((u) => u.lastUsedAt),
+      },
+    });
+  }
+
+  /**
+   * Everything a directory caches. Read keys first, then members, then tenants: a key is
+   * written after its member and tenant, so every key this returns has them in the same
+   * snapshot, even when all were written between two of the reads.
    */
   async loadActive(): Promise<TenancySnapshot> {
     try {
       // WHERE after FINAL filters the merged rows: a key revoked by a newer row is gone,
-      // rather than its older, unrevoked row coming back.
-      const keyRows = await this.rows<{ key_hash: string; tenant_id: string; version: string }>(
-        'SELECT key_hash, tenant_id, version FROM api_keys FINAL WHERE revoked = 0',
+      // rather than its older, unrevoked row coming back. Likewise for removed members.
+      const keyRows = await this.rows<KeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys FINAL WHERE revoked = 0`);
+      const memberRows = await this.rows<{
+        tenant_id: string;
+        id: string;
+        email: string;
+        role: Role;
+        created_ms: string;
+        version: string;
+      }>(
+        `SELECT tenant_id, id, email, role, toUnixTimestamp64Milli(created_at) AS created_ms, version
+         FROM members FINAL WHERE removed = 0`,
       );
       const tenantRows = await this.rows<{
         id: string;
@@ -88,10 +214,20 @@ export class TenantRepository {
         zero_retention: number;
         version: string;
       }>('SELECT id, name, points_days, anomalies_days, zero_retention, version FROM tenants FINAL');
+      const usageRows = await this.rows<{ tenant_id: string; key_id: string; at_ms: string }>(
+        `SELECT tenant_id, key_id, toUnixTimestamp64Milli(max(last_used_at)) AS at_ms
+         FROM api_key_usage GROUP BY tenant_id, key_id`,
+      );
       return {
-        keys: keyRows.map((row) => ({
-          keyHash: row.key_hash as ApiKeyHash,
-          tenantId: parseTenantId(row.tenant_id),
+        keys: keyRows.map(keyOf),
+        members: memberRows.map((row) => ({
+          member: {
+            id: row.id,
+            tenantId: parseTenantId(row.tenant_id),
+            email: row.email,
+            role: row.role,
+            createdAt: Number(row.created_ms),
+          },
           version: Number(row.version),
         })),
         tenants: tenantRows.map((row) => ({
@@ -104,14 +240,44 @@ export class TenantRepository {
           },
           version: Number(row.version),
         })),
+        usage: usageRows.map((row) => ({
+          tenantId: parseTenantId(row.tenant_id),
+          keyId: row.key_id,
+          lastUsedAt: Number(row.at_ms),
+        })),
       };
     } catch (cause) {
       throw new StorageException(
         StorageExceptionCode.READ_FAILED,
-        `loading tenants and API keys failed: ${describeCause(cause)}`,
+        `loading tenants, members and API keys failed: ${describeCause(cause)}`,
         { cause },
       );
     }
+  }
+
+  private async writeKey(
+    keyHash: ApiKeyHash,
+    key: ApiKeyInfo,
+    revoked: boolean,
+    version: number,
+  ): Promise<void> {
+    await this.write(`API key ${key.id} of tenant ${key.tenantId}`, {
+      query: `INSERT INTO api_keys (key_hash, tenant_id, created_at, revoked, version, id, name, scopes, member_id)
+              SELECT {keyHash:FixedString(64)}, {tenantId:String},
+                     fromUnixTimestamp64Milli({createdAt:Int64}, 'UTC'), {revoked:UInt8}, {version:UInt64},
+                     {id:String}, {name:String}, {scopes:Array(String)}, {memberId:String}`,
+      query_params: {
+        keyHash,
+        tenantId: key.tenantId,
+        createdAt: key.createdAt,
+        revoked: revoked ? 1 : 0,
+        version,
+        id: key.id,
+        name: key.name,
+        scopes: key.scopes,
+        memberId: key.memberId ?? '',
+      },
+    });
   }
 
   private async rows<T>(query: string): Promise<T[]> {
@@ -130,6 +296,21 @@ export class TenantRepository {
       );
     }
   }
+}
+
+function keyOf(row: KeyRow): StoredApiKey {
+  const keyHash = row.key_hash as ApiKeyHash;
+  return {
+    keyHash,
+    tenantId: parseTenantId(row.tenant_id),
+    id: row.id || legacyApiKeyId(keyHash),
+    name: row.name,
+    // A scope this build does not know (written by a newer one) is dropped, never guessed at.
+    scopes: row.scopes.filter(isScope),
+    ...(row.member_id ? { memberId: row.member_id } : {}),
+    createdAt: Number(row.created_ms),
+    version: Number(row.version),
+  };
 }
 
 let lastVersion = 0;

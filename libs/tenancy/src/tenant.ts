@@ -51,3 +51,6 @@ export function tenantRetention(tenant: Tenant): TenantRetention {
 export function newTenantId(): TenantId {
   return parseTenantId(randomUUID());
 }
+
+/** What an admin may change of a tenant (PATCH /v1/tenants/{id}); omitted fields stay. */
+export type TenantChanges = Partial<NewTenant>;

@@ -22,23 +22,33 @@ const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
  */
 export function validateNewTenant(input: NewTenant): ValidNewTenant {
   return {
-    name: checkName(input.name),
+    name: checkDisplayName(input.name, 'name', MAX_TENANT_NAME_LENGTH, TenancyExceptionCode.INVALID_TENANT),
     pointsDays: checkDays(input.pointsDays ?? DEFAULT_POINTS_DAYS, 'pointsDays'),
     anomaliesDays: checkDays(input.anomaliesDays ?? DEFAULT_ANOMALIES_DAYS, 'anomaliesDays'),
     zeroRetention: checkFlag(input.zeroRetention ?? false, 'zeroRetention'),
   };
 }
 
-function checkName(name: unknown): string {
-  if (typeof name !== 'string') throw invalid('name', 'name must be a string');
+/**
+ * A name people give and read (a tenant's, an API key's): 1..`max` characters as a person
+ * counts them, not blank, nothing that breaks a log line. Throws `code` naming `field`.
+ */
+export function checkDisplayName(
+  name: unknown,
+  field: string,
+  max: number,
+  code: TenancyExceptionCode,
+): string {
+  const fail = (message: string) => new TenancyException(code, message, field);
+  if (typeof name !== 'string') throw fail(`${field} must be a string`);
   // Counted in characters a person sees as one (code points), not UTF-16 units.
   const length = [...name].length;
-  if (length < 1 || length > MAX_TENANT_NAME_LENGTH) {
-    throw invalid('name', `name must be 1-${MAX_TENANT_NAME_LENGTH} characters, got ${length}`);
+  if (length < 1 || length > max) {
+    throw fail(`${field} must be 1-${max} characters, got ${length}`);
   }
-  if (name.trim() === '') throw invalid('name', 'name must not be blank');
+  if (name.trim() === '') throw fail(`${field} must not be blank`);
   if (UNPRINTABLE.test(name)) {
-    throw invalid('name', 'name must not contain control characters or unpaired surrogates');
+    throw fail(`${field} must not contain control characters or unpaired surrogates`);
   }
   return name;
 }
@@ -52,7 +62,7 @@ function checkDays(days: unknown, field: string): number {
   ) {
     throw invalid(
       field,
-      `${field} must be an integer number of days in ${MIN_RETENTION_DAYS}..${MAX_RETENTION_DAYS}, got ${describe(days)}`,
+      `${field} must be an integer number of days in ${MIN_RETENTION_DAYS}..${MAX_RETENTION_DAYS}, got ${describeValue(days)}`,
     );
   }
   return days;
@@ -60,11 +70,12 @@ function checkDays(days: unknown, field: string): number {
 
 function checkFlag(flag: unknown, field: string): boolean {
   if (typeof flag !== 'boolean')
-    throw invalid(field, `${field} must be true or false, got ${describe(flag)}`);
+    throw invalid(field, `${field} must be true or false, got ${describeValue(flag)}`);
   return flag;
 }
 
-function describe(value: unknown): string {
+/** A value, briefly, for an error message: never a whole long string. */
+export function describeValue(value: unknown): string {
   if (typeof value === 'string')
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
   if (value === null || typeof value !== 'object') return String(value);

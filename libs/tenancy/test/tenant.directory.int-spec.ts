@@ -3,9 +3,12 @@ import { join } from 'node:path';
 import { defaultMigrationsDir, parseTenantId, StorageException } from '@seismo/storage';
 import { splitSqlStatements } from '@seismo/storage/sql-script';
 import { generateApiKey, hashApiKey } from '../src/api-key';
+import { type AuditContext, DEPLOYMENT_ADMIN } from '../src/audit';
 import { TenancyException, TenancyExceptionCode } from '../src/tenancy.exception';
 import { TenantDirectory } from '../src/tenant.directory';
 import { TestClickHouse } from './tenancy.harness';
+
+const BY: AuditContext = { actor: DEPLOYMENT_ADMIN, sourceIp: '127.0.0.1' };
 
 let clickhouse: TestClickHouse;
 const open: TenantDirectory[] = [];
@@ -13,8 +16,8 @@ const open: TenantDirectory[] = [];
 beforeAll(async () => {
   clickhouse = await TestClickHouse.start();
 });
-afterEach(() => {
-  for (const directory of open.splice(0)) directory.close();
+afterEach(async () => {
+  for (const directory of open.splice(0)) await directory.close();
 });
 afterAll(async () => {
   await clickhouse.stop();
@@ -38,7 +41,7 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
 describe('TenantDirectory', () => {
   it('creates a tenant whose key works at once, with the default retention', async () => {
     const tenants = await directory();
-    const { tenant, apiKey } = await tenants.create({ name: 'Acme' });
+    const { tenant, apiKey } = await tenants.create({ name: 'Acme' }, BY);
 
     expect(parseTenantId(tenant.id)).toBe(tenant.id);
     expect(tenant).toEqual({
@@ -57,7 +60,7 @@ describe('TenantDirectory', () => {
   it('has stored both rows when create resolves, and the key only as its hash', async () => {
     const { tenant, apiKey } = await (
       await directory()
-    ).create({ name: 'Initech', pointsDays: 7, anomaliesDays: 90, zeroRetention: true });
+    ).create({ name: 'Initech', pointsDays: 7, anomaliesDays: 90, zeroRetention: true }, BY);
 
     expect(
       await clickhouse.rows(
@@ -86,7 +89,7 @@ describe('TenantDirectory', () => {
   it('keeps a new key usable when a reload was running during create', async () => {
     const tenants = await directory();
     const reloading = tenants.reload();
-    const { tenant, apiKey } = await tenants.create({ name: 'Racing' });
+    const { tenant, apiKey } = await tenants.create({ name: 'Racing' }, BY);
     await reloading;
     expect(tenants.authenticate(apiKey)).toEqual(tenant);
   });
@@ -94,7 +97,7 @@ describe('TenantDirectory', () => {
   it('is seen by another directory after its reload', async () => {
     const writer = await directory();
     const reader = await directory();
-    const { tenant, apiKey } = await writer.create({ name: 'Globex' });
+    const { tenant, apiKey } = await writer.create({ name: 'Globex' }, BY);
 
     expect(reader.authenticate(apiKey)).toBeUndefined();
     expect(reader.get(tenant.id)).toBeUndefined();
@@ -104,18 +107,18 @@ describe('TenantDirectory', () => {
   });
 
   it('is seen by a directory opened later on the same data', async () => {
-    const { tenant, apiKey } = await (await directory()).create({ name: 'Hooli' });
+    const { tenant, apiKey } = await (await directory()).create({ name: 'Hooli' }, BY);
     expect((await directory()).authenticate(apiKey)).toEqual(tenant);
   });
 
   it('reloads on its own every reloadMs, and no more once closed', async () => {
     const writer = await directory();
     const reader = await directory(50);
-    const first = await writer.create({ name: 'Umbrella' });
+    const first = await writer.create({ name: 'Umbrella' }, BY);
     await until(() => reader.authenticate(first.apiKey) !== undefined);
 
     reader.close();
-    const second = await writer.create({ name: 'Cyberdyne' });
+    const second = await writer.create({ name: 'Cyberdyne' }, BY);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(reader.authenticate(second.apiKey)).toBeUndefined();
     expect(reader.authenticate(first.apiKey)).toEqual(first.tenant);
@@ -123,7 +126,7 @@ describe('TenantDirectory', () => {
 
   it('refuses wrong and malformed keys', async () => {
     const tenants = await directory();
-    const { apiKey } = await tenants.create({ name: 'Soylent' });
+    const { apiKey } = await tenants.create({ name: 'Soylent' }, BY);
     const flipped = apiKey.slice(0, -1) + (apiKey.endsWith('A') ? 'B' : 'A');
 
     for (const candidate of [
@@ -144,8 +147,8 @@ describe('TenantDirectory', () => {
 
   it('gives two tenants different ids and keys, each key its own tenant', async () => {
     const tenants = await directory();
-    const a = await tenants.create({ name: 'Same name' });
-    const b = await tenants.create({ name: 'Same name' });
+    const a = await tenants.create({ name: 'Same name' }, BY);
+    const b = await tenants.create({ name: 'Same name' }, BY);
 
     expect(a.tenant.id).not.toBe(b.tenant.id);
     expect(a.apiKey).not.toBe(b.apiKey);
@@ -155,12 +158,15 @@ describe('TenantDirectory', () => {
 
   it('keeps no points for a zero-retention tenant, and anomalies as asked', async () => {
     const tenants = await directory();
-    const { tenant } = await tenants.create({
-      name: 'Vault',
-      pointsDays: 10,
-      anomaliesDays: 20,
-      zeroRetention: true,
-    });
+    const { tenant } = await tenants.create(
+      {
+        name: 'Vault',
+        pointsDays: 10,
+        anomaliesDays: 20,
+        zeroRetention: true,
+      },
+      BY,
+    );
 
     expect(tenants.retentionOf(tenant.id)).toEqual({ pointsDays: 0, anomaliesDays: 20 });
     await tenants.reload();
@@ -185,7 +191,7 @@ describe('TenantDirectory', () => {
   it('refuses invalid input, naming the field, and stores nothing', async () => {
     const tenants = await directory();
     const before = await clickhouse.rows<{ n: string }>('SELECT count() AS n FROM tenants');
-    const error = await tenants.create({ name: 'Acme', pointsDays: 0 }).catch((e: unknown) => e);
+    const error = await tenants.create({ name: 'Acme', pointsDays: 0 }, BY).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(TenancyException);
     expect((error as TenancyException).field).toBe('pointsDays');
@@ -194,7 +200,7 @@ describe('TenantDirectory', () => {
 
   it('drops a key revoked by a newer row at the next reload', async () => {
     const tenants = await directory();
-    const { tenant, apiKey } = await tenants.create({ name: 'Revoked Inc' });
+    const { tenant, apiKey } = await tenants.create({ name: 'Revoked Inc' }, BY);
     // Revocation is issue 5's to write; the row it will write is made by hand here.
     await clickhouse.command(
       `INSERT INTO api_keys (key_hash, tenant_id, created_at, revoked, version)
@@ -210,7 +216,7 @@ describe('TenantDirectory', () => {
 
   it('keeps the last snapshot when a reload fails', async () => {
     const tenants = await directory();
-    const { tenant, apiKey } = await tenants.create({ name: 'Steady' });
+    const { tenant, apiKey } = await tenants.create({ name: 'Steady' }, BY);
     await clickhouse.command('RENAME TABLE api_keys TO api_keys_away');
     try {
       await expect(tenants.reload()).rejects.toBeInstanceOf(StorageException);
@@ -223,7 +229,7 @@ describe('TenantDirectory', () => {
   it("runs migration 0003's statements a second time without harm", async () => {
     const sql = readFileSync(join(defaultMigrationsDir(), '0003_tenants.sql'), 'utf8');
     const tenants = await directory();
-    const { tenant, apiKey } = await tenants.create({ name: 'Twice' });
+    const { tenant, apiKey } = await tenants.create({ name: 'Twice' }, BY);
     for (const statement of splitSqlStatements(sql)) await clickhouse.command(statement);
     await tenants.reload();
     expect(tenants.authenticate(apiKey)).toEqual(tenant);

@@ -12,6 +12,20 @@ const INGEST_STATUS: Record<IngestExceptionCode, number> = {
   [IngestExceptionCode.BAD_PARAMETER]: 400,
 };
 
+const TENANCY_STATUS: Record<TenancyExceptionCode, number> = {
+  [TenancyExceptionCode.INVALID_TENANT]: 400,
+  [TenancyExceptionCode.INVALID_MEMBER]: 400,
+  [TenancyExceptionCode.INVALID_API_KEY]: 400,
+  [TenancyExceptionCode.FORBIDDEN]: 403,
+  [TenancyExceptionCode.UNKNOWN_TENANT]: 404,
+  [TenancyExceptionCode.UNKNOWN_MEMBER]: 404,
+  [TenancyExceptionCode.UNKNOWN_API_KEY]: 404,
+  [TenancyExceptionCode.MEMBER_EXISTS]: 409,
+  [TenancyExceptionCode.LAST_ADMIN]: 409,
+  // A broken admin token stops the process at start; seen here it is a bug.
+  [TenancyExceptionCode.ADMIN_TOKEN_UNUSABLE]: 500,
+};
+
 /**
  * The one place domain errors become HTTP answers. A client error says what was wrong,
  * naming the field; anything unexpected is a 500 with an error id that is also in the
@@ -37,8 +51,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const status = INGEST_STATUS[error.code];
       return [status, { statusCode: status, code: error.code, error: error.message }];
     }
-    if (error instanceof TenancyException && error.code === TenancyExceptionCode.INVALID_TENANT) {
-      return [400, { statusCode: 400, code: error.code, field: error.field, error: error.message }];
+    if (error instanceof TenancyException && TENANCY_STATUS[error.code] < 500) {
+      const status = TENANCY_STATUS[error.code];
+      const field = error.field !== undefined ? { field: error.field } : {};
+      return [status, { statusCode: status, code: error.code, ...field, error: error.message }];
     }
     if (error instanceof ZodError) {
       const errors = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Query } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBody,
@@ -15,8 +15,8 @@ import {
   RemoteWriteDecoder,
 } from '@seismo/ingest';
 import { type Tenant } from '@seismo/tenancy';
-import { CurrentTenant, TenantGuard } from '../auth/tenant.guard';
-import { ApiBadRequest, ApiTenantAuth } from '../openapi/openapi.decorators';
+import { CurrentTenant, TenantAccess } from '../auth/tenant.guard';
+import { ApiBadRequest } from '../openapi/openapi.decorators';
 import { ERROR, INFLUX_LINES, INGEST_ANSWER, POINTS, REMOTE_WRITE } from '../openapi/api.schemas';
 import { type IngestAnswer, IngestService } from './ingest.service';
 
@@ -31,11 +31,10 @@ const QUEUED = {
  * point is named and refused, its neighbours are taken.
  */
 @ApiTags('ingest')
-@ApiTenantAuth()
+@TenantAccess('ingest')
 @ApiBadRequest('a body that cannot be read at all, or a bad parameter')
 @ApiPayloadTooLargeResponse({ description: 'the body is larger than ingest takes', schema: ERROR })
 @Controller()
-@UseGuards(TenantGuard)
 export class PointsController {
   private readonly json = new JsonPointsDecoder();
   private readonly influx = new InfluxLineDecoder();

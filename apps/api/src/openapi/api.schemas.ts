@@ -1,4 +1,5 @@
 import { type SchemaObject } from '@nestjs/swagger';
+import { AUDIT_ACTIONS, ROLES, SCOPES } from '@seismo/tenancy';
 
 /**
  * The JSON shapes of the public contract, as /openapi.json shows them. The zod schemas in
@@ -49,16 +50,185 @@ export const CREATE_TENANT: SchemaObject = {
       },
     },
     zero_retention: { type: 'boolean', description: 'score points without storing them' },
+    admin_email: {
+      type: 'string',
+      format: 'email',
+      description:
+        "the tenant's first admin member: the key returned is then theirs; without it, a service key. " +
+        'Either way the key has every scope (ingest, read, admin).',
+    },
   },
 };
 
 export const CREATED_TENANT: SchemaObject = {
   type: 'object',
-  required: ['id', 'name', 'api_key'],
+  required: ['id', 'name', 'api_key', 'key_id'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
     api_key: { type: 'string', description: 'shown once: only its hash is kept', example: 'sk_...' },
+    key_id: { type: 'string', description: "the key's public id, to list and revoke it", example: 'key_...' },
+    admin_member_id: { type: 'string', description: 'the first admin member, when admin_email was given' },
+  },
+};
+
+export const UPDATE_TENANT: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'the fields to change; the others stay',
+  properties: {
+    name: { type: 'string' },
+    retention: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        points_days: { type: 'integer', minimum: 1, maximum: 3650 },
+        anomalies_days: { type: 'integer', minimum: 1, maximum: 3650 },
+      },
+    },
+    zero_retention: { type: 'boolean' },
+  },
+};
+
+export const TENANT: SchemaObject = {
+  type: 'object',
+  required: ['id', 'name', 'retention', 'zero_retention'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    retention: {
+      type: 'object',
+      required: ['points_days', 'anomalies_days'],
+      properties: { points_days: { type: 'integer' }, anomalies_days: { type: 'integer' } },
+    },
+    zero_retention: { type: 'boolean' },
+  },
+};
+
+const SCOPE: SchemaObject = { type: 'string', enum: [...SCOPES] };
+const ROLE: SchemaObject = {
+  type: 'string',
+  enum: [...ROLES],
+  description: 'member: ingest and read; admin: also keys, members, roles and tenant settings',
+};
+
+const MEMBER_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['id', 'email', 'role', 'created_at'],
+  properties: {
+    id: { type: 'string', example: 'mem_...' },
+    email: { type: 'string', format: 'email', description: 'lowercase' },
+    role: ROLE,
+    created_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+export const NEW_MEMBER: SchemaObject = {
+  type: 'object',
+  required: ['email', 'role'],
+  additionalProperties: false,
+  properties: {
+    email: {
+      type: 'string',
+      format: 'email',
+      description: 'stored trimmed and lowercase; unique in the tenant',
+    },
+    role: ROLE,
+  },
+};
+
+export const MEMBER_ROLE: SchemaObject = {
+  type: 'object',
+  required: ['role'],
+  additionalProperties: false,
+  properties: { role: ROLE },
+};
+
+export const MEMBERS: SchemaObject = {
+  type: 'object',
+  required: ['members'],
+  properties: { members: { type: 'array', items: { $ref: '#/components/schemas/Member' } } },
+};
+
+const API_KEY_SCHEMA: SchemaObject = {
+  type: 'object',
+  required: ['id', 'name', 'scopes', 'created_at'],
+  properties: {
+    id: { type: 'string', example: 'key_...', description: 'public: the key itself is never shown again' },
+    name: { type: 'string' },
+    scopes: { type: 'array', items: SCOPE },
+    member_id: { type: 'string', description: 'the member it belongs to; absent for a service key' },
+    created_at: { type: 'string', format: 'date-time' },
+    last_used_at: {
+      type: 'string',
+      format: 'date-time',
+      description: 'to about a minute; absent if never used',
+    },
+  },
+};
+
+export const NEW_API_KEY: SchemaObject = {
+  type: 'object',
+  required: ['name', 'scopes'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', example: 'telegraf on web-1' },
+    scopes: { type: 'array', items: SCOPE, minItems: 1 },
+    member_id: {
+      type: 'string',
+      description:
+        "the member the key belongs to (its scopes must be within the member's role); omit for a service key",
+    },
+  },
+};
+
+export const CREATED_API_KEY: SchemaObject = {
+  allOf: [
+    { $ref: '#/components/schemas/ApiKey' },
+    {
+      type: 'object',
+      required: ['api_key'],
+      properties: {
+        api_key: { type: 'string', description: 'shown once: only its hash is kept', example: 'sk_...' },
+      },
+    },
+  ],
+};
+
+export const API_KEYS: SchemaObject = {
+  type: 'object',
+  required: ['keys'],
+  properties: { keys: { type: 'array', items: { $ref: '#/components/schemas/ApiKey' } } },
+};
+
+export const AUDIT_LOG: SchemaObject = {
+  type: 'object',
+  required: ['entries'],
+  properties: {
+    entries: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'at', 'actor', 'action', 'target', 'source_ip', 'details'],
+        properties: {
+          id: { type: 'string' },
+          at: { type: 'string', format: 'date-time' },
+          actor: {
+            type: 'object',
+            required: ['type'],
+            properties: {
+              type: { type: 'string', enum: ['member', 'service-key', 'deployment-admin'] },
+              member_id: { type: 'string' },
+              key_id: { type: 'string', description: 'the key the actor used' },
+            },
+          },
+          action: { type: 'string', enum: [...AUDIT_ACTIONS] },
+          target: { type: 'string', description: 'the tenant, member or key acted on' },
+          source_ip: { type: 'string' },
+          details: { type: 'object', description: 'what changed (never a secret)' },
+        },
+      },
+    },
   },
 };
 
@@ -123,8 +293,11 @@ const INGEST_ANSWER_SCHEMA: SchemaObject = {
 export const SHARED_SCHEMAS: Record<string, SchemaObject> = {
   Error: ERROR_SCHEMA,
   IngestAnswer: INGEST_ANSWER_SCHEMA,
+  Member: MEMBER_SCHEMA,
+  ApiKey: API_KEY_SCHEMA,
 };
 export const ERROR = { $ref: '#/components/schemas/Error' };
+export const MEMBER = { $ref: '#/components/schemas/Member' };
 export const INGEST_ANSWER = { $ref: '#/components/schemas/IngestAnswer' };
 
 export const ANOMALIES: SchemaObject = {

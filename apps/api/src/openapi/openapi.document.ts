@@ -17,8 +17,10 @@ export function serveOpenApi(app: INestApplication): void {
     .setTitle('Seismo')
     .setDescription(
       'Streaming anomaly detection: push metrics, every point is scored as it arrives, query what was found. ' +
-        'Tenant routes take `Authorization: Bearer <api key>` and only ever see that tenant; admin routes take ' +
-        'the admin token. /health and /metrics need no credentials and expose no tenant data.',
+        'Tenant routes take `Authorization: Bearer <api key>` and only ever see that tenant; each needs one scope ' +
+        "(`x-seismo-scope`: ingest, read or admin), which a member's key has only as far as the member's role " +
+        'allows (member: ingest and read; admin: all). Admin routes take the admin token. /health and /metrics ' +
+        'need no credentials and expose no tenant data.',
     )
     .setVersion(SEISMO_VERSION)
     .addBearerAuth(
@@ -30,7 +32,11 @@ export function serveOpenApi(app: INestApplication): void {
       ADMIN_AUTH,
     )
     .addBearerAuth(
-      { type: 'http', scheme: 'bearer', description: "a tenant's API key, as POST /v1/tenants returned it" },
+      {
+        type: 'http',
+        scheme: 'bearer',
+        description: "a tenant's API key, as POST /v1/tenants or POST /v1/keys returned it",
+      },
       TENANT_AUTH,
     )
     .build();

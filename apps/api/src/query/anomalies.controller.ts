@@ -1,10 +1,10 @@
-import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { type StoredAnomaly } from '@seismo/storage';
 import { type Tenant } from '@seismo/tenancy';
 import { z } from 'zod';
-import { CurrentTenant, TenantGuard } from '../auth/tenant.guard';
-import { ApiBadRequest, ApiTenantAuth } from '../openapi/openapi.decorators';
+import { CurrentTenant, TenantAccess } from '../auth/tenant.guard';
+import { ApiBadRequest } from '../openapi/openapi.decorators';
 import { ANOMALIES, instantQuery } from '../openapi/api.schemas';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
 import { instant } from './query-params';
@@ -31,9 +31,8 @@ export interface AnomalyBody {
 }
 
 @ApiTags('query')
-@ApiTenantAuth()
+@TenantAccess('read')
 @Controller('v1/anomalies')
-@UseGuards(TenantGuard)
 export class AnomaliesController {
   constructor(private readonly runtime: SeismoRuntime) {}
 

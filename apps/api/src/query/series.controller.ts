@@ -1,10 +1,10 @@
-import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { type PointRange } from '@seismo/storage';
 import { type Tenant } from '@seismo/tenancy';
 import { z } from 'zod';
-import { CurrentTenant, TenantGuard } from '../auth/tenant.guard';
-import { ApiBadRequest, ApiTenantAuth } from '../openapi/openapi.decorators';
+import { CurrentTenant, TenantAccess } from '../auth/tenant.guard';
+import { ApiBadRequest } from '../openapi/openapi.decorators';
 import { instantQuery, POINT_RANGE, SERIES_LIST } from '../openapi/api.schemas';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
 import { instant } from './query-params';
@@ -20,9 +20,8 @@ const range = z
   .strict();
 
 @ApiTags('query')
-@ApiTenantAuth()
+@TenantAccess('read')
 @Controller('v1/series')
-@UseGuards(TenantGuard)
 export class SeriesController {
   constructor(private readonly runtime: SeismoRuntime) {}
 

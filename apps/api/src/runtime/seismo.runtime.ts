@@ -133,7 +133,7 @@ export class SeismoRuntime {
       );
     } catch (error) {
       await transport?.close().catch(() => undefined);
-      tenants?.close();
+      await tenants?.close();
       await connection.close();
       throw error;
     }
@@ -153,7 +153,8 @@ export class SeismoRuntime {
     await this.feedConsumer?.stop();
     await this.engine?.stop();
     await this.transport.close();
-    this.tenants.close();
+    // Before the connection closes: it stores when keys were last used.
+    await this.tenants.close();
     await this.connection.close();
   }
 }

@@ -1,12 +1,12 @@
-import { Controller, Get, Logger, type OnModuleDestroy, Query, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Logger, type OnModuleDestroy, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
 import { type Tenant } from '@seismo/tenancy';
 import { type FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { CurrentTenant, TenantGuard } from '../auth/tenant.guard';
+import { CurrentTenant, TenantAccess } from '../auth/tenant.guard';
 import { ANOMALY_STREAM } from '../openapi/api.schemas';
-import { ApiBadRequest, ApiTenantAuth } from '../openapi/openapi.decorators';
+import { ApiBadRequest } from '../openapi/openapi.decorators';
 import { AnomalyFeed } from './anomaly.feed';
 import { SseConnection } from './sse.connection';
 
@@ -28,9 +28,8 @@ const query = z
  * and a bounded queue per connection (its Observable would buffer without limit).
  */
 @ApiTags('query')
-@ApiTenantAuth()
+@TenantAccess('read')
 @Controller('v1/anomalies')
-@UseGuards(TenantGuard)
 export class AnomalyStreamController implements OnModuleDestroy {
   private readonly logger = new Logger(AnomalyStreamController.name);
   private readonly streams = new Set<SseConnection>();

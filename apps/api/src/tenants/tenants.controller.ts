@@ -1,55 +1,167 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { parseTenantId, type TenantId } from '@seismo/storage';
+import {
+  type AuditContext,
+  describeValue,
+  type KeyIdentity,
+  TenancyException,
+  TenancyExceptionCode,
+  type Tenant,
+  type TenantChanges,
+} from '@seismo/tenancy';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
-import { ApiAdminAuth, ApiBadRequest } from '../openapi/openapi.decorators';
-import { CREATE_TENANT, CREATED_TENANT } from '../openapi/api.schemas';
+import { Audit, CurrentIdentity, TenantOrDeploymentAdminAccess } from '../auth/tenant.guard';
+import { ApiAdminAuth, ApiBadRequest, ApiNotFound } from '../openapi/openapi.decorators';
+import { CREATE_TENANT, CREATED_TENANT, TENANT, UPDATE_TENANT } from '../openapi/api.schemas';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
+
+const retention = z
+  .object({
+    points_days: z.number().int().optional(),
+    anomalies_days: z.number().int().optional(),
+  })
+  .strict();
 
 const createTenant = z
   .object({
     name: z.string(),
-    retention: z
-      .object({
-        points_days: z.number().int().optional(),
-        anomalies_days: z.number().int().optional(),
-      })
-      .strict()
-      .optional(),
+    retention: retention.optional(),
     zero_retention: z.boolean().optional(),
+    admin_email: z.string().optional(),
   })
   .strict();
+
+const updateTenant = z
+  .object({
+    name: z.string().optional(),
+    retention: retention.optional(),
+    zero_retention: z.boolean().optional(),
+  })
+  .strict()
+  .refine((body) => Object.values(body).some((value) => value !== undefined), {
+    message: 'nothing to change: give name, retention or zero_retention',
+  });
 
 export interface CreatedTenantBody {
   id: string;
   name: string;
   /** Shown once: only its hash is kept. */
   api_key: string;
+  key_id: string;
+  admin_member_id?: string;
+}
+
+export interface TenantBody {
+  id: string;
+  name: string;
+  retention: { points_days: number; anomalies_days: number };
+  zero_retention: boolean;
 }
 
 @ApiTags('tenants')
-@ApiAdminAuth()
 @Controller('v1/tenants')
-@UseGuards(AdminGuard)
 export class TenantsController {
   constructor(private readonly runtime: SeismoRuntime) {}
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create a tenant and its API key (shown once)' })
+  @UseGuards(AdminGuard)
+  @ApiAdminAuth()
+  @ApiOperation({
+    summary: 'Create a tenant and its API key (shown once)',
+    description:
+      'With admin_email, the tenant gets its first admin member and the key is theirs; without, the key is a ' +
+      'service key. The key has every scope either way.',
+  })
   @ApiBody({ schema: CREATE_TENANT })
   @ApiCreatedResponse({ schema: CREATED_TENANT })
   @ApiBadRequest('an unknown or malformed field')
-  async create(@Body() body: unknown): Promise<CreatedTenantBody> {
+  async create(@Audit() by: AuditContext, @Body() body: unknown): Promise<CreatedTenantBody> {
     const input = createTenant.parse(body ?? {});
-    const { tenant, apiKey } = await this.runtime.tenants.create({
-      name: input.name,
-      ...(input.retention?.points_days !== undefined ? { pointsDays: input.retention.points_days } : {}),
-      ...(input.retention?.anomalies_days !== undefined
-        ? { anomaliesDays: input.retention.anomalies_days }
-        : {}),
-      ...(input.zero_retention !== undefined ? { zeroRetention: input.zero_retention } : {}),
-    });
-    return { id: tenant.id, name: tenant.name, api_key: apiKey };
+    const { tenant, apiKey, key, admin } = await this.runtime.tenants.create(
+      {
+        name: input.name,
+        ...tenantFields(input),
+        ...(input.admin_email !== undefined ? { adminEmail: input.admin_email } : {}),
+      },
+      by,
+    );
+    return {
+      id: tenant.id,
+      name: tenant.name,
+      api_key: apiKey,
+      key_id: key.id,
+      ...(admin ? { admin_member_id: admin.id } : {}),
+    };
   }
+
+  /**
+   * A tenant's own admins may change their tenant; its id in the path must be theirs.
+   * Another tenant's id answers 404 like an id that does not exist, so a key cannot even
+   * learn which tenants exist.
+   */
+  @Patch(':id')
+  @TenantOrDeploymentAdminAccess('admin')
+  @ApiOperation({
+    summary: "Change a tenant's name or retention",
+    description:
+      'With the admin token, any tenant; with an admin-scoped key, its own tenant only. New retention applies to ' +
+      'what is stored from then on.',
+  })
+  @ApiParam({ name: 'id', description: "the tenant's id" })
+  @ApiBody({ schema: UPDATE_TENANT })
+  @ApiOkResponse({ schema: TENANT })
+  @ApiBadRequest('an unknown or out-of-range field, or nothing to change')
+  @ApiNotFound("no such tenant (or not the key's own)")
+  async update(
+    @CurrentIdentity() identity: KeyIdentity | undefined,
+    @Audit() by: AuditContext,
+    @Param('id') rawId: string,
+    @Body() body: unknown,
+  ): Promise<TenantBody> {
+    const input = updateTenant.parse(body ?? {});
+    const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
+    const tenant = await this.runtime.tenants.updateTenant(id, tenantFields(input), by);
+    return tenantBody(tenant);
+  }
+}
+
+function tenantFields(input: z.infer<typeof updateTenant>): TenantChanges {
+  return {
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    ...(input.retention?.points_days !== undefined ? { pointsDays: input.retention.points_days } : {}),
+    ...(input.retention?.anomalies_days !== undefined
+      ? { anomaliesDays: input.retention.anomalies_days }
+      : {}),
+    ...(input.zero_retention !== undefined ? { zeroRetention: input.zero_retention } : {}),
+  };
+}
+
+function ownTenant(identity: KeyIdentity, rawId: string): TenantId {
+  if (rawId !== identity.tenant.id) throw noTenant(rawId);
+  return identity.tenant.id;
+}
+
+/** An id that is not even well formed names no tenant: 404, as for any other unknown id. */
+function knownTenantId(rawId: string): TenantId {
+  try {
+    return parseTenantId(rawId);
+  } catch {
+    throw noTenant(rawId);
+  }
+}
+
+function noTenant(rawId: string): TenancyException {
+  return new TenancyException(TenancyExceptionCode.UNKNOWN_TENANT, `no tenant ${describeValue(rawId)}`);
+}
+
+function tenantBody(tenant: Tenant): TenantBody {
+  return {
+    id: tenant.id,
+    name: tenant.name,
+    retention: { points_days: tenant.pointsDays, anomalies_days: tenant.anomaliesDays },
+    zero_retention: tenant.zeroRetention,
+  };
 }
