@@ -40,11 +40,15 @@ export async function createApiApp(
     else json(request, (body as Buffer).toString('utf8'), done);
   });
   observeHttpDurations(fastify, runtime.metrics);
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.over(runtime), adapter, {
-    logger: nestLogLevels(config.logLevel),
-    // The parsers above are the app's; Nest's own would replace the JSON one.
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ApiModule.over(runtime, config.ingestThreads),
+    adapter,
+    {
+      logger: nestLogLevels(config.logLevel),
+      // The parsers above are the app's; Nest's own would replace the JSON one.
+      bodyParser: false,
+    },
+  );
   // An engine-only process has no public routes to document.
   if (runtime.role !== 'engine') serveOpenApi(app);
   return app;

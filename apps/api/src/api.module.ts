@@ -5,7 +5,7 @@ import { AdminGuard } from './auth/admin.guard';
 import { TenantGuard } from './auth/tenant.guard';
 import { ApiExceptionFilter } from './errors/api-exception.filter';
 import { HealthController } from './health/health.controller';
-import { IngestService } from './ingest/ingest.service';
+import { INGEST_THREADS, IngestService } from './ingest/ingest.service';
 import { KeysController } from './keys/keys.controller';
 import { MembersController } from './members/members.controller';
 import { PointsController } from './ingest/points.controller';
@@ -24,7 +24,8 @@ import { TenantsController } from './tenants/tenants.controller';
  */
 @Module({})
 export class ApiModule {
-  static over(runtime: SeismoRuntime): DynamicModule {
+  /** `ingestThreads`: the decoding threads of the ingest routes (SEISMO_INGEST_THREADS). */
+  static over(runtime: SeismoRuntime, ingestThreads = 0): DynamicModule {
     const operations = [HealthController, MetricsController];
     const providers = [
       { provide: SeismoRuntime, useValue: runtime },
@@ -48,6 +49,7 @@ export class ApiModule {
       providers: [
         ...providers,
         { provide: AnomalyFeed, useValue: runtime.feed },
+        { provide: INGEST_THREADS, useValue: ingestThreads },
         IngestService,
         TenantGuard,
         AdminGuard,

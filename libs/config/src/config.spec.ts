@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config';
 
 describe('loadConfig', () => {
@@ -12,7 +13,14 @@ describe('loadConfig', () => {
       role: 'all',
       engineGroup: 'seismo-engine',
       checkpointIntervalMs: 30_000,
+      ingestThreads: Math.min(4, availableParallelism() - 1),
     });
+  });
+
+  it('decodes ingest on as many threads as asked, 0 meaning the main thread', () => {
+    expect(loadConfig({ SEISMO_INGEST_THREADS: '0' }).ingestThreads).toBe(0);
+    expect(loadConfig({ SEISMO_INGEST_THREADS: '3' }).ingestThreads).toBe(3);
+    expect(() => loadConfig({ SEISMO_INGEST_THREADS: '-1' })).toThrow(/SEISMO_INGEST_THREADS/);
   });
 
   it('reads and converts each variable', () => {

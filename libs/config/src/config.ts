@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -21,6 +22,13 @@ const schema = z.object({
   SEISMO_ROLE: z.enum(['all', 'api', 'engine']).default('all'),
   SEISMO_ENGINE_GROUP: z.string().min(1).default('seismo-engine'),
   SEISMO_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+  // One core stays the main thread's (HTTP, and the engine in embedded and role=all processes).
+  SEISMO_INGEST_THREADS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(() => Math.min(4, availableParallelism() - 1)),
 });
 
 /** Every variable Seismo reads: what docker-compose.yml and the README may set, and nothing else. */
@@ -49,6 +57,8 @@ export interface SeismoConfig {
   readonly engineGroup: string;
   /** How often each partition's detector state is checkpointed. */
   readonly checkpointIntervalMs: number;
+  /** Threads that decode ingest request bodies; 0 decodes on the main thread. */
+  readonly ingestThreads: number;
 }
 
 export class ConfigError extends Error {
@@ -90,5 +100,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
     role: v.SEISMO_ROLE,
     engineGroup: v.SEISMO_ENGINE_GROUP,
     checkpointIntervalMs: v.SEISMO_CHECKPOINT_INTERVAL_MS,
+    ingestThreads: v.SEISMO_INGEST_THREADS,
   };
 }

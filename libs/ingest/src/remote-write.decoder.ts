@@ -155,8 +155,10 @@ function uncompressedLength(body: Uint8Array): number {
   return 0;
 }
 
+/** An error's message, also for errors made in another realm (a native addon's, a vm context's), which fail `instanceof Error`. */
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }
 
 /** Names the fields of series `index` and, once set, of its sample `sample`. */

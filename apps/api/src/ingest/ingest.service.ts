@@ -1,9 +1,12 @@
-import { Injectable } from '@nestjs/common';
-import { type DecodeResult, type Rejection } from '@seismo/ingest';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { type InfluxPrecision, IngestException, type Rejection } from '@seismo/ingest';
 import { type PointProducer } from '@seismo/engine/pipeline/point-queue';
-import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
-import { type IngestFormat } from '../metrics/seismo.metrics';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
+import { IngestDecoderPool } from './ingest-decoder.pool';
+import { type IngestFormat } from './ingest-decoding';
+
+/** The injection token of the number of decoding threads (SEISMO_INGEST_THREADS). */
+export const INGEST_THREADS = 'seismo:ingest-threads';
 
 export interface IngestAnswer {
   readonly accepted: number;
@@ -11,42 +14,50 @@ export interface IngestAnswer {
 }
 
 /**
- * Hands decoded points to the engine: one batch per partition (a series always maps
- * to the same partition, so its points stay in order), appended to the queue. It
- * resolves once every batch is in the queue, so a 202 means the points are taken; when
- * the engine falls behind, appends wait and so does the client: backpressure, not loss.
- * In Kafka mode "in the queue" means every in-sync replica has it (acks=all).
+ * Takes a request body to the queue: decoded (on the decoding threads), one batch per
+ * partition, each appended to the queue. It resolves once every batch is in the queue,
+ * so a 202 means the points are taken; when the engine falls behind, appends wait and so
+ * does the client: backpressure, not loss. In Kafka mode "in the queue" means every
+ * in-sync replica has it (acks=all).
  */
 @Injectable()
-export class IngestService {
+export class IngestService implements OnModuleDestroy {
   private readonly queue: PointProducer;
+  private readonly decoders: IngestDecoderPool;
 
-  constructor(private readonly runtime: SeismoRuntime) {
+  constructor(
+    private readonly runtime: SeismoRuntime,
+    @Inject(INGEST_THREADS) threads: number,
+  ) {
     if (!runtime.queue) throw new Error('ingest needs a queue to append to: this process runs no API');
     this.queue = runtime.queue;
+    this.decoders = new IngestDecoderPool(threads);
   }
 
-  async ingest(tenant: string, format: IngestFormat, decoded: DecodeResult): Promise<IngestAnswer> {
-    const partitions = this.queue.partitions;
-    const builders = new Map<number, PointBatchBuilder>();
-    for (const point of decoded.points) {
-      const partition = partitionOf(tenant, point.series, partitions);
-      let builder = builders.get(partition);
-      if (!builder) {
-        builder = new PointBatchBuilder(tenant);
-        builders.set(partition, builder);
-      }
-      builder.add(point.series, point.t, point.value);
-    }
-    await Promise.all(
-      [...builders].map(([partition, builder]) =>
-        this.queue.append(partition, encodePointBatch(builder.build())),
-      ),
-    );
+  async ingest(
+    tenant: string,
+    format: IngestFormat,
+    body: Uint8Array,
+    precision?: InfluxPrecision,
+  ): Promise<IngestAnswer> {
+    const outcome = await this.decoders.decode({
+      format,
+      body,
+      now: Date.now(),
+      ...(precision ? { precision } : {}),
+      tenant,
+      partitions: this.queue.partitions,
+    });
+    if (!outcome.ok) throw new IngestException(outcome.code, outcome.message);
+    await Promise.all(outcome.messages.map(({ partition, bytes }) => this.queue.append(partition, bytes)));
     // Counted after the appends: a point is accepted when the queue holds it, and an append that throws leaves none counted.
     const counted = this.runtime.metrics.ingestedPoints;
-    counted.inc({ format, outcome: 'accepted' }, decoded.points.length);
-    counted.inc({ format, outcome: 'rejected' }, decoded.rejected.length);
-    return { accepted: decoded.points.length, rejected: decoded.rejected };
+    counted.inc({ format, outcome: 'accepted' }, outcome.accepted);
+    counted.inc({ format, outcome: 'rejected' }, outcome.rejected.length);
+    return { accepted: outcome.accepted, rejected: outcome.rejected };
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.decoders.close();
   }
 }

@@ -1,8 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** How a batch of points reached ingest: the label of the ingest counter. */
-export type IngestFormat = 'json' | 'influx' | 'remote_write';
-
 /** What the queue gauges read on each scrape, from whichever queue this process runs over. */
 export interface QueueDepthSource {
   readonly partitions: number;
