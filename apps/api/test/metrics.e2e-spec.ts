@@ -73,6 +73,7 @@ describe('GET /metrics (real server, real embedded ClickHouse)', () => {
       'seismo_queue_pending_bytes',
       'seismo_engine_consumer_lag_messages',
       'seismo_engine_series',
+      'seismo_engine_state_bytes',
       'nodejs_eventloop_lag_seconds',
       'process_resident_memory_bytes',
     ]) {
@@ -130,6 +131,10 @@ describe('GET /metrics (real server, real embedded ClickHouse)', () => {
     expect(moved('seismo_engine_dead_letters_total')).toBe(0);
     // cpu-like series plus mem's two fields: secret_series{host="a"}, mem_used{host="b"}, mem_free{host="b"}.
     expect(valueOf(after, 'seismo_engine_series')).toBe(3);
+    // Three states of one fixed size.
+    const stateBytes = valueOf(after, 'seismo_engine_state_bytes');
+    expect(stateBytes).toBeGreaterThan(0);
+    expect(stateBytes % 3).toBe(0);
 
     const found = await fetch(`${server.url}/v1/anomalies?limit=10000`, {
       headers: { authorization: `Bearer ${key}` },

@@ -14,6 +14,18 @@ describe('SeismoMetrics', () => {
     expect(await second.exposition()).not.toContain('outcome="accepted"');
   });
 
+  it("reads the engine's series and state bytes on each scrape", async () => {
+    const metrics = new SeismoMetrics({ partitions: 1, pendingBytes: () => 0 });
+    expect(await metrics.exposition()).not.toContain('seismo_engine_series');
+    const engine = { series: 2, seriesCount: () => engine.series, stateBytes: () => engine.series * 5000 };
+    metrics.observeEngine(engine);
+    expect(await metrics.exposition()).toContain('seismo_engine_state_bytes 10000');
+    engine.series = 3;
+    const text = await metrics.exposition();
+    expect(text).toContain('seismo_engine_series 3');
+    expect(text).toContain('seismo_engine_state_bytes 15000');
+  });
+
   it('reads the queue on each scrape, one sample per partition', async () => {
     const pending = [10, 0, 7];
     const metrics = new SeismoMetrics({ partitions: 3, pendingBytes: (p) => pending[p] });

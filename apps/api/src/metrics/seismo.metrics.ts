@@ -1,5 +1,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What the engine gauges read on each scrape: the engine's BatchProcessor. */
+export interface EngineStateSource {
+  seriesCount(): number;
+  stateBytes(): number;
+}
+
 /** What the queue gauges read on each scrape, from whichever queue this process runs over. */
 export interface QueueDepthSource {
   readonly partitions: number;
@@ -64,11 +70,28 @@ export class SeismoMetrics {
     registers: [this.registry],
   });
 
-  readonly series = new Gauge({
-    name: 'seismo_engine_series',
-    help: 'Distinct series (tenant and name) the engine has stored points for since this process started',
-    registers: [this.registry],
-  });
+  /**
+   * Gauges of the engine's detector state, read at scrape time from what holds it: only
+   * a process that runs an engine has them.
+   */
+  observeEngine(engine: EngineStateSource): void {
+    new Gauge({
+      name: 'seismo_engine_series',
+      help: 'Series (tenant and name) whose detector state this engine holds',
+      registers: [this.registry],
+      collect() {
+        this.set(engine.seriesCount());
+      },
+    });
+    new Gauge({
+      name: 'seismo_engine_state_bytes',
+      help: 'Bytes of encoded detector state this engine holds (what a full checkpoint of it weighs)',
+      registers: [this.registry],
+      collect() {
+        this.set(engine.stateBytes());
+      },
+    });
+  }
 
   constructor(queue: QueueDepthSource) {
     const { pendingBytes, lag } = queue;

@@ -190,6 +190,7 @@ async function startEngine(
     retentionOf: (tenant) => tenants.retentionOf(tenant),
     anomalyThreshold: config.anomalyThreshold,
   });
+  metrics.observeEngine(processor);
   const stored = new ObservedSink(new ClickHouseSink(points, anomalies, transport.source), metrics);
   const opened: Array<{ disconnect(): Promise<void> } | { stop(): Promise<void> }> = [];
   const release = async () => {

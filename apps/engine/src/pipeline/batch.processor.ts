@@ -199,6 +199,15 @@ export class BatchProcessor {
     return count;
   }
 
+  /** Bytes of encoded detector state held, across partitions and tenants (a full checkpoint's weight). */
+  stateBytes(): number {
+    let bytes = 0;
+    for (const state of this.partitions.values()) {
+      for (const scorer of state.scorers.values()) bytes += scorer.stateBytes();
+    }
+    return bytes;
+  }
+
   /** Forgets a partition's state: it moved to another engine, or is about to be restored. */
   drop(partition: number): void {
     this.partitions.delete(partition);
