@@ -30,7 +30,12 @@ describe('embedded Seismo: tenants, ingest, engine, queries (real server, real e
   };
 
   beforeAll(async () => {
-    server = await startTestServer({ SEISMO_ADMIN_TOKEN: ADMIN, SEISMO_PARTITIONS: '2' });
+    // Ingest decoded on a worker thread, as on machines with cores to spare (the other suites decode inline).
+    server = await startTestServer({
+      SEISMO_ADMIN_TOKEN: ADMIN,
+      SEISMO_PARTITIONS: '2',
+      SEISMO_INGEST_THREADS: '1',
+    });
   }, 60_000);
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config';
+import { CONFIG_VARIABLES, ConfigError, defaultIngestThreads, loadConfig } from './config';
 
 describe('loadConfig', () => {
   it('fills in defaults for an empty environment', () => {
@@ -13,8 +13,15 @@ describe('loadConfig', () => {
       role: 'all',
       engineGroup: 'seismo-engine',
       checkpointIntervalMs: 30_000,
-      ingestThreads: Math.min(4, availableParallelism() - 1),
+      ingestThreads: defaultIngestThreads('all', availableParallelism()),
     });
+  });
+
+  it('leaves the main thread a core, and the engine another where the process runs one', () => {
+    expect([1, 2, 3, 4, 8, 64].map((cores) => defaultIngestThreads('all', cores))).toEqual([
+      0, 0, 1, 2, 4, 4,
+    ]);
+    expect([1, 2, 3, 8].map((cores) => defaultIngestThreads('api', cores))).toEqual([0, 1, 2, 4]);
   });
 
   it('decodes ingest on as many threads as asked, 0 meaning the main thread', () => {
