@@ -83,6 +83,10 @@ interface CachedTenant extends StoredTenant {
  * A failed reload keeps the last snapshot (and logs): an unreachable ClickHouse should
  * not lock every tenant out.
  */
+/** Least time between two reads of the tables for one id `find` did not find. */
+export const UNKNOWN_RECHECK_MS = 10_000;
+const MAX_UNKNOWN_IDS = 10_000;
+
 export class TenantDirectory {
   private tenants = new Map<TenantId, CachedTenant>();
   private keys = new Map<ApiKeyHash, StoredApiKey>();
@@ -92,6 +96,8 @@ export class TenantDirectory {
   private readonly lastUsed = new Map<string, number>();
   /** Keys used here since the last flush, with their tenant. */
   private unsavedUsage = new Map<string, TenantId>();
+  /** Ids `find` looked for in vain, with when. */
+  private readonly unknownLookedAt = new Map<TenantId, number>();
   /** The reload in flight, if any; later ones queue behind it. */
   private reloading: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
@@ -260,6 +266,28 @@ export class TenantDirectory {
 
   get(id: TenantId): Tenant | undefined {
     return this.tenants.get(id)?.tenant;
+  }
+
+  /**
+   * The tenant, reading the tables again first when this process does not know it: one
+   * made a moment ago on another process is found before the next periodic reload. An
+   * id still unknown after a read is not read for again within UNKNOWN_RECHECK_MS, so a
+   * stream of a deleted tenant's points costs one read, not one per batch.
+   */
+  async find(id: TenantId, now = Date.now()): Promise<Tenant | undefined> {
+    const known = this.get(id);
+    if (known) return known;
+    const lookedAt = this.unknownLookedAt.get(id);
+    if (lookedAt !== undefined && now - lookedAt < UNKNOWN_RECHECK_MS) return undefined;
+    await this.reload();
+    const found = this.get(id);
+    if (found) this.unknownLookedAt.delete(id);
+    else {
+      // Bounded: ids are checked before they get here, yet a flood of distinct ones must not grow it without end.
+      if (this.unknownLookedAt.size >= MAX_UNKNOWN_IDS) this.unknownLookedAt.clear();
+      this.unknownLookedAt.set(id, now);
+    }
+    return found;
   }
 
   /**

@@ -5,7 +5,7 @@ import { splitSqlStatements } from '@seismo/storage/sql-script';
 import { generateApiKey, hashApiKey } from '../src/api-key';
 import { type AuditContext, DEPLOYMENT_ADMIN } from '../src/audit';
 import { TenancyException, TenancyExceptionCode } from '../src/tenancy.exception';
-import { TenantDirectory } from '../src/tenant.directory';
+import { TenantDirectory, UNKNOWN_RECHECK_MS } from '../src/tenant.directory';
 import { TestClickHouse } from './tenancy.harness';
 
 const BY: AuditContext = { actor: DEPLOYMENT_ADMIN, sourceIp: '127.0.0.1' };
@@ -104,6 +104,26 @@ describe('TenantDirectory', () => {
     await reader.reload();
     expect(reader.authenticate(apiKey)).toEqual(tenant);
     expect(reader.get(tenant.id)).toEqual(tenant);
+  });
+
+  it('finds a tenant another directory just made, and reads again for an unknown id at most every 10 s', async () => {
+    const reader = await directory();
+    const writer = await directory();
+    const { tenant } = await writer.create({ name: 'Initech' }, BY);
+    expect(reader.get(tenant.id)).toBeUndefined();
+    expect(await reader.find(tenant.id)).toEqual(tenant);
+
+    const reloads = jest.spyOn(reader, 'reload');
+    const ghost = parseTenantId('00000000-0000-4000-8000-00000000dead');
+    const t0 = Date.now();
+    expect(await reader.find(ghost, t0)).toBeUndefined();
+    expect(await reader.find(ghost, t0 + UNKNOWN_RECHECK_MS - 1)).toBeUndefined();
+    expect(reloads).toHaveBeenCalledTimes(1);
+    expect(await reader.find(ghost, t0 + UNKNOWN_RECHECK_MS)).toBeUndefined();
+    expect(reloads).toHaveBeenCalledTimes(2);
+    // A known tenant costs no read.
+    expect(await reader.find(tenant.id)).toEqual(tenant);
+    expect(reloads).toHaveBeenCalledTimes(2);
   });
 
   it('is seen by a directory opened later on the same data', async () => {

@@ -216,7 +216,7 @@ async function startEngine(
           // predecessor left open; unique per engine on one host (their ports differ).
           transactionalId: `seismo-inlet-${hostname()}-${config.port || process.pid}`,
           partitions: transport.partitions,
-          isKnownTenant: (tenant) => tenants.get(tenant) !== undefined,
+          isKnownTenant: async (tenant) => (await tenants.find(tenant)) !== undefined,
           ...(topics.points ? { pointsTopic: topics.points } : {}),
           ...(topics.dlq ? { dlqTopic: topics.dlq } : {}),
         }),
@@ -226,6 +226,7 @@ async function startEngine(
       sink = new FeedSink(stored, feed);
     }
     const runner = new EngineRunner(transport.consumer!, processor, sink, {
+      refreshTenants: async (tenant) => void (await tenants.find(tenant)),
       checkpoints: {
         store: checkpoints,
         source: transport.checkpointSource,

@@ -26,8 +26,11 @@ export interface TenantInletOptions {
   readonly transactionalId: string;
   /** Partitions of the points topic (ensurePointTopics checks the count). */
   readonly partitions: number;
-  /** Whether the tenant exists; the topic of an unknown one goes to the DLQ whole. Called per batch. */
-  readonly isKnownTenant: (tenant: TenantId) => boolean;
+  /**
+   * Whether the tenant exists (looking it up if this process does not know it yet: see
+   * TenantDirectory.find); the topic of an unknown one goes to the DLQ whole. Called per batch.
+   */
+  readonly isKnownTenant: (tenant: TenantId) => boolean | Promise<boolean>;
   /** Default `seismo.points`. */
   readonly pointsTopic?: string;
   /** Default `seismo.dlq`. */
@@ -216,7 +219,17 @@ export class TenantInlet {
     if (messages.length === 0 || !isRunning() || isStale()) return;
     const source = { topic: batch.topic, partition: batch.partition };
     const last = messages[messages.length - 1].offset;
-    const translation = this.translate(source, messages);
+    let translation: InletTranslation;
+    try {
+      translation = await this.translate(source, messages);
+    } catch (error) {
+      // The tenant could not be looked up (ClickHouse unreachable): nothing is refused for that.
+      this.logger.error(
+        `looking up the tenant of ${source.topic} failed, reading it again: ${describe(error)}`,
+      );
+      await this.recover(consumer, source, messages[0].offset);
+      return;
+    }
     try {
       await this.commitInTransaction(source, translation, String(Number(last) + 1));
     } catch (error) {
@@ -238,15 +251,15 @@ export class TenantInlet {
     await heartbeat();
   }
 
-  private translate(
+  private async translate(
     source: { topic: string; partition: number },
     messages: InletMessage[],
-  ): InletTranslation {
+  ): Promise<InletTranslation> {
     const tenant = tenantOfInletTopic(source.topic);
     if (tenant === undefined) {
       return this.translator.refuse(source, messages, `topic ${source.topic}: not an inlet topic`);
     }
-    if (!this.options.isKnownTenant(tenant)) {
+    if (!(await this.options.isKnownTenant(tenant))) {
       return this.translator.refuse(
         source,
         messages,

@@ -1,6 +1,6 @@
 import { encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
 import { CONTEXT_POINTS, SeriesScorer } from '../scoring/series-scorer';
-import { BatchProcessor } from './batch.processor';
+import { BatchProcessor, UnknownTenantError } from './batch.processor';
 import { type QueueBatch } from './point-queue';
 import { PointFlag } from './point-flag';
 import { type DeadLetter } from './processed-batch';
@@ -168,6 +168,22 @@ describe('BatchProcessor', () => {
       { partition: 3, offset: 101, reason: expect.stringMatching(/no retention for tenant .*is unknown/) },
     ]);
     expect(processed.points).toHaveLength(2);
+  });
+
+  it('asked to, throws for an unknown tenant before the batch changed any state', () => {
+    const ghost = '00000000-0000-4000-8000-000000000000';
+    const known = processor({
+      retentionOf: (tenant) => {
+        if (tenant === ghost) throw new Error(`tenant ${tenant} is unknown`);
+        return KEEP;
+      },
+    });
+    const batch = batchOf([message('acme', [['cpu', 0, 1]]), message(ghost, [['cpu', 0, 1]])]);
+    expect(() => known.process(batch, { unknownTenants: 'throw' })).toThrow(UnknownTenantError);
+    expect(known.lastOffset(3)).toBe(-1);
+    expect(known.seriesCount()).toBe(0);
+    // The same batch, then, as if never tried.
+    expect(known.process(batch).points).toHaveLength(1);
   });
 
   it("refuses a tenant's new series beyond its limit with a dead letter, and keeps the rest", () => {

@@ -28,6 +28,27 @@ export interface BatchProcessorOptions {
   readonly clock?: () => number;
 }
 
+/** How `process` treats a message of a tenant whose retention `retentionOf` does not know. */
+export interface ProcessOptions {
+  /**
+   * `dead-letter` (default): the message becomes a dead letter, its neighbours go on.
+   * `throw`: UnknownTenantError, before the batch changed any state, so that the caller
+   * can refresh its tenants and process the batch again.
+   */
+  readonly unknownTenants?: 'dead-letter' | 'throw';
+}
+
+/** A batch holds points of a tenant the retention lookup does not know (yet). */
+export class UnknownTenantError extends Error {
+  constructor(
+    readonly tenant: TenantId,
+    options?: ErrorOptions,
+  ) {
+    super(`no retention for tenant ${tenant}`, options);
+    this.name = 'UnknownTenantError';
+  }
+}
+
 /** The ensemble is the one detector named until per-member attribution reaches the engine. */
 const DETECTORS: readonly string[] = ['ensemble'];
 
@@ -91,7 +112,7 @@ export class BatchProcessor {
    * restore to bring the state up to the committed offset) is learned only: it yields no
    * rows, since its rows were written the first time.
    */
-  process(batch: QueueBatch): ProcessedBatch {
+  process(batch: QueueBatch, options: ProcessOptions = {}): ProcessedBatch {
     const { partition, messages } = batch;
     if (messages.length === 0) throw new RangeError(`batch of partition ${partition} holds no messages`);
     const state = this.stateOf(partition);
@@ -109,7 +130,7 @@ export class BatchProcessor {
     const deadLetters: DeadLetter[] = [];
     const accepted: AcceptedMessage[] = [];
     for (const message of messages) {
-      const outcome = this.accept(message.offset, message.value);
+      const outcome = this.accept(message.offset, message.value, options.unknownTenants === 'throw');
       if (typeof outcome === 'string')
         deadLetters.push({ partition, offset: message.offset, reason: outcome, value: message.value });
       else accepted.push(outcome);
@@ -268,7 +289,7 @@ export class BatchProcessor {
   }
 
   /** The decoded message with its tenant and retention, or the reason it is refused. */
-  private accept(offset: number, bytes: Uint8Array): AcceptedMessage | string {
+  private accept(offset: number, bytes: Uint8Array, throwUnknownTenant = false): AcceptedMessage | string {
     let points: PointBatch;
     try {
       points = decodePointBatch(bytes);
@@ -289,8 +310,10 @@ export class BatchProcessor {
     try {
       retention = this.retentionOf(tenant);
     } catch (error) {
-      // A tenant the directory does not know (deleted, or not yet replicated here) must
-      // not hold its partition: the message goes to the dead letters with the reason.
+      // Asked to, the caller hears of it before any state changed, to learn of the tenant
+      // and try again. Otherwise a tenant the directory does not know (deleted, or unknown
+      // still after that) must not hold its partition: the message is a dead letter.
+      if (throwUnknownTenant) throw new UnknownTenantError(tenant, { cause: error });
       return `point batch: no retention for tenant ${tenant}: ${error instanceof Error ? error.message : String(error)}`;
     }
     return { offset, value: bytes, tenant, points, retention: checkedRetention(tenant, retention) };

@@ -192,6 +192,44 @@ describe('EngineRunner', () => {
     expect(sink.started.map((b) => b.lastOffset)).toEqual([1, 3, 3, 5, 6]);
   });
 
+  it('reads the tenants again for a tenant it does not know, and scores its points once it knows it', async () => {
+    const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+    const known = new Set<string>();
+    const processor = new BatchProcessor({
+      retentionOf: (tenant) => {
+        if (!known.has(tenant)) throw new Error(`no tenant ${tenant}`);
+        return { pointsDays: 1, anomaliesDays: 1 };
+      },
+    });
+    const looked: string[] = [];
+    const sink = new RecordingSink();
+    const queue = new InMemoryPointQueue(log, { maxBatchMessages: 1, retryDelayMs: 1 });
+    const runner = new EngineRunner(queue, processor, sink, {
+      logger: quiet,
+      refreshTenants: async (tenant) => {
+        looked.push(tenant);
+        if (tenant === 'acme') known.add('acme'); // made on another process a moment ago
+      },
+    });
+    await queue.append(0, message(0, 5)); // acme
+    const stranger = new PointBatchBuilder('ghost');
+    stranger.add('cpu', T0, 1);
+    await queue.append(0, encodePointBatch(stranger.build()));
+    await queue.append(0, encodePointBatch(stranger.build()));
+    await runner.start();
+    await until(() => log.committed(0) === 2, 'every batch was committed');
+    await runner.stop();
+
+    expect(sink.written.map((b) => [b.points.length, b.deadLetters.length])).toEqual([
+      [5, 0],
+      [0, 1],
+      [0, 1],
+    ]);
+    // Looked up once per batch naming an unknown tenant (the directory spares repeated reads).
+    expect(looked).toEqual(['acme', 'ghost', 'ghost']);
+    expect(sink.written[1].deadLetters[0].reason).toMatch(/no retention for tenant ghost/);
+  });
+
   it('refuses maxWritesInFlight below 1', () => {
     const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
     const queue = new InMemoryPointQueue(log, { maxBatchMessages: 1 });

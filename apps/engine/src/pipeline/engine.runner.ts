@@ -1,7 +1,7 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type PartitionCheckpoint, type SeriesCheckpoint } from '@seismo/storage';
-import { type BatchProcessor } from './batch.processor';
+import { type PartitionCheckpoint, type SeriesCheckpoint, type TenantId } from '@seismo/storage';
+import { type BatchProcessor, UnknownTenantError } from './batch.processor';
 import { type PointConsumer, type QueueBatch } from './point-queue';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
 import { type ProcessedBatch } from './processed-batch';
@@ -40,6 +40,13 @@ export interface EngineRunnerOptions {
    */
   readonly maxWritesInFlight?: number;
   readonly logger?: Pick<LoggerService, 'log' | 'warn' | 'error'>;
+  /**
+   * Looks for a tenant the engine does not know (TenantDirectory.find). Given, a batch
+   * with points of an unknown tenant is processed again once it resolved, and
+   * dead-lettered only if the tenant is still unknown: a tenant made on another process a
+   * moment ago is scored, not refused.
+   */
+  readonly refreshTenants?: (tenant: TenantId) => Promise<void>;
 }
 
 /** One partition's batches between scoring and commit, oldest first. */
@@ -88,6 +95,7 @@ export class EngineRunner {
   private readonly needsFullRound = new Set<number>();
   private readonly maxWritesInFlight: number;
   private readonly writes = new Map<number, PartitionWrites>();
+  private readonly refreshTenants: ((tenant: TenantId) => Promise<void>) | undefined;
 
   constructor(
     private readonly consumer: PointConsumer,
@@ -107,6 +115,7 @@ export class EngineRunner {
       throw new RangeError(`maxWritesInFlight must be a positive integer, got ${this.maxWritesInFlight}`);
     }
     this.logger = options.logger ?? new Logger(EngineRunner.name);
+    this.refreshTenants = options.refreshTenants;
     this.checkpoints = options.checkpoints;
     this.clock = options.checkpoints?.clock ?? Date.now;
     if (this.checkpoints && !(this.checkpoints.intervalMs >= 0)) {
@@ -216,7 +225,7 @@ export class EngineRunner {
     }
     let processed: ProcessedBatch;
     try {
-      processed = this.processor.process(batch);
+      processed = await this.processKnowingTenants(batch);
     } catch (error) {
       this.logger.error(
         `partition ${partition} offsets ${first}-${last} failed and will be delivered again: ${describe(error)}`,
@@ -234,6 +243,18 @@ export class EngineRunner {
     writes.pending.push(done);
     void done.finally(() => writes.pending.splice(writes.pending.indexOf(done), 1));
     while (writes.pending.length >= this.maxWritesInFlight) await writes.pending[0];
+  }
+
+  /** Processes a batch, refreshing the tenants first when it names one not known yet. */
+  private async processKnowingTenants(batch: QueueBatch): Promise<ProcessedBatch> {
+    if (!this.refreshTenants) return this.processor.process(batch);
+    try {
+      return this.processor.process(batch, { unknownTenants: 'throw' });
+    } catch (error) {
+      if (!(error instanceof UnknownTenantError)) throw error;
+      await this.refreshTenants(error.tenant);
+      return this.processor.process(batch);
+    }
   }
 
   /** Writes and commits a batch after the ones before it; after a failure, drops it. */
