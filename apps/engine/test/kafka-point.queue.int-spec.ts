@@ -226,6 +226,35 @@ describe('KafkaPointQueue', () => {
     expect(seen).toEqual([[0, 1], [2], [2], [2], [3]]);
   });
 
+  it('tells the handler of partitions a rebalance gave to another member', async () => {
+    const { open: queueOver } = await freshTopic(2);
+    const first = await queueOver({ sessionTimeout: 6000, heartbeatInterval: 500, rebalanceTimeout: 10_000 });
+    for (const partition of [0, 1]) await first.append(partition, text(`m${partition}`));
+    const seen = new Set<number>();
+    const revoked: number[] = [];
+    await first.run({
+      eachBatch: async (batch) => {
+        seen.add(batch.partition);
+        await first.commit(batch.partition, last(batch));
+      },
+      revoked: (partition) => void revoked.push(partition),
+    });
+    await until(() => seen.size === 2, 'the first member read both partitions');
+    expect(revoked).toEqual([]);
+
+    const second = await queueOver({
+      sessionTimeout: 6000,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 10_000,
+    });
+    const secondSeen = new Set<number>();
+    await second.run({ eachBatch: async (batch) => void secondSeen.add(batch.partition) });
+    // One partition each: the first member hears of the one it lost.
+    for (const partition of [0, 1]) await second.append(partition, text(`n${partition}`));
+    await until(() => revoked.length === 1 && secondSeen.size === 1, 'the group split the partitions');
+    expect(secondSeen.has(revoked[0])).toBe(true);
+  });
+
   it('refuses commits it cannot make, naming the partition', async () => {
     const { open: queueOver } = await freshTopic(1);
     const queue = await queueOver();

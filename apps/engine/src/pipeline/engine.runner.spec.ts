@@ -6,6 +6,7 @@ import { type CheckpointStore, EngineRunner } from './engine.runner';
 import { InMemoryPointLog } from './in-memory-point.log';
 import { InMemoryPointQueue } from './in-memory-point.queue';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
+import { type PointConsumer, type QueueHandler } from './point-queue';
 import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
 
@@ -228,6 +229,29 @@ describe('EngineRunner', () => {
     // Looked up once per batch naming an unknown tenant (the directory spares repeated reads).
     expect(looked).toEqual(['acme', 'ghost', 'ghost']);
     expect(sink.written[1].deadLetters[0].reason).toMatch(/no retention for tenant ghost/);
+  });
+
+  it('drops the state of a partition another engine took', async () => {
+    let handler: QueueHandler | undefined;
+    const consumer: PointConsumer = {
+      partitions: 2,
+      run: async (h) => void (handler = h),
+      commit: async () => undefined,
+      stop: async () => undefined,
+    };
+    const processor = new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) });
+    const runner = new EngineRunner(consumer, processor, new RecordingSink(), { logger: quiet });
+    await runner.start();
+    for (const partition of [0, 1]) {
+      await handler!.eachBatch({ partition, messages: [{ offset: 0, value: message(0, 5) }] });
+    }
+    expect(processor.seriesCount()).toBe(2);
+    handler!.revoked!(1);
+    expect(processor.lastOffset(1)).toBeUndefined();
+    expect(processor.lastOffset(0)).toBe(0);
+    expect(processor.seriesCount()).toBe(1);
+    expect(quiet.log).toHaveBeenCalledWith("partition 1: now another engine's; its state here is dropped");
+    await runner.stop();
   });
 
   it('refuses maxWritesInFlight below 1', () => {

@@ -128,6 +128,7 @@ export class EngineRunner {
   async start(): Promise<void> {
     await this.consumer.run({
       assigned: (partition, committedNext) => this.assigned(partition, committedNext),
+      revoked: (partition) => this.revoked(partition),
       eachBatch: (batch) => this.handle(batch),
     });
   }
@@ -186,6 +187,19 @@ export class EngineRunner {
             (replay > 0 ? `, replaying offsets ${checkpoint.offset + 1}-${committed}` : ''),
     );
     return checkpoint.offset + 1;
+  }
+
+  /**
+   * Another engine owns the partition now: its detector state is dropped (were it to
+   * come back, `assigned` restores it from the checkpoint the new owner kept writing).
+   * Writes in flight finish against their own rows; their commits are refused.
+   */
+  private revoked(partition: number): void {
+    this.processor.drop(partition);
+    this.committed.delete(partition);
+    this.checkpointedAt.delete(partition);
+    this.needsFullRound.delete(partition);
+    this.logger.log(`partition ${partition}: now another engine's; its state here is dropped`);
   }
 
   private async handle(batch: QueueBatch): Promise<void> {

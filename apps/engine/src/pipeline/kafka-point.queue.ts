@@ -159,8 +159,11 @@ export class KafkaPointQueue implements PointQueue {
       // A new generation: what this member knew of its partitions may be stale (another
       // member may have committed them meanwhile), so all of it is read again.
       const partitions = payload.memberAssignment[this.topic] ?? [];
+      const gone = [...this.assignment.keys()].filter((p) => !partitions.includes(p));
       this.assignment = new Map(partitions.map((p) => [p, freshPartitionState()]));
       this.restored = undefined;
+      // Partitions another member owns now: the handler may let go of what it holds for them.
+      for (const partition of gone) handler.revoked?.(partition);
     });
     await this.admin.connect();
     await this.consumer.connect();

@@ -45,6 +45,12 @@ export interface QueueHandler {
    */
   assigned?(partition: number, committedNext: number): Promise<number>;
   /**
+   * Called when a partition this consumer had went to another one (a rebalance): what the
+   * handler holds for it is stale from now on. Its batches still in flight may finish;
+   * their commits are refused.
+   */
+  revoked?(partition: number): void;
+  /**
    * Resolves when the handler is ready for the partition's next batch (the engine's
    * resolves once a batch is scored, and commits it later, once written); a rejection
    * has the partition delivered again from its last commit.
