@@ -227,7 +227,8 @@ export class KafkaPointQueue implements PointQueue {
     if (messages.length === 0) return;
     let state: PartitionState | undefined;
     try {
-      state = await this.stateOf(partition, messages[0], handler);
+      // Restoring a partition's state can take a while: the group must not think this member dead.
+      state = await whileHeartbeating(heartbeat, () => this.stateOf(partition, messages[0], handler));
     } catch {
       // The handler could not get ready for the partition (it reports why); nothing was
       // resolved, so after a pause the partition is fetched again and it is asked again.
