@@ -1,5 +1,5 @@
 import { type ChdbExtension } from 'chdb/connection';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,33 @@ import { type DedupToken } from './dedup-token';
 
 /** Where RowBinary payloads wait for the engine: memory-backed where the system has it. */
 const SPOOL_PARENT = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+
+/** Spool directories are named for their process: `seismo-insert-<pid>-<random>`. */
+const SPOOL_PREFIX = 'seismo-insert-';
+
+/**
+ * This process's spool directory, made after removing those of processes that are gone:
+ * a process killed mid-write leaves its directory (and in /dev/shm, memory) behind.
+ */
+function openSpool(): string {
+  for (const name of readdirSync(SPOOL_PARENT)) {
+    const pid = /^seismo-insert-(\d+)-/.exec(name)?.[1];
+    if (pid !== undefined && !isAlive(Number(pid))) {
+      rmSync(join(SPOOL_PARENT, name), { recursive: true, force: true });
+    }
+  }
+  return mkdtempSync(join(SPOOL_PARENT, `${SPOOL_PREFIX}${process.pid}-`));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** What a column's name and type may hold: they are spliced into the statement. */
 const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -65,7 +92,7 @@ export class ChdbBatchWriter implements BatchWriter {
     }
     const names = columns.map((column) => column.name).join(', ');
     const structure = columns.map((column) => `${column.name} ${column.type}`).join(', ');
-    this.spool ??= mkdtempSync(join(SPOOL_PARENT, 'seismo-insert-'));
+    this.spool ??= openSpool();
     const file = join(this.spool, `${++this.files}.bin`);
     await writeFile(file, payload);
     try {
@@ -78,6 +105,11 @@ export class ChdbBatchWriter implements BatchWriter {
     } finally {
       await unlink(file).catch(() => undefined);
     }
+  }
+
+  /** Where RowBinary payloads are spooled; undefined before the first. */
+  get spoolDirectory(): string | undefined {
+    return this.spool;
   }
 
   /** Removes the spool directory; writes must have settled. */
