@@ -6,29 +6,13 @@ import { generateApiKey, hashApiKey, legacyApiKeyId } from '../src/api-key';
 import { type AuditContext, DEPLOYMENT_ADMIN } from '../src/audit';
 import { actorOf, requireScope } from '../src/identity';
 import { TenancyException, TenancyExceptionCode } from '../src/tenancy.exception';
-import { TenantDirectory } from '../src/tenant.directory';
-import { TestClickHouse } from './tenancy.harness';
+import { type TenantDirectory } from '../src/tenant.directory';
+import { useTenancyStorage } from './tenancy.harness';
 
 const ADMIN: AuditContext = { actor: DEPLOYMENT_ADMIN, sourceIp: '10.0.0.1' };
 
-let clickhouse: TestClickHouse;
-const open: TenantDirectory[] = [];
-
-beforeAll(async () => {
-  clickhouse = await TestClickHouse.start();
-});
-afterEach(async () => {
-  for (const directory of open.splice(0)) await directory.close();
-});
-afterAll(async () => {
-  await clickhouse.stop();
-});
-
-async function directory(options: { usageFlushMs?: number } = {}): Promise<TenantDirectory> {
-  const opened = await TenantDirectory.open(clickhouse.connection, { reloadMs: 3_600_000, ...options });
-  open.push(opened);
-  return opened;
-}
+const storage = useTenancyStorage();
+const directory = (options: { usageFlushMs?: number } = {}) => storage.directory(options);
 
 async function failure(promise: Promise<unknown>): Promise<TenancyException> {
   const error = await promise.then(
@@ -78,12 +62,12 @@ describe('TenantDirectory: the first key', () => {
 
   it('refuses a bad admin email before storing anything', async () => {
     const tenants = await directory();
-    const before = await clickhouse.rows('SELECT count() AS n FROM tenants');
+    const before = await storage.clickhouse().rows('SELECT count() AS n FROM tenants');
     const error = await failure(tenants.create({ name: 'Acme', adminEmail: 'root' }, ADMIN));
     expect(error.code).toBe(TenancyExceptionCode.INVALID_MEMBER);
     expect(error.field).toBe('adminEmail');
     expect(error.message).toMatch(/^adminEmail must be an address/);
-    expect(await clickhouse.rows('SELECT count() AS n FROM tenants')).toEqual(before);
+    expect(await storage.clickhouse().rows('SELECT count() AS n FROM tenants')).toEqual(before);
   });
 });
 
@@ -193,12 +177,11 @@ describe('TenantDirectory: members', () => {
     const fresh = await directory();
     expect(fresh.identify(apiKey)).toBeUndefined();
     expect(
-      await clickhouse.rows<{ revoked: number }>(
-        'SELECT revoked FROM api_keys FINAL WHERE id = {id:String}',
-        {
+      await storage
+        .clickhouse()
+        .rows<{ revoked: number }>('SELECT revoked FROM api_keys FINAL WHERE id = {id:String}', {
           id: key.id,
-        },
-      ),
+        }),
     ).toEqual([{ revoked: 1 }]);
   });
 });
@@ -268,7 +251,7 @@ describe('TenantDirectory: keys', () => {
     const tenants = await directory();
     const { tenantId, apiKey, key } = await tenantWithAdmin(tenants);
     const count = async () =>
-      Number((await clickhouse.rows<{ n: string }>('SELECT count() AS n FROM api_key_usage'))[0].n);
+      Number((await storage.clickhouse().rows<{ n: string }>('SELECT count() AS n FROM api_key_usage'))[0].n);
     const before = await count();
 
     const start = Date.now();
@@ -292,7 +275,9 @@ describe('TenantDirectory: keys', () => {
     tenants.identify(apiKey);
     const deadline = Date.now() + 5000;
     const stored = () =>
-      clickhouse.rows('SELECT key_id FROM api_key_usage WHERE key_id = {id:String}', { id: key.id });
+      storage
+        .clickhouse()
+        .rows('SELECT key_id FROM api_key_usage WHERE key_id = {id:String}', { id: key.id });
     while ((await stored()).length === 0) {
       if (Date.now() > deadline) throw new Error('the last use was never stored');
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -304,7 +289,7 @@ describe('TenantDirectory: keys', () => {
     const { tenant } = await tenants.create({ name: 'Old' }, ADMIN);
     const legacyKey = generateApiKey();
     // The row as the code before 0005 wrote it: the new columns take their defaults.
-    await clickhouse.command(
+    await storage.clickhouse().command(
       `INSERT INTO api_keys (key_hash, tenant_id, created_at, revoked, version)
        VALUES ({hash:String}, {tenant:String}, now64(3), 0, 1)`,
       { hash: hashApiKey(legacyKey), tenant: tenant.id },
@@ -413,7 +398,7 @@ it("runs migration 0005's statements a second time without harm", async () => {
   const sql = readFileSync(join(defaultMigrationsDir(), '0005_members_keys_audit.sql'), 'utf8');
   const tenants = await directory();
   const { tenantId, apiKey } = await tenantWithAdmin(tenants);
-  for (const statement of splitSqlStatements(sql)) await clickhouse.command(statement);
+  for (const statement of splitSqlStatements(sql)) await storage.clickhouse().command(statement);
   await tenants.reload();
   expect(tenants.identify(apiKey)?.tenant.id).toBe(tenantId as TenantId);
   expect(tenants.membersOf(tenantId)).toHaveLength(1);

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClickHouseConnection, Migrator } from '@seismo/storage';
+import { TenantDirectory, type TenantDirectoryOptions } from '../src/tenant.directory';
 
 /**
  * A real embedded ClickHouse in a fresh temporary directory, migrated (libs/storage's
@@ -35,4 +36,34 @@ export class TestClickHouse {
     await this.connection.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A test file's ClickHouse (started before its tests, stopped after) and directories over
+ * it, each closed after its test. Directories reload only when told unless a test asks
+ * for a period.
+ */
+export function useTenancyStorage(): {
+  clickhouse(): TestClickHouse;
+  directory(options?: TenantDirectoryOptions): Promise<TenantDirectory>;
+} {
+  let clickhouse: TestClickHouse | undefined;
+  const open: TenantDirectory[] = [];
+  beforeAll(async () => {
+    clickhouse = await TestClickHouse.start();
+  });
+  afterEach(async () => {
+    for (const directory of open.splice(0)) await directory.close();
+  });
+  afterAll(async () => {
+    await clickhouse?.stop();
+  });
+  return {
+    clickhouse: () => clickhouse!,
+    directory: async (options = {}) => {
+      const opened = await TenantDirectory.open(clickhouse!.connection, { reloadMs: 3_600_000, ...options });
+      open.push(opened);
+      return opened;
+    },
+  };
 }

@@ -5,30 +5,14 @@ import { splitSqlStatements } from '@seismo/storage/sql-script';
 import { generateApiKey, hashApiKey } from '../src/api-key';
 import { type AuditContext, DEPLOYMENT_ADMIN } from '../src/audit';
 import { TenancyException, TenancyExceptionCode } from '../src/tenancy.exception';
-import { TenantDirectory, UNKNOWN_RECHECK_MS } from '../src/tenant.directory';
-import { TestClickHouse } from './tenancy.harness';
+import { UNKNOWN_RECHECK_MS } from '../src/tenant.directory';
+import { useTenancyStorage } from './tenancy.harness';
 
 const BY: AuditContext = { actor: DEPLOYMENT_ADMIN, sourceIp: '127.0.0.1' };
 
-let clickhouse: TestClickHouse;
-const open: TenantDirectory[] = [];
-
-beforeAll(async () => {
-  clickhouse = await TestClickHouse.start();
-});
-afterEach(async () => {
-  for (const directory of open.splice(0)) await directory.close();
-});
-afterAll(async () => {
-  await clickhouse.stop();
-});
-
+const storage = useTenancyStorage();
 /** A directory that only reloads when told, unless a test asks for a period. */
-async function directory(reloadMs = 3_600_000): Promise<TenantDirectory> {
-  const opened = await TenantDirectory.open(clickhouse.connection, { reloadMs });
-  open.push(opened);
-  return opened;
-}
+const directory = (reloadMs = 3_600_000) => storage.directory({ reloadMs });
 
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -63,23 +47,29 @@ describe('TenantDirectory', () => {
     ).create({ name: 'Initech', pointsDays: 7, anomaliesDays: 90, zeroRetention: true }, BY);
 
     expect(
-      await clickhouse.rows(
-        'SELECT name, points_days, anomalies_days, zero_retention FROM tenants WHERE id = {id:String}',
-        {
-          id: tenant.id,
-        },
-      ),
+      await storage
+        .clickhouse()
+        .rows(
+          'SELECT name, points_days, anomalies_days, zero_retention FROM tenants WHERE id = {id:String}',
+          {
+            id: tenant.id,
+          },
+        ),
     ).toEqual([{ name: 'Initech', points_days: 7, anomalies_days: 90, zero_retention: 1 }]);
     expect(
-      await clickhouse.rows('SELECT key_hash, revoked FROM api_keys WHERE tenant_id = {id:String}', {
-        id: tenant.id,
-      }),
+      await storage
+        .clickhouse()
+        .rows('SELECT key_hash, revoked FROM api_keys WHERE tenant_id = {id:String}', {
+          id: tenant.id,
+        }),
     ).toEqual([{ key_hash: hashApiKey(apiKey), revoked: 0 }]);
     const rowsHolding = async (text: string): Promise<number> => {
-      const [{ n }] = await clickhouse.rows<{ n: string }>(
-        'SELECT count() AS n FROM api_keys WHERE position(toString(tuple(*)), {text:String}) > 0',
-        { text },
-      );
+      const [{ n }] = await storage
+        .clickhouse()
+        .rows<{ n: string }>(
+          'SELECT count() AS n FROM api_keys WHERE position(toString(tuple(*)), {text:String}) > 0',
+          { text },
+        );
       return Number(n);
     };
     expect(await rowsHolding(hashApiKey(apiKey))).toBe(1);
@@ -210,19 +200,19 @@ describe('TenantDirectory', () => {
 
   it('refuses invalid input, naming the field, and stores nothing', async () => {
     const tenants = await directory();
-    const before = await clickhouse.rows<{ n: string }>('SELECT count() AS n FROM tenants');
+    const before = await storage.clickhouse().rows<{ n: string }>('SELECT count() AS n FROM tenants');
     const error = await tenants.create({ name: 'Acme', pointsDays: 0 }, BY).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(TenancyException);
     expect((error as TenancyException).field).toBe('pointsDays');
-    expect(await clickhouse.rows('SELECT count() AS n FROM tenants')).toEqual(before);
+    expect(await storage.clickhouse().rows('SELECT count() AS n FROM tenants')).toEqual(before);
   });
 
   it('drops a key revoked by a newer row at the next reload', async () => {
     const tenants = await directory();
     const { tenant, apiKey } = await tenants.create({ name: 'Revoked Inc' }, BY);
     // Revocation is issue 5's to write; the row it will write is made by hand here.
-    await clickhouse.command(
+    await storage.clickhouse().command(
       `INSERT INTO api_keys (key_hash, tenant_id, created_at, revoked, version)
        SELECT key_hash, tenant_id, created_at, 1, version + 1 FROM api_keys FINAL WHERE key_hash = {hash:String}`,
       { hash: hashApiKey(apiKey) },
@@ -237,12 +227,12 @@ describe('TenantDirectory', () => {
   it('keeps the last snapshot when a reload fails', async () => {
     const tenants = await directory();
     const { tenant, apiKey } = await tenants.create({ name: 'Steady' }, BY);
-    await clickhouse.command('RENAME TABLE api_keys TO api_keys_away');
+    await storage.clickhouse().command('RENAME TABLE api_keys TO api_keys_away');
     try {
       await expect(tenants.reload()).rejects.toBeInstanceOf(StorageException);
       expect(tenants.authenticate(apiKey)).toEqual(tenant);
     } finally {
-      await clickhouse.command('RENAME TABLE api_keys_away TO api_keys');
+      await storage.clickhouse().command('RENAME TABLE api_keys_away TO api_keys');
     }
   });
 
@@ -250,7 +240,7 @@ describe('TenantDirectory', () => {
     const sql = readFileSync(join(defaultMigrationsDir(), '0003_tenants.sql'), 'utf8');
     const tenants = await directory();
     const { tenant, apiKey } = await tenants.create({ name: 'Twice' }, BY);
-    for (const statement of splitSqlStatements(sql)) await clickhouse.command(statement);
+    for (const statement of splitSqlStatements(sql)) await storage.clickhouse().command(statement);
     await tenants.reload();
     expect(tenants.authenticate(apiKey)).toEqual(tenant);
   });

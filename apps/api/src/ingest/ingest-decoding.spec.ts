@@ -69,32 +69,11 @@ describe('IngestDecoders', () => {
     });
   });
 
-  it('answers a body it cannot read with the code and message of the refusal', () => {
-    expect(
-      decoders.decode({
-        format: 'json',
-        body: Buffer.from('{"points": ['),
-        now: NOW,
-        tenant: 'a',
-        partitions: 1,
-      }),
-    ).toEqual({
-      ok: false,
-      code: IngestExceptionCode.MALFORMED_BODY,
-      message: expect.stringMatching(/^body: not valid JSON/),
-    });
-    expect(
-      decoders.decode({
-        format: 'json',
-        body: json({ points: [], extra: 1 }),
-        now: NOW,
-        tenant: 'a',
-        partitions: 1,
-      }),
-    ).toEqual({
-      ok: false,
-      code: IngestExceptionCode.MALFORMED_BODY,
-      message: 'extra: unknown field (the body has only "points")',
-    });
+  it.each([
+    ['{"points": [', expect.stringMatching(/^body: not valid JSON/)],
+    ['{"points": [], "extra": 1}', 'extra: unknown field (the body has only "points")'],
+  ])('answers a body it cannot read (%s) with the code and message of the refusal', (body, message) => {
+    const task = { format: 'json' as const, body: Buffer.from(body), now: NOW, tenant: 'a', partitions: 1 };
+    expect(decoders.decode(task)).toEqual({ ok: false, code: IngestExceptionCode.MALFORMED_BODY, message });
   });
 });
