@@ -38,9 +38,21 @@ export class IngestService {
       }
       builder.add(point.series, point.t, point.value);
     }
+    // The refused points ride in one of the request's messages (a message of their own when
+    // none was accepted), so the engine meters them with that message's batch: counted once
+    // the queue holds it, like the accepted points, and never twice (the batch's dedup token).
+    const rejected = decoded.rejected.length;
+    let reportedIn: number | undefined;
+    if (rejected > 0) {
+      reportedIn = builders.size > 0 ? builders.keys().next().value! : partitionOf(tenant, '', partitions);
+      if (!builders.has(reportedIn)) builders.set(reportedIn, new PointBatchBuilder(tenant));
+    }
     await Promise.all(
       [...builders].map(([partition, builder]) =>
-        this.queue.append(partition, encodePointBatch(builder.build())),
+        this.queue.append(
+          partition,
+          encodePointBatch(builder.build(partition === reportedIn ? rejected : 0)),
+        ),
       ),
     );
     // Counted after the appends: a point is accepted when the queue holds it, and an append that throws leaves none counted.

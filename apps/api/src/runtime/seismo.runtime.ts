@@ -18,6 +18,7 @@ import {
   Migrator,
   PointRepository,
   SeriesRepository,
+  UsageRepository,
 } from '@seismo/storage';
 import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
 import { HealthProbe } from '../health/health.probe';
@@ -59,6 +60,7 @@ export class SeismoRuntime {
     readonly points: PointRepository,
     readonly anomalies: AnomalyRepository,
     readonly series: SeriesRepository,
+    readonly usage: UsageRepository,
     readonly metrics: SeismoMetrics,
     readonly health: HealthProbe,
     private readonly transport: PointTransport,
@@ -94,6 +96,7 @@ export class SeismoRuntime {
         : await EmbeddedPointTransport.open(config.partitions, MAX_BATCH_MESSAGES, checkpoints);
       const points = new PointRepository(connection);
       const anomalies = new AnomalyRepository(connection);
+      const usage = new UsageRepository(connection);
       const metrics = new SeismoMetrics(transport);
       const feed = new AnomalyFeed();
       const directory = tenants;
@@ -102,6 +105,7 @@ export class SeismoRuntime {
             tenants: directory,
             points,
             anomalies,
+            usage,
             checkpoints,
             metrics,
             feed,
@@ -123,6 +127,7 @@ export class SeismoRuntime {
         points,
         anomalies,
         new SeriesRepository(connection),
+        usage,
         metrics,
         new HealthProbe(connection.client, transport),
         transport,
@@ -163,6 +168,7 @@ interface EngineParts {
   readonly tenants: TenantDirectory;
   readonly points: PointRepository;
   readonly anomalies: AnomalyRepository;
+  readonly usage: UsageRepository;
   readonly checkpoints: CheckpointRepository;
   readonly metrics: SeismoMetrics;
   readonly feed: AnomalyFeed;
@@ -185,12 +191,12 @@ async function startEngine(
   topics: KafkaTopicNames,
   parts: EngineParts,
 ): Promise<Engine> {
-  const { tenants, points, anomalies, checkpoints, metrics, feed } = parts;
+  const { tenants, points, anomalies, usage, checkpoints, metrics, feed } = parts;
   const processor = new BatchProcessor({
     retentionOf: (tenant) => tenants.retentionOf(tenant),
     anomalyThreshold: config.anomalyThreshold,
   });
-  const stored = new ObservedSink(new ClickHouseSink(points, anomalies, transport.source), metrics);
+  const stored = new ObservedSink(new ClickHouseSink(points, anomalies, usage, transport.source), metrics);
   const opened: Array<{ disconnect(): Promise<void> } | { stop(): Promise<void> }> = [];
   const release = async () => {
     for (const part of opened.reverse()) await ('stop' in part ? part.stop() : part.disconnect());
