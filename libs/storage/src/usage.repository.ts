@@ -92,6 +92,24 @@ export class UsageRepository {
   }
 
   /**
+   * A tenant's usage over the hours that start in [from, to): every meter summed, and
+   * `active_series` the distinct series over the whole range.
+   */
+  async total(tenant: TenantId, from: number, to: number): Promise<UsageCounts> {
+    requireTimeRange(from, to);
+    const [row] = await this.read(
+      `SELECT 0 AS start, ${METER_SELECT}
+       FROM usage_hourly
+       WHERE tenant_id = {tenant:String}
+         AND hour >= toDateTime(intDiv({from:Int64}, 1000), 'UTC')
+         AND hour < toDateTime(intDiv({to:Int64} + 999, 1000), 'UTC')`,
+      { tenant, from: Math.floor(from / HOUR_MS) * HOUR_MS, to },
+      `reading the usage total of tenant ${tenant}`,
+    );
+    return countsOf(row);
+  }
+
+  /**
    * The hourly usage of some tenants for the hours before `before` (epoch ms, exclusive):
    * what billing compares with what it has sent. Scoped to the tenants named, like every read.
    */

@@ -512,4 +512,44 @@ export const HEALTH: SchemaObject = {
   },
 };
 
+const USAGE_COUNTS: Record<string, SchemaObject> = {
+  points_ingested: {
+    type: 'integer',
+    description: 'points taken (HTTP 202 or a tenant topic) that reached the engine',
+  },
+  points_scored: { type: 'integer', description: 'points scored (stored unless zero retention)' },
+  points_rejected: {
+    type: 'integer',
+    description: 'points refused at ingest (in the 202 answer) plus points the engine refused (dead letters)',
+  },
+  active_series: { type: 'integer', description: 'distinct series with a point scored in the bucket' },
+  anomalies: { type: 'integer' },
+  alerts_delivered: { type: 'integer', description: 'alerts delivered; 0 until alerting exists' },
+  llm_tokens_in: { type: 'integer', description: 'LLM prompt tokens; 0 until LLM triage exists' },
+  llm_tokens_out: { type: 'integer', description: 'LLM completion tokens; 0 until LLM triage exists' },
+};
+
+const usageCounts = (extra: Record<string, SchemaObject> = {}): SchemaObject => ({
+  type: 'object',
+  required: [...Object.keys(extra), ...Object.keys(USAGE_COUNTS)],
+  properties: { ...extra, ...USAGE_COUNTS },
+});
+
+export const USAGE: SchemaObject = {
+  type: 'object',
+  required: ['from', 'to', 'granularity', 'totals', 'buckets'],
+  properties: {
+    from: { type: 'string', format: 'date-time' },
+    to: { type: 'string', format: 'date-time' },
+    granularity: { type: 'string', enum: ['hour', 'day'] },
+    totals: usageCounts(),
+    buckets: {
+      type: 'array',
+      items: usageCounts({
+        start: { type: 'string', format: 'date-time', description: 'start of the hour or UTC day' },
+      }),
+    },
+  },
+};
+
 export const instantQuery: SchemaObject = { type: 'string', description: 'RFC 3339 or epoch milliseconds' };
