@@ -17,6 +17,8 @@ export interface BillingWorkerOptions {
   readonly logger?: Pick<LoggerService, 'log' | 'warn' | 'error'>;
   /** Told the outcome of every send, for /metrics. */
   readonly observe?: (outcome: BillingOutcome, count?: number) => void;
+  /** Told when a run completed, for /metrics. */
+  readonly completed?: (at: number) => void;
 }
 
 /** What became of a meter event in a run. */
@@ -93,11 +95,17 @@ export class BillingWorker {
     void loop();
   }
 
-  /** Lets a run in progress finish (its send-log rows stay consistent), then stops. */
-  async stop(): Promise<void> {
+  /**
+   * Stops after the send in progress, waiting at most `graceMs` for it: a run abandoned
+   * mid-send (Stripe slow, retries backing off) is safe to abandon, since its row is
+   * already pending and the next start sends it again under the same identifier.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
   }
 
   /** One run; throws when Stripe or ClickHouse failed (the rows stay for the next run). */
@@ -227,6 +235,7 @@ export class BillingWorker {
       if (outcome === 'duplicate') duplicates++;
       else delivered++;
     }
+    this.options.completed?.(this.clock());
     return { delivered, duplicates, expired: expired.length, pending: refused };
   }
 }

@@ -87,12 +87,20 @@ export const UPDATE_TENANT: SchemaObject = {
       },
     },
     zero_retention: { type: 'boolean' },
+    billing: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['stripe_customer_id'],
+      description:
+        'deployment admin token only: the Stripe customer the tenant is billed to (null unlinks); audited',
+      properties: { stripe_customer_id: { type: 'string', nullable: true, example: 'cus_NffrFeUfNV2Hib' } },
+    },
   },
 };
 
 export const TENANT: SchemaObject = {
   type: 'object',
-  required: ['id', 'name', 'retention', 'zero_retention'],
+  required: ['id', 'name', 'retention', 'zero_retention', 'billing'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -102,6 +110,11 @@ export const TENANT: SchemaObject = {
       properties: { points_days: { type: 'integer' }, anomalies_days: { type: 'integer' } },
     },
     zero_retention: { type: 'boolean' },
+    billing: {
+      type: 'object',
+      required: ['stripe_customer_id'],
+      properties: { stripe_customer_id: { type: 'string', nullable: true } },
+    },
   },
 };
 

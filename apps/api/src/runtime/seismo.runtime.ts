@@ -21,6 +21,12 @@ import {
   UsageRepository,
 } from '@seismo/storage';
 import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
+import {
+  BillingSendRepository,
+  BillingWorker,
+  StripeMeterGateway,
+  TenantBillingRepository,
+} from '@seismo/billing';
 import { HealthProbe } from '../health/health.probe';
 import { ObservedSink } from '../metrics/observed.sink';
 import { SeismoMetrics } from '../metrics/seismo.metrics';
@@ -70,6 +76,10 @@ export class SeismoRuntime {
     readonly generatedAdminToken: boolean,
     /** The live anomalies, for GET /v1/anomalies/stream: what the engine stored, as it stores it. */
     readonly feed: AnomalyFeed,
+    /** Which Stripe customer each tenant bills to (PATCH /v1/tenants/{id} `billing`). */
+    readonly billing: TenantBillingRepository,
+    /** Sends usage to Stripe; absent without SEISMO_STRIPE_API_KEY and in an engine-only process. */
+    private readonly billingWorker: BillingWorker | undefined,
   ) {}
 
   static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
@@ -119,6 +129,27 @@ export class SeismoRuntime {
         });
         await feedConsumer.start();
       }
+      const billing = new TenantBillingRepository(connection);
+      // In the API side only: nothing on the ingest or scoring path waits on it.
+      let billingWorker: BillingWorker | undefined;
+      if (config.billing && config.role !== 'engine') {
+        billingWorker = new BillingWorker(
+          usage,
+          billing,
+          new BillingSendRepository(connection),
+          new StripeMeterGateway({
+            apiKey: config.billing.stripeApiKey,
+            ...(config.billing.stripeApiBase ? { apiBase: config.billing.stripeApiBase } : {}),
+          }),
+          {
+            intervalMs: config.billing.intervalMs,
+            closeDelayMs: config.billing.closeDelayMs,
+            observe: (outcome, count = 1) => metrics.billingEvents.inc({ outcome }, count),
+            completed: (at) => metrics.billingLastRun.set(at / 1000),
+          },
+        );
+        billingWorker.start();
+      }
       return new SeismoRuntime(
         config.role,
         connection,
@@ -135,6 +166,8 @@ export class SeismoRuntime {
         feedConsumer,
         admin?.generated ?? false,
         feed,
+        billing,
+        billingWorker,
       );
     } catch (error) {
       await transport?.close().catch(() => undefined);
@@ -155,6 +188,7 @@ export class SeismoRuntime {
   }
 
   async close(): Promise<void> {
+    await this.billingWorker?.stop();
     await this.feedConsumer?.stop();
     await this.engine?.stop();
     await this.transport.close();
