@@ -28,6 +28,11 @@ export interface StripeProxyOptions {
   readonly rememberIdentifiers?: boolean;
   /** Held before forwarding each meter event: gives a crash test time to strike mid-run. */
   readonly meterEventDelayMs?: number;
+  /**
+   * Awaited before a meter event is forwarded: a crash test kills the client here, so that
+   * Stripe takes an event whose sender died before it could record the answer.
+   */
+  readonly beforeMeterEvent?: (request: RecordedRequest) => Promise<void> | void;
   /** Answers a request itself when this returns one (a 429, a 500, ...); forwards otherwise. */
   readonly script?: (request: RecordedRequest) => ScriptedAnswer | undefined;
 }
@@ -102,6 +107,7 @@ export class StripeProxy {
     if (scripted) return answer(scripted.status, scripted.body, scripted.headers);
     const meterEvent = path === '/v1/billing/meter_events' && request.method === 'POST';
     if (meterEvent && options.meterEventDelayMs) await sleep(options.meterEventDelayMs);
+    if (meterEvent) await options.beforeMeterEvent?.(request);
     const identifier = request.form.identifier;
     if (meterEvent && options.rememberIdentifiers && identifier && this.identifiers.has(identifier)) {
       return answer(
