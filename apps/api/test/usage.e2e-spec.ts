@@ -90,6 +90,26 @@ describe('GET /v1/usage (real embedded server)', () => {
     expect(before.totals.points_ingested).toBe(0);
   });
 
+  it('counts a request whose every point was refused, in the queue message of its own that carries the count', async () => {
+    const before = ((await call('/v1/usage', key)).body as Usage).totals;
+    const answer = await call('/v1/points', key, {
+      method: 'POST',
+      body: JSON.stringify({
+        points: [
+          { series: '', ts: Date.now(), value: 1 },
+          { series: 'x', ts: 'soon', value: 1 },
+        ],
+      }),
+    });
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ accepted: 0 });
+    const after = await eventually(async () => {
+      const totals = ((await call('/v1/usage', key)).body as Usage).totals;
+      return totals.points_rejected === before.points_rejected + 2 ? totals : undefined;
+    }, 'the refusals to be metered');
+    expect(after.points_ingested).toBe(before.points_ingested);
+  });
+
   it('needs a key with the read scope', async () => {
     const ingestOnly = await call('/v1/keys', key, {
       method: 'POST',
