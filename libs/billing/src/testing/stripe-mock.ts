@@ -40,19 +40,10 @@ export function stripeMockBinary(): string {
 export async function startStripeMock(options: { startTimeoutMs?: number } = {}): Promise<StripeMock> {
   const binary = stripeMockBinary();
   const port = await freeLoopbackPort();
-  const child = spawn(
-    '/bin/sh',
-    [
-      '-c',
-      // $0 is the binary, $@ its arguments. The subshell waits for stdin to close, then kills
-      // it; stdin goes through fd 3 because sh gives background jobs /dev/null as stdin.
-      'exec 3<&0; "$0" "$@" </dev/null & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & wait $pid',
-      binary,
-      '-http-addr',
-      `127.0.0.1:${port}`,
-    ],
-    { stdio: ['pipe', 'ignore', 'pipe'], detached: true },
-  );
+  const child = spawn('/bin/sh', ownedShellArgs(binary, port), {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    detached: true,
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   child.stdin!.on('error', () => undefined);
@@ -91,7 +82,23 @@ export async function startStripeMock(options: { startTimeoutMs?: number } = {})
   }
 }
 
-async function answers(url: string): Promise<boolean> {
+/**
+ * The arguments of `/bin/sh` that run stripe-mock on 127.0.0.1:`port` for as long as the
+ * shell's stdin stays open: $0 is the binary, $@ its arguments; the subshell waits for
+ * stdin to close, then kills it. stdin goes through fd 3 because sh gives background jobs
+ * /dev/null as their stdin.
+ */
+export function ownedShellArgs(binary: string, port: number): string[] {
+  return [
+    '-c',
+    'exec 3<&0; "$0" "$@" </dev/null & pid=$!; (cat <&3 >/dev/null; kill $pid 2>/dev/null) & wait $pid',
+    binary,
+    '-http-addr',
+    `127.0.0.1:${port}`,
+  ];
+}
+
+export async function answers(url: string): Promise<boolean> {
   try {
     const response = await fetch(`${url}/v1/billing/meters`, {
       headers: { authorization: 'Bearer sk_test_probe' },
@@ -104,7 +111,7 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-async function freeLoopbackPort(): Promise<number> {
+export async function freeLoopbackPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
