@@ -65,9 +65,11 @@ export class UsageController {
     const q = query.parse(raw);
     const to = q.to ?? Date.now();
     const from = q.from ?? to - DEFAULT_SPAN[q.granularity];
+    // Totals over exactly the buckets' span: from rounded down to the bucket, as they are.
+    const size = q.granularity === 'day' ? DAY_MS : HOUR_MS;
     const [buckets, totals] = await Promise.all([
       this.runtime.usage.buckets(tenant.id, { from, to, granularity: q.granularity }),
-      this.runtime.usage.total(tenant.id, from, to),
+      this.runtime.usage.total(tenant.id, Math.floor(from / size) * size, to),
     ]);
     return {
       from: new Date(from).toISOString(),
