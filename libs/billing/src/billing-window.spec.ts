@@ -1,5 +1,5 @@
 import { DAY_MS, HOUR_MS } from '@seismo/storage';
-import { firstOpenHour, isBillable } from './billing-window';
+import { firstOpenHour, isBillable, oldestHourScanned } from './billing-window';
 
 const NOW = Date.UTC(2031, 2, 4, 12, 30);
 
@@ -19,5 +19,13 @@ describe('billing window', () => {
     expect(isBillable(NOW - 35 * DAY_MS + HOUR_MS, NOW)).toBe(true);
     expect(isBillable(NOW - 35 * DAY_MS + HOUR_MS - 1, NOW)).toBe(false);
     expect(isBillable(NOW - 36 * DAY_MS, NOW)).toBe(false);
+  });
+
+  it('has runs look a day beyond the window, so an hour leaving it unsent is seen', () => {
+    const oldest = oldestHourScanned(NOW);
+    expect(oldest % HOUR_MS).toBe(0);
+    expect(isBillable(oldest, NOW)).toBe(false);
+    expect(NOW - oldest).toBeGreaterThan(36 * DAY_MS - HOUR_MS);
+    expect(NOW - oldest).toBeLessThanOrEqual(36 * DAY_MS + HOUR_MS);
   });
 });

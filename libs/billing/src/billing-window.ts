@@ -19,6 +19,16 @@ export function firstOpenHour(now: number, closeDelayMs: number): number {
   return hourOf(now - closeDelayMs);
 }
 
+/**
+ * The oldest hour a billing run looks at: a day beyond Stripe's window, so that an hour
+ * that leaves the window unsent is still seen (and recorded as expired, and logged) by
+ * the runs of that day. Older hours are left to `seismo billing reconcile`, which reads
+ * everything: reading every hour at every run would grow without bound.
+ */
+export function oldestHourScanned(now: number): number {
+  return hourOf(now - (STRIPE_BACKFILL_DAYS + 1) * DAY_MS);
+}
+
 /** Whether Stripe still takes an event for the hour starting at `hour`. */
 export function isBillable(hour: number, now: number): boolean {
   return hour >= now - STRIPE_BACKFILL_DAYS * DAY_MS + SPARE_MS;

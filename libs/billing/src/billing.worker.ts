@@ -4,7 +4,7 @@ import { BILLED_METERS, meterEventIdentifier } from './billed-meter';
 import { BillingException, BillingExceptionCode } from './billing.exception';
 import { type BillingSend } from './billing-send';
 import { type BillingSendRepository } from './billing-send.repository';
-import { firstOpenHour, isBillable, STRIPE_BACKFILL_DAYS } from './billing-window';
+import { firstOpenHour, isBillable, oldestHourScanned, STRIPE_BACKFILL_DAYS } from './billing-window';
 import { type StripeMeterGateway } from './stripe-meter.gateway';
 import { type TenantBillingRepository } from './tenant-billing.repository';
 
@@ -57,7 +57,10 @@ const METERS = new Map(BILLED_METERS.map((m) => [m.meter, m]));
  * send-log is what prevents a resend after that, since a `sent` row is never sent again.
  *
  * While Stripe is unreachable, runs stop at the first failure and the hours wait as
- * pending or unsent rows: the next run backfills them, inside Stripe's window.
+ * pending or unsent rows: the next run backfills them, inside Stripe's window. A run looks
+ * at the hours of Stripe's window and one day more (`oldestHourScanned`); an hour older
+ * than that which was never sent (the worker was off for over a day as it left the window)
+ * is not logged by the worker, and `seismo billing reconcile` reports it as unbillable.
  */
 export class BillingWorker {
   private readonly clock: () => number;
@@ -119,7 +122,7 @@ export class BillingWorker {
     const customers = await this.links.linked();
     const tenants = [...customers.keys()];
     const [usage, log] = await Promise.all([
-      this.usage.hourly(tenants, firstOpenHour(now, this.options.closeDelayMs)),
+      this.usage.hourly(tenants, firstOpenHour(now, this.options.closeDelayMs), oldestHourScanned(now)),
       this.sends.of(tenants),
     ]);
 

@@ -267,6 +267,16 @@ describe('BillingWorker (stripe-mock, embedded ClickHouse)', () => {
     jest.clearAllMocks();
     expect(await worker().runOnce()).toMatchObject({ expired: 0 });
     expect(logger.error).not.toHaveBeenCalled();
+
+    // Older than the runs look (the worker was off for days as it left the window): the runs
+    // leave it, reconcile still reports it.
+    const ancient = hourOf(NOW) - 60 * DAY;
+    await count(tenant, ancient, { anomalies: 4 });
+    expect(await worker().runOnce()).toMatchObject({ delivered: 0, expired: 0 });
+    const later = await reconcileBilling(usage, links, sends, { now: NOW, closeDelayMs: CLOSE_DELAY });
+    expect(later.differences.filter((d) => d.tenantId === tenant && d.hour === ancient)).toEqual([
+      expect.objectContaining({ meter: 'anomalies', counted: 4, sent: 0, expired: 0, kind: 'unbillable' }),
+    ]);
   });
 
   it('records as expired an event Stripe refuses as too old, and keeps an event Stripe refuses otherwise pending', async () => {

@@ -110,18 +110,21 @@ export class UsageRepository {
   }
 
   /**
-   * The hourly usage of some tenants for the hours before `before` (epoch ms, exclusive):
-   * what billing compares with what it has sent. Scoped to the tenants named, like every read.
+   * The hourly usage of some tenants for the hours in [since, before) (epoch ms; since
+   * defaults to the beginning): what billing compares with what it has sent. Scoped to the
+   * tenants named, like every read. Each hour's active series are a set union read from
+   * disk, so the billing worker bounds `since` to the hours Stripe still takes.
    */
-  async hourly(tenants: readonly TenantId[], before: number): Promise<HourlyUsage[]> {
+  async hourly(tenants: readonly TenantId[], before: number, since = 0): Promise<HourlyUsage[]> {
     if (tenants.length === 0) return [];
     return (
       await this.read(
         `SELECT tenant_id, toUnixTimestamp(hour) * 1000 AS start, ${METER_SELECT}
          FROM usage_hourly
          WHERE tenant_id IN {tenants:Array(String)} AND hour < toDateTime(intDiv({before:Int64}, 1000), 'UTC')
+           AND hour >= toDateTime(intDiv({since:Int64}, 1000), 'UTC')
          GROUP BY tenant_id, start ORDER BY tenant_id, start`,
-        { tenants, before },
+        { tenants, before, since: Math.max(0, since) },
         `reading the hourly usage of ${tenants.length} tenants`,
       )
     ).map((row) => ({ tenantId: row.tenant_id as TenantId, hour: Number(row.start), counts: countsOf(row) }));
