@@ -8,6 +8,11 @@ import { type TenantId } from './tenant-id';
  * `alerts_delivered` and `llm_tokens_in`/`llm_tokens_out` are defined before anything
  * produces them (alerting and LLM triage do not exist yet): they read 0 until a producer
  * writes a UsageRecord with them set, in the same durable step as the work it counts.
+ * The seam, for the alert dispatcher and LLM triage: once a batch of deliveries (or of
+ * triage answers) is durable in its own log, write
+ * `usage.insertBatch([{ ...emptyUsage(tenant, hourOf(now)), alertsDelivered: n }], token)`
+ * with a dedup token derived from that batch's identity (e.g. `alerts/<first id>-<last id>`),
+ * so that a retried write counts it once; billing and GET /v1/usage pick it up unchanged.
  */
 export const USAGE_METERS = [
   'points_ingested',
