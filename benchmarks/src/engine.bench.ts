@@ -13,6 +13,7 @@ import {
   ClickHouseConnection,
   Migrator,
   PointRepository,
+  UsageRepository,
 } from '@seismo/storage';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -137,7 +138,12 @@ async function runEngine(
     groupId: GROUP,
     maxBatchMessages: MAX_BATCH_MESSAGES,
   });
-  const sink = new ClickHouseSink(new PointRepository(connection), new AnomalyRepository(connection), TOPIC);
+  const sink = new ClickHouseSink(
+    new PointRepository(connection),
+    new AnomalyRepository(connection),
+    new UsageRepository(connection),
+    TOPIC,
+  );
   let firstWrite: bigint | undefined;
   const engine = new EngineRunner(
     queue,

@@ -17,6 +17,7 @@ import { SeismoRuntime } from './runtime/seismo.runtime';
 import { AnomalyFeed } from './stream/anomaly.feed';
 import { AnomalyStreamController } from './stream/anomaly-stream.controller';
 import { TenantsController } from './tenants/tenants.controller';
+import { UsageController } from './usage/usage.controller';
 
 /**
  * The HTTP API over a running SeismoRuntime (storage, tenants, queue, engine). An engine-only
@@ -45,6 +46,7 @@ export class ApiModule {
         MembersController,
         KeysController,
         AuditController,
+        UsageController,
       ],
       providers: [
         ...providers,

@@ -237,6 +237,7 @@ describe('members, API keys and the audit log (real embedded server)', () => {
         name: 'settings',
         retention: { points_days: 7, anomalies_days: 395 },
         zero_retention: false,
+        billing: { stripe_customer_id: null },
       },
     });
     const byTenant = await call<Body>('PATCH', `/v1/tenants/${id}`, key, {
@@ -252,7 +253,7 @@ describe('members, API keys and the audit log (real embedded server)', () => {
     const empty = await call<{ error: string }>('PATCH', `/v1/tenants/${id}`, key, {});
     expect([empty.status, empty.body.error]).toEqual([
       400,
-      'body: nothing to change: give name, retention or zero_retention',
+      'body: nothing to change: give name, retention, zero_retention or billing',
     ]);
     const outOfRange = await call<{ field: string }>('PATCH', `/v1/tenants/${id}`, key, {
       retention: { anomalies_days: 0 },
@@ -263,6 +264,49 @@ describe('members, API keys and the audit log (real embedded server)', () => {
     expect((await call('PATCH', `/v1/tenants/${id}`, 'wrong-token-wrong-token', { name: 'x' })).status).toBe(
       401,
     );
+  });
+
+  it('links a tenant to a Stripe customer with the admin token only, audited, and checks the id', async () => {
+    const created = await call<{ id: string; api_key: string }>('POST', '/v1/tenants', ADMIN, {
+      name: 'billed',
+    });
+    const { id, api_key: key } = created.body;
+
+    const byTenant = await call<{ code: string; error: string }>('PATCH', `/v1/tenants/${id}`, key, {
+      name: 'sneaky',
+      billing: { stripe_customer_id: 'cus_Other' },
+    });
+    expect([byTenant.status, byTenant.body.code]).toEqual([403, 'FORBIDDEN']);
+    const malformed = await call<{ field: string; error: string }>('PATCH', `/v1/tenants/${id}`, ADMIN, {
+      billing: { stripe_customer_id: 'acct_123' },
+    });
+    expect([malformed.status, malformed.body.field]).toEqual([400, 'billing.stripe_customer_id']);
+    expect(malformed.body.error).toMatch(/expected a Stripe customer id/);
+
+    const linked = await call<Body>('PATCH', `/v1/tenants/${id}`, ADMIN, {
+      billing: { stripe_customer_id: 'cus_NffrFeUfNV2Hib' },
+    });
+    expect(linked.status).toBe(200);
+    expect(linked.body).toMatchObject({
+      name: 'billed',
+      billing: { stripe_customer_id: 'cus_NffrFeUfNV2Hib' },
+    });
+    // Other changes answer with the link too, and the refused rename above changed nothing.
+    const renamed = await call<Body>('PATCH', `/v1/tenants/${id}`, key, { name: 'billed-2' });
+    expect(renamed.body).toMatchObject({
+      name: 'billed-2',
+      billing: { stripe_customer_id: 'cus_NffrFeUfNV2Hib' },
+    });
+    const unlinked = await call<Body>('PATCH', `/v1/tenants/${id}`, ADMIN, {
+      billing: { stripe_customer_id: null },
+    });
+    expect(unlinked.body).toMatchObject({ billing: { stripe_customer_id: null } });
+
+    const log = await call<AuditBody>('GET', '/v1/audit?action=tenant.billing_changed', key);
+    expect(log.body.entries.map((e) => [e.action, e.details])).toEqual([
+      ['tenant.billing_changed', { stripe_customer_id: { from: 'cus_NffrFeUfNV2Hib', to: null } }],
+      ['tenant.billing_changed', { stripe_customer_id: { from: null, to: 'cus_NffrFeUfNV2Hib' } }],
+    ]);
   });
 
   it('records every admin action with its actor, target and source address, newest first, filtered on request', async () => {

@@ -18,6 +18,8 @@ jest.setTimeout(60_000);
 const ADMIN = 'isolation-admin-token-0123456789';
 const MINUTE = 60_000;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+/** Points B ingests. */
+const B_POINTS = 600;
 
 interface Answer {
   status: number;
@@ -237,6 +239,17 @@ const CASES: Record<string, Case> = {
       }
     },
   },
+  'GET /v1/usage': {
+    call: () => ({ method: 'GET', path: '/v1/usage?granularity=hour' }),
+    // B ingested 600 points; A pushes one per ingest attack, far fewer: A's usage holding
+    // 600 or more would be B's counted as A's.
+    expect: (answer, smuggled) => {
+      if (okOrRefused(answer, 200, smuggled)) {
+        const usage = parsed<{ totals: { points_ingested: number } }>(answer);
+        expect(usage.totals.points_ingested).toBeLessThan(B_POINTS);
+      }
+    },
+  },
   'PATCH /v1/tenants/{id}': {
     call: (_a, b) => ({
       method: 'PATCH',
@@ -419,7 +432,7 @@ describe('tenant isolation (real embedded server): nothing reaches another tenan
 
     // B's data: a steady series with one spike, stored and found.
     const start = Date.now() - 700 * MINUTE;
-    const points = Array.from({ length: 600 }, (_, i) => ({
+    const points = Array.from({ length: B_POINTS }, (_, i) => ({
       series: 'b-secret-cpu',
       labels: { host: 'vault' },
       ts: start + i * MINUTE,

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { description, version } from '../../../package.json';
+import { billingCommand } from './billing.command';
 import { detectorsHelp } from './detectors.help';
 import { ExitCode, exitCodeFor } from './exit-code';
 import { InterruptedError } from './interrupted.error';
@@ -9,7 +10,13 @@ import { serveCommand } from './serve.command';
 import { stackCommand } from './stack.command';
 
 /** Every subcommand, each defined in its own `*.command.ts`. */
-const COMMANDS: ReadonlyArray<() => Command> = [scoreCommand, serveCommand, replayCommand, stackCommand];
+const COMMANDS: ReadonlyArray<() => Command> = [
+  scoreCommand,
+  serveCommand,
+  replayCommand,
+  stackCommand,
+  billingCommand,
+];
 
 export function buildProgram(): Command {
   const program = new Command('seismo')
@@ -17,7 +24,12 @@ export function buildProgram(): Command {
     .version(version)
     .addHelpText('after', `\n${detectorsHelp()}`)
     .exitOverride();
-  for (const command of COMMANDS) program.addCommand(command().copyInheritedSettings(program));
+  for (const command of COMMANDS) {
+    const added = command().copyInheritedSettings(program);
+    // Subcommands (billing reconcile, ...) too: exitOverride, so a usage error returns a status, never exits.
+    for (const sub of added.commands) sub.copyInheritedSettings(added);
+    program.addCommand(added);
+  }
   return program;
 }
 

@@ -11,6 +11,8 @@ export enum ExitCode {
   FAILURE = 1,
   /** The command line or the input file is wrong; the message says where. */
   USAGE = 2,
+  /** `seismo billing reconcile` found usage and billing apart (it printed where). */
+  DIFFERENCES = 3,
 }
 
 export function exitCodeFor(error: unknown): number {
@@ -20,5 +22,8 @@ export function exitCodeFor(error: unknown): number {
     return ExitCode.USAGE;
   }
   if (error instanceof InterruptedError) return 128 + constants.signals[error.signal];
+  if (error instanceof Error && 'exitCode' in error && error.exitCode === ExitCode.DIFFERENCES) {
+    return ExitCode.DIFFERENCES;
+  }
   return ExitCode.FAILURE;
 }

@@ -229,6 +229,19 @@ describe('the engine killed mid-batch (SIGKILL) and restarted', () => {
         String((x as string[])[0]).localeCompare(String((y as string[])[0]));
       expect(anomalies.length).toBeGreaterThan(20);
       expect(rows.sort(byId)).toEqual(anomalies.sort(byId));
+
+      // Metering rode in the same writes: every point counted once, though batches were replayed.
+      const [usage] = await read<Record<string, string | number>>(
+        `SELECT sum(points_ingested) AS ingested, sum(points_scored) AS scored, sum(anomalies) AS anomalies,
+                length(groupUniqArrayArray(series_hashes)) AS series
+         FROM usage_hourly WHERE tenant_id = '${tenant}'`,
+      );
+      expect(Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, Number(v)]))).toEqual({
+        ingested: SERIES * POINTS,
+        scored: SERIES * POINTS,
+        anomalies: anomalies.length,
+        series: SERIES,
+      });
     } finally {
       await storage.close();
     }

@@ -94,6 +94,7 @@ function batch(parts: Partial<ProcessedBatch>): ProcessedBatch {
     lastOffset: 49,
     points: [],
     anomalies: [],
+    usage: [],
     deadLetters: [],
     ...parts,
   };

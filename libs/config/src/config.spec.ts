@@ -72,6 +72,33 @@ describe('loadConfig', () => {
     });
   });
 
+  it('turns billing on with a Stripe key, with its interval, close delay and API address', () => {
+    expect(loadConfig({}).billing).toBeUndefined();
+    expect(loadConfig({ SEISMO_BILLING_INTERVAL_MS: '5000' }).billing).toBeUndefined();
+    expect(loadConfig({ SEISMO_STRIPE_API_KEY: 'sk_test_abc' }).billing).toEqual({
+      stripeApiKey: 'sk_test_abc',
+      intervalMs: 60_000,
+      closeDelayMs: 600_000,
+    });
+    expect(
+      loadConfig({
+        SEISMO_STRIPE_API_KEY: 'rk_live_abc',
+        SEISMO_STRIPE_API_BASE: 'http://127.0.0.1:12111',
+        SEISMO_BILLING_INTERVAL_MS: '5000',
+        SEISMO_BILLING_CLOSE_DELAY_MS: '0',
+      }).billing,
+    ).toEqual({
+      stripeApiKey: 'rk_live_abc',
+      stripeApiBase: 'http://127.0.0.1:12111',
+      intervalMs: 5000,
+      closeDelayMs: 0,
+    });
+    expect(() => loadConfig({ SEISMO_STRIPE_API_KEY: 'pk_test_abc' })).toThrow(
+      /SEISMO_STRIPE_API_KEY: expected a Stripe secret or restricted key/,
+    );
+    expect(() => loadConfig({ SEISMO_BILLING_INTERVAL_MS: '10' })).toThrow(/SEISMO_BILLING_INTERVAL_MS/);
+  });
+
   it('lists every variable it reads', () => {
     expect(CONFIG_VARIABLES).toContain('SEISMO_KAFKA_BROKERS');
     expect(CONFIG_VARIABLES.every((name) => name.startsWith('SEISMO_'))).toBe(true);

@@ -23,6 +23,16 @@ const schema = z.object({
   SEISMO_ENGINE_GROUP: z.string().min(1).default('seismo-engine'),
   SEISMO_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   SEISMO_INGEST_THREADS: z.coerce.number().int().min(0).max(64).optional(),
+  SEISMO_STRIPE_API_KEY: z
+    .string()
+    .regex(
+      /^(sk|rk)_(test|live)_\S+$/,
+      'expected a Stripe secret or restricted key (sk_live_..., rk_test_...)',
+    )
+    .optional(),
+  SEISMO_STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).optional(),
+  SEISMO_BILLING_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
+  SEISMO_BILLING_CLOSE_DELAY_MS: z.coerce.number().int().min(0).default(600_000),
 });
 
 /** Every variable Seismo reads: what docker-compose.yml and the README may set, and nothing else. */
@@ -53,6 +63,18 @@ export interface SeismoConfig {
   readonly checkpointIntervalMs: number;
   /** Threads that decode ingest request bodies; 0 decodes on the main thread. */
   readonly ingestThreads: number;
+  /** Billing through Stripe meters; absent (no SEISMO_STRIPE_API_KEY): nothing is billed. */
+  readonly billing?: BillingConfig;
+}
+
+export interface BillingConfig {
+  readonly stripeApiKey: string;
+  /** Another Stripe API address (stripe-mock, a proxy); absent: api.stripe.com. */
+  readonly stripeApiBase?: string;
+  /** How often the billing worker runs. */
+  readonly intervalMs: number;
+  /** How long after an hour ends before it is billed. */
+  readonly closeDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -95,6 +117,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
     engineGroup: v.SEISMO_ENGINE_GROUP,
     checkpointIntervalMs: v.SEISMO_CHECKPOINT_INTERVAL_MS,
     ingestThreads: v.SEISMO_INGEST_THREADS ?? defaultIngestThreads(v.SEISMO_ROLE, availableParallelism()),
+    ...(v.SEISMO_STRIPE_API_KEY
+      ? {
+          billing: {
+            stripeApiKey: v.SEISMO_STRIPE_API_KEY,
+            ...(v.SEISMO_STRIPE_API_BASE ? { stripeApiBase: v.SEISMO_STRIPE_API_BASE } : {}),
+            intervalMs: v.SEISMO_BILLING_INTERVAL_MS,
+            closeDelayMs: v.SEISMO_BILLING_CLOSE_DELAY_MS,
+          },
+        }
+      : {}),
   };
 }
 

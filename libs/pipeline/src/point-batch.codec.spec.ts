@@ -36,6 +36,27 @@ describe('point batch codec', () => {
     expect(bytes.length).toBeLessThan(1000 * 20 + 100);
   });
 
+  it('carries the count of points refused at ingest, and reads 0 from messages without one', () => {
+    const builder = new PointBatchBuilder('acme');
+    builder.add('cpu', 1, 1);
+    expect(decodePointBatch(encodePointBatch(builder.build(3))).rejected).toBe(3);
+    // A batch of refusals only: no point, the count still travels.
+    expect(decodePointBatch(encodePointBatch(new PointBatchBuilder('acme').build(5))).rejected).toBe(5);
+    // What a producer wrote before the field existed (and what one writes for 0): no `rejected`.
+    const plain = encodePointBatch(builder.build());
+    expect(plain.toString('utf8')).not.toContain('rejected');
+    expect(decodePointBatch(plain).rejected ?? 0).toBe(0);
+  });
+
+  it('refuses a header whose rejected count is not a count', () => {
+    const header = Buffer.from(JSON.stringify({ tenant: 'acme', series: [], count: 0, rejected: -1 }));
+    const bytes = Buffer.alloc((5 + header.length + 7) & ~7);
+    bytes.writeUInt8(1, 0);
+    bytes.writeUInt32LE(header.length, 1);
+    header.copy(bytes, 5);
+    expect(() => decodePointBatch(bytes)).toThrow(/header.rejected must be a non-negative integer/);
+  });
+
   it('refuses malformed bytes with a reason instead of returning garbage', () => {
     const good = encodePointBatch(Object.assign(new PointBatchBuilder('acme'), {}).build());
     const cases: Array<[Uint8Array, RegExp]> = [

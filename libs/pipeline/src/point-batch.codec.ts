@@ -6,8 +6,12 @@ import { type PointBatch } from './point-batch';
  * the system there), and the encoding is columnar so that encode and decode are a few
  * memcpys, not a parse per point:
  *
- *   u8 format (1) | u32 header length | header JSON {tenant, series: string[], count} |
+ *   u8 format (1) | u32 header length | header JSON {tenant, series: string[], count, rejected?} |
  *   padding to 8 | f64[count] t | f64[count] value | u32[count] series index
+ *
+ * `rejected` (the request's points refused at ingest, for metering) is optional in the
+ * header and written only when non-zero, so messages written before it existed decode as
+ * they did, with 0.
  *
  * Decoding checks everything it relies on and fails with a reason, because a malformed
  * message goes to the dead-letter topic with that reason instead of stopping its
@@ -27,7 +31,18 @@ export function encodePointBatch(batch: PointBatch): Buffer {
   if (batch.value.length !== count || batch.seriesIndex.length !== count) {
     throw new RangeError('point batch columns differ in length');
   }
-  const header = Buffer.from(JSON.stringify({ tenant: batch.tenant, series: batch.series, count }), 'utf8');
+  const rejected = batch.rejected ?? 0;
+  if (!Number.isSafeInteger(rejected) || rejected < 0)
+    throw new RangeError(`rejected must be a count, got ${rejected}`);
+  const header = Buffer.from(
+    JSON.stringify({
+      tenant: batch.tenant,
+      series: batch.series,
+      count,
+      ...(rejected > 0 ? { rejected } : {}),
+    }),
+    'utf8',
+  );
   const body = align8(5 + header.length);
   const out = Buffer.alloc(body + count * 20);
   out.writeUInt8(FORMAT, 0);
@@ -52,7 +67,12 @@ export function decodePointBatch(bytes: Uint8Array): PointBatch {
   } catch {
     throw new PointBatchDecodeError('header is not JSON');
   }
-  const { tenant, series, count } = (header ?? {}) as { tenant?: unknown; series?: unknown; count?: unknown };
+  const { tenant, series, count, rejected } = (header ?? {}) as {
+    tenant?: unknown;
+    series?: unknown;
+    count?: unknown;
+    rejected?: unknown;
+  };
   if (typeof tenant !== 'string' || tenant === '')
     throw new PointBatchDecodeError('header.tenant is missing');
   if (!Array.isArray(series) || !series.every((s) => typeof s === 'string')) {
@@ -60,6 +80,12 @@ export function decodePointBatch(bytes: Uint8Array): PointBatch {
   }
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
     throw new PointBatchDecodeError('header.count must be a non-negative integer');
+  }
+  if (
+    rejected !== undefined &&
+    !(typeof rejected === 'number' && Number.isSafeInteger(rejected) && rejected >= 0)
+  ) {
+    throw new PointBatchDecodeError('header.rejected must be a non-negative integer');
   }
   const body = align8(5 + headerLength);
   if (buf.length !== body + count * 20) {
@@ -76,7 +102,14 @@ export function decodePointBatch(bytes: Uint8Array): PointBatch {
       throw new PointBatchDecodeError(`point ${i} names series ${seriesIndex[i]} of ${series.length}`);
     }
   }
-  return { tenant, series: series as string[], t, value, seriesIndex };
+  return {
+    tenant,
+    series: series as string[],
+    t,
+    value,
+    seriesIndex,
+    ...(typeof rejected === 'number' && rejected > 0 ? { rejected } : {}),
+  };
 }
 
 function align8(n: number): number {

@@ -7,6 +7,12 @@ export interface PointBatch {
   readonly value: Float64Array;
   /** Index into `series`, one per point. */
   readonly seriesIndex: Uint32Array;
+  /**
+   * Points of the same ingest request refused at ingest (absent: 0). They travel with the
+   * accepted ones so that the engine counts them for metering in the same durable write,
+   * under the same dedup token: see IngestService.
+   */
+  readonly rejected?: number;
 }
 
 /** Builds a batch point by point, keeping each series name once. */
@@ -35,13 +41,15 @@ export class PointBatchBuilder {
     this.value.push(value);
   }
 
-  build(): PointBatch {
+  /** `rejected`: the points of the request refused at ingest that this batch reports, see PointBatch. */
+  build(rejected = 0): PointBatch {
     return {
       tenant: this.tenant,
       series: this.names.slice(),
       t: Float64Array.from(this.t),
       value: Float64Array.from(this.value),
       seriesIndex: Uint32Array.from(this.seriesIndex),
+      ...(rejected > 0 ? { rejected } : {}),
     };
   }
 }

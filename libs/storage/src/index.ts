@@ -14,3 +14,5 @@ export * from './series';
 export * from './series.repository';
 export * from './storage.exception';
 export * from './tenant-id';
+export * from './usage';
+export * from './usage.repository';

@@ -22,6 +22,7 @@ export interface AuditContext {
 export const AUDIT_ACTIONS = [
   'tenant.created',
   'tenant.updated',
+  'tenant.billing_changed',
   'member.added',
   'member.role_changed',
   'member.removed',

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { BillingException, BillingExceptionCode } from '@seismo/billing';
 import { IngestException, IngestExceptionCode } from '@seismo/ingest';
 import { StorageException, StorageExceptionCode } from '@seismo/storage';
 import { TenancyException, TenancyExceptionCode } from '@seismo/tenancy';
@@ -55,6 +56,12 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const status = TENANCY_STATUS[error.code];
       const field = error.field !== undefined ? { field: error.field } : {};
       return [status, { statusCode: status, code: error.code, ...field, error: error.message }];
+    }
+    if (error instanceof BillingException && error.code === BillingExceptionCode.INVALID_CUSTOMER_ID) {
+      return [
+        400,
+        { statusCode: 400, code: error.code, field: 'billing.stripe_customer_id', error: error.message },
+      ];
     }
     if (error instanceof ZodError) {
       const errors = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);

@@ -77,9 +77,22 @@ export class IngestDecoders {
       }
       builder.add(point.series, point.t, point.value);
     }
+    // The refused points ride in one of the request's messages (a message of their own when
+    // none was accepted), so the engine meters them with that message's batch: counted once
+    // the queue holds it, like the accepted points, and never twice (the batch's dedup token).
+    const rejected = decoded.rejected.length;
+    let reportedIn: number | undefined;
+    if (rejected > 0) {
+      reportedIn =
+        builders.size > 0 ? builders.keys().next().value! : partitionOf(task.tenant, '', task.partitions);
+      if (!builders.has(reportedIn)) builders.set(reportedIn, new PointBatchBuilder(task.tenant));
+    }
     const messages: PartitionMessage[] = [];
     for (const [partition, builder] of builders) {
-      messages.push({ partition, bytes: encodePointBatch(builder.build()) });
+      messages.push({
+        partition,
+        bytes: encodePointBatch(builder.build(partition === reportedIn ? rejected : 0)),
+      });
     }
     return { ok: true, accepted: decoded.points.length, rejected: decoded.rejected, messages };
   }

@@ -18,6 +18,7 @@ function batch(points: PointRecord[], anomalies = 0, deadLetters = 0): Processed
     lastOffset: 0,
     points,
     anomalies: Array.from({ length: anomalies }, () => ({}) as ProcessedBatch['anomalies'][number]),
+    usage: [],
     deadLetters: Array.from({ length: deadLetters }, (_, offset) => ({
       partition: 0,
       offset,

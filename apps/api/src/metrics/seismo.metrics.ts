@@ -93,6 +93,21 @@ export class SeismoMetrics {
     });
   }
 
+  readonly billingEvents = new Counter({
+    name: 'seismo_billing_meter_events_total',
+    help:
+      'Stripe meter events by outcome: delivered, duplicate (Stripe already had the identifier: delivered earlier), ' +
+      "expired (the hour left Stripe's 35-day window unsent; see seismo billing reconcile), failed (an attempt that will be retried)",
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly billingLastRun = new Gauge({
+    name: 'seismo_billing_last_success_timestamp_seconds',
+    help: 'When the billing worker last completed a run (0: not yet); a stale value means Stripe or ClickHouse is failing',
+    registers: [this.registry],
+  });
+
   constructor(queue: QueueDepthSource) {
     const { pendingBytes, lag } = queue;
     if (pendingBytes) {

@@ -87,12 +87,20 @@ export const UPDATE_TENANT: SchemaObject = {
       },
     },
     zero_retention: { type: 'boolean' },
+    billing: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['stripe_customer_id'],
+      description:
+        'deployment admin token only: the Stripe customer the tenant is billed to (null unlinks); audited',
+      properties: { stripe_customer_id: { type: 'string', nullable: true, example: 'cus_NffrFeUfNV2Hib' } },
+    },
   },
 };
 
 export const TENANT: SchemaObject = {
   type: 'object',
-  required: ['id', 'name', 'retention', 'zero_retention'],
+  required: ['id', 'name', 'retention', 'zero_retention', 'billing'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -102,6 +110,11 @@ export const TENANT: SchemaObject = {
       properties: { points_days: { type: 'integer' }, anomalies_days: { type: 'integer' } },
     },
     zero_retention: { type: 'boolean' },
+    billing: {
+      type: 'object',
+      required: ['stripe_customer_id'],
+      properties: { stripe_customer_id: { type: 'string', nullable: true } },
+    },
   },
 };
 
@@ -508,6 +521,46 @@ export const HEALTH: SchemaObject = {
       type: 'array',
       items: { type: 'string', enum: ['clickhouse', 'kafka', 'consumer_lag'] },
       description: 'the checks that are down',
+    },
+  },
+};
+
+const USAGE_COUNTS: Record<string, SchemaObject> = {
+  points_ingested: {
+    type: 'integer',
+    description: 'points taken (HTTP 202 or a tenant topic) that reached the engine',
+  },
+  points_scored: { type: 'integer', description: 'points scored (stored unless zero retention)' },
+  points_rejected: {
+    type: 'integer',
+    description: 'points refused at ingest (in the 202 answer) plus points the engine refused (dead letters)',
+  },
+  active_series: { type: 'integer', description: 'distinct series with a point scored in the bucket' },
+  anomalies: { type: 'integer' },
+  alerts_delivered: { type: 'integer', description: 'alerts delivered; 0 until alerting exists' },
+  llm_tokens_in: { type: 'integer', description: 'LLM prompt tokens; 0 until LLM triage exists' },
+  llm_tokens_out: { type: 'integer', description: 'LLM completion tokens; 0 until LLM triage exists' },
+};
+
+const usageCounts = (extra: Record<string, SchemaObject> = {}): SchemaObject => ({
+  type: 'object',
+  required: [...Object.keys(extra), ...Object.keys(USAGE_COUNTS)],
+  properties: { ...extra, ...USAGE_COUNTS },
+});
+
+export const USAGE: SchemaObject = {
+  type: 'object',
+  required: ['from', 'to', 'granularity', 'totals', 'buckets'],
+  properties: {
+    from: { type: 'string', format: 'date-time' },
+    to: { type: 'string', format: 'date-time' },
+    granularity: { type: 'string', enum: ['hour', 'day'] },
+    totals: usageCounts(),
+    buckets: {
+      type: 'array',
+      items: usageCounts({
+        start: { type: 'string', format: 'date-time', description: 'start of the hour or UTC day' },
+      }),
     },
   },
 };

@@ -18,8 +18,15 @@ import {
   Migrator,
   PointRepository,
   SeriesRepository,
+  UsageRepository,
 } from '@seismo/storage';
 import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
+import {
+  BillingSendRepository,
+  BillingWorker,
+  StripeMeterGateway,
+  TenantBillingRepository,
+} from '@seismo/billing';
 import { HealthProbe } from '../health/health.probe';
 import { ObservedSink } from '../metrics/observed.sink';
 import { SeismoMetrics } from '../metrics/seismo.metrics';
@@ -59,6 +66,7 @@ export class SeismoRuntime {
     readonly points: PointRepository,
     readonly anomalies: AnomalyRepository,
     readonly series: SeriesRepository,
+    readonly usage: UsageRepository,
     readonly metrics: SeismoMetrics,
     readonly health: HealthProbe,
     private readonly transport: PointTransport,
@@ -68,6 +76,10 @@ export class SeismoRuntime {
     readonly generatedAdminToken: boolean,
     /** The live anomalies, for GET /v1/anomalies/stream: what the engine stored, as it stores it. */
     readonly feed: AnomalyFeed,
+    /** Which Stripe customer each tenant bills to (PATCH /v1/tenants/{id} `billing`). */
+    readonly billing: TenantBillingRepository,
+    /** Sends usage to Stripe; absent without SEISMO_STRIPE_API_KEY and in an engine-only process. */
+    private readonly billingWorker: BillingWorker | undefined,
   ) {}
 
   static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
@@ -94,6 +106,7 @@ export class SeismoRuntime {
         : await EmbeddedPointTransport.open(config.partitions, MAX_BATCH_MESSAGES, checkpoints);
       const points = new PointRepository(connection);
       const anomalies = new AnomalyRepository(connection);
+      const usage = new UsageRepository(connection);
       const metrics = new SeismoMetrics(transport);
       const feed = new AnomalyFeed();
       const directory = tenants;
@@ -102,6 +115,7 @@ export class SeismoRuntime {
             tenants: directory,
             points,
             anomalies,
+            usage,
             checkpoints,
             metrics,
             feed,
@@ -115,6 +129,27 @@ export class SeismoRuntime {
         });
         await feedConsumer.start();
       }
+      const billing = new TenantBillingRepository(connection);
+      // In the API side only: nothing on the ingest or scoring path waits on it.
+      let billingWorker: BillingWorker | undefined;
+      if (config.billing && config.role !== 'engine') {
+        billingWorker = new BillingWorker(
+          usage,
+          billing,
+          new BillingSendRepository(connection),
+          new StripeMeterGateway({
+            apiKey: config.billing.stripeApiKey,
+            ...(config.billing.stripeApiBase ? { apiBase: config.billing.stripeApiBase } : {}),
+          }),
+          {
+            intervalMs: config.billing.intervalMs,
+            closeDelayMs: config.billing.closeDelayMs,
+            observe: (outcome, count = 1) => metrics.billingEvents.inc({ outcome }, count),
+            completed: (at) => metrics.billingLastRun.set(at / 1000),
+          },
+        );
+        billingWorker.start();
+      }
       return new SeismoRuntime(
         config.role,
         connection,
@@ -123,6 +158,7 @@ export class SeismoRuntime {
         points,
         anomalies,
         new SeriesRepository(connection),
+        usage,
         metrics,
         new HealthProbe(connection.client, transport),
         transport,
@@ -130,6 +166,8 @@ export class SeismoRuntime {
         feedConsumer,
         admin?.generated ?? false,
         feed,
+        billing,
+        billingWorker,
       );
     } catch (error) {
       await transport?.close().catch(() => undefined);
@@ -150,6 +188,7 @@ export class SeismoRuntime {
   }
 
   async close(): Promise<void> {
+    await this.billingWorker?.stop();
     await this.feedConsumer?.stop();
     await this.engine?.stop();
     await this.transport.close();
@@ -163,6 +202,7 @@ interface EngineParts {
   readonly tenants: TenantDirectory;
   readonly points: PointRepository;
   readonly anomalies: AnomalyRepository;
+  readonly usage: UsageRepository;
   readonly checkpoints: CheckpointRepository;
   readonly metrics: SeismoMetrics;
   readonly feed: AnomalyFeed;
@@ -185,13 +225,13 @@ async function startEngine(
   topics: KafkaTopicNames,
   parts: EngineParts,
 ): Promise<Engine> {
-  const { tenants, points, anomalies, checkpoints, metrics, feed } = parts;
+  const { tenants, points, anomalies, usage, checkpoints, metrics, feed } = parts;
   const processor = new BatchProcessor({
     retentionOf: (tenant) => tenants.retentionOf(tenant),
     anomalyThreshold: config.anomalyThreshold,
   });
   metrics.observeEngine(processor);
-  const stored = new ObservedSink(new ClickHouseSink(points, anomalies, transport.source), metrics);
+  const stored = new ObservedSink(new ClickHouseSink(points, anomalies, usage, transport.source), metrics);
   const opened: Array<{ disconnect(): Promise<void> } | { stop(): Promise<void> }> = [];
   const release = async () => {
     for (const part of opened.reverse()) await ('stop' in part ? part.stop() : part.disconnect());

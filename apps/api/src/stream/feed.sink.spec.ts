@@ -27,7 +27,7 @@ function anomaly(tenantId: TenantId, id: string): AnomalyRecord {
 }
 
 function batch(anomalies: AnomalyRecord[]): ProcessedBatch {
-  return { partition: 0, firstOffset: 0, lastOffset: 0, points: [], anomalies, deadLetters: [] };
+  return { partition: 0, firstOffset: 0, lastOffset: 0, points: [], anomalies, usage: [], deadLetters: [] };
 }
 
 describe('FeedSink', () => {

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { parseCustomerId } from '@seismo/billing';
 import { parseTenantId, type TenantId } from '@seismo/storage';
 import {
   type AuditContext,
@@ -38,10 +39,11 @@ const updateTenant = z
     name: z.string().optional(),
     retention: retention.optional(),
     zero_retention: z.boolean().optional(),
+    billing: z.object({ stripe_customer_id: z.string().nullable() }).strict().optional(),
   })
   .strict()
   .refine((body) => Object.values(body).some((value) => value !== undefined), {
-    message: 'nothing to change: give name, retention or zero_retention',
+    message: 'nothing to change: give name, retention, zero_retention or billing',
   });
 
 export interface CreatedTenantBody {
@@ -58,6 +60,7 @@ export interface TenantBody {
   name: string;
   retention: { points_days: number; anomalies_days: number };
   zero_retention: boolean;
+  billing: { stripe_customer_id: string | null };
 }
 
 @ApiTags('tenants')
@@ -105,10 +108,11 @@ export class TenantsController {
   @Patch(':id')
   @TenantOrDeploymentAdminAccess('admin')
   @ApiOperation({
-    summary: "Change a tenant's name or retention",
+    summary: "Change a tenant's name, retention or billing",
     description:
       'With the admin token, any tenant; with an admin-scoped key, its own tenant only. New retention applies to ' +
-      'what is stored from then on.',
+      'what is stored from then on. billing (the Stripe customer usage is billed to) takes the admin token: a ' +
+      "tenant's own key gets 403 for it. Every change is in the audit log.",
   })
   @ApiParam({ name: 'id', description: "the tenant's id" })
   @ApiBody({ schema: UPDATE_TENANT })
@@ -123,8 +127,40 @@ export class TenantsController {
   ): Promise<TenantBody> {
     const input = updateTenant.parse(body ?? {});
     const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
-    const tenant = await this.runtime.tenants.updateTenant(id, tenantFields(input), by);
-    return tenantBody(tenant);
+    // Checked before anything is written, so a refused billing change leaves the rest unchanged too.
+    let customerId: string | null | undefined;
+    if (input.billing) {
+      if (identity) {
+        throw new TenancyException(
+          TenancyExceptionCode.FORBIDDEN,
+          "billing: only the deployment's admin token may change which Stripe customer a tenant is billed to",
+        );
+      }
+      const raw = input.billing.stripe_customer_id;
+      customerId = raw === null ? null : parseCustomerId(raw, 'billing.stripe_customer_id');
+    }
+    const changes = tenantFields(input);
+    let tenant: Tenant | undefined;
+    if (Object.keys(changes).length > 0) tenant = await this.runtime.tenants.updateTenant(id, changes, by);
+    else {
+      tenant = this.runtime.tenants.get(id);
+      if (!tenant) throw noTenant(rawId);
+    }
+    const billing = this.runtime.billing;
+    let linked = await billing.customerOf(id);
+    if (customerId !== undefined && customerId !== linked) {
+      await billing.link(id, customerId);
+      await this.runtime.tenants.auditLog.append(by, [
+        {
+          tenantId: id,
+          action: 'tenant.billing_changed',
+          target: id,
+          details: { stripe_customer_id: { from: linked, to: customerId } },
+        },
+      ]);
+      linked = customerId;
+    }
+    return tenantBody(tenant, linked);
   }
 }
 
@@ -157,11 +193,12 @@ function noTenant(rawId: string): TenancyException {
   return new TenancyException(TenancyExceptionCode.UNKNOWN_TENANT, `no tenant ${describeValue(rawId)}`);
 }
 
-function tenantBody(tenant: Tenant): TenantBody {
+function tenantBody(tenant: Tenant, stripeCustomerId: string | null): TenantBody {
   return {
     id: tenant.id,
     name: tenant.name,
     retention: { points_days: tenant.pointsDays, anomalies_days: tenant.anomaliesDays },
     zero_retention: tenant.zeroRetention,
+    billing: { stripe_customer_id: stripeCustomerId },
   };
 }

@@ -96,6 +96,29 @@ describe('InletBatchTranslator', () => {
     }).toEqual({ topic: 'seismo.in.acme', partition: '2', offset: bad.offset, index: '1', tenant: 'acme' });
   });
 
+  it('carries the count of points refused one by one in a produced batch, for metering', () => {
+    const mixed = message({
+      points: [
+        { series: 'cpu', ts: NOW, value: 'high' },
+        { series: 'cpu', ts: NOW, value: 3 },
+      ],
+    });
+    const out = translator.translate(acme, source, [mixed], NOW);
+    expect(out.points.map(({ value }) => decodePointBatch(value).rejected)).toEqual([1]);
+
+    // Nothing accepted: a batch of no points carries the count.
+    const allBad = message({
+      points: [
+        { series: 'cpu', ts: NOW, value: 'x' },
+        { series: '', ts: NOW, value: 1 },
+      ],
+    });
+    const none = translator.translate(acme, source, [allBad, message('{"points": [')], NOW);
+    expect(none.points).toHaveLength(1);
+    expect(decodePointBatch(none.points[0].value)).toMatchObject({ tenant: 'acme', series: [], rejected: 2 });
+    expect(none.points[0].partition).toBe(partitionOf(acme, '', 4));
+  });
+
   it('sends a message it cannot read to the DLQ whole, as it came', () => {
     const broken = message('{"points": [');
     const envelope = message({ points: [], extra: true });

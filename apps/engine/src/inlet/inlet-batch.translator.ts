@@ -92,6 +92,8 @@ export class InletBatchTranslator {
     const extra = { tenant };
     let accepted = 0;
     let rejected = 0;
+    /** Points refused one by one: metered as rejected, like the `rejected` of a 202. */
+    let refusedPoints = 0;
     for (const message of messages) {
       const origin = { ...source, offset: message.offset };
       if (message.value === null) {
@@ -142,10 +144,22 @@ export class InletBatchTranslator {
           );
         }
         rejected += decoded.rejected.length;
+        refusedPoints += decoded.rejected.length;
       }
     }
+    // The count of refused points rides in one produced batch (one of its own when none is
+    // open), as IngestService does: the inlet's transaction makes it count exactly once.
+    // Messages refused whole hold no countable points and are not metered.
+    let reportIn: number | undefined;
+    if (refusedPoints > 0) {
+      reportIn = builders.size > 0 ? builders.keys().next().value! : partitionOf(tenant, '', this.partitions);
+      if (!builders.has(reportIn)) builders.set(reportIn, new PointBatchBuilder(tenant));
+    }
     for (const [partition, builder] of builders) {
-      points.push({ partition, value: encodePointBatch(builder.build()) });
+      points.push({
+        partition,
+        value: encodePointBatch(builder.build(partition === reportIn ? refusedPoints : 0)),
+      });
     }
     return { points, deadLetters, accepted, rejected };
   }

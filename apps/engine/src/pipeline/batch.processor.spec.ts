@@ -1,4 +1,5 @@
 import { encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
+import { seriesHash } from '@seismo/storage';
 import { CONTEXT_POINTS, SeriesScorer } from '../scoring/series-scorer';
 import { BatchProcessor, UnknownTenantError } from './batch.processor';
 import { type QueueBatch } from './point-queue';
@@ -215,6 +216,59 @@ describe('BatchProcessor', () => {
         ),
       },
     ]);
+  });
+
+  it('meters each tenant of a batch: ingested, scored, rejected (at ingest and here), anomalies, active series', () => {
+    const withRefusals = new PointBatchBuilder('acme');
+    withRefusals.add('a', T0, 1);
+    const processed = processor({ scorer: { maxSeries: 2 }, clock: () => T0 + 90 * MINUTE }).process(
+      batchOf([
+        message('acme', [
+          ['a', 0, 1],
+          ['b', 0, 1],
+          ['c', 0, 1],
+          ['a', 1, 1],
+        ]),
+        // Four points refused at ingest travel with this message's one point.
+        encodePointBatch(withRefusals.build(4)),
+        // Refused whole (a timestamp out of range): its two points reached the engine, none was scored.
+        message('acme', [
+          ['a', 1e15, 1],
+          ['a', 2, 1],
+        ]),
+        ...twoTenants(8, 'globex').filter((_, i) => i % 2 === 1),
+      ]),
+    );
+    const byTenant = Object.fromEntries(processed.usage.map((row) => [row.tenantId, row]));
+    expect(byTenant.acme).toEqual({
+      tenantId: 'acme',
+      hour: T0 + 60 * MINUTE,
+      pointsIngested: 7,
+      pointsScored: 4,
+      pointsRejected: 1 + 4 + 2,
+      anomalies: 0,
+      alertsDelivered: 0,
+      llmTokensIn: 0,
+      llmTokensOut: 0,
+      seriesHashes: [seriesHash('a'), seriesHash('b')],
+    });
+    expect(byTenant.globex).toMatchObject({
+      pointsIngested: 400,
+      pointsScored: 400,
+      pointsRejected: 0,
+      anomalies: processed.anomalies.length,
+      seriesHashes: [seriesHash('cpu')],
+    });
+    expect(processed.anomalies.length).toBeGreaterThan(0);
+  });
+
+  it('meters nothing for a replayed batch: its counts were written the first time', () => {
+    const first = processor();
+    const batch = batchOf(twoTenants(2, 'acme'));
+    expect(first.process(batch).usage).toHaveLength(2);
+    const again = processor();
+    again.restore(3, { offset: 99, series: [] });
+    expect(again.process({ ...batch, replay: true }).usage).toEqual([]);
   });
 
   it('scores but does not store the points of a zero-retention tenant; its anomalies are kept', () => {

@@ -17,6 +17,7 @@ import { PointFlag } from './point-flag';
 import { type DeadLetter, type ProcessedBatch } from './processed-batch';
 import { severityOf } from './severity';
 import { type RetentionOf, type TenantRetention } from './tenant-retention';
+import { UsageTally } from './usage.tally';
 
 export interface BatchProcessorOptions {
   readonly retentionOf: RetentionOf;
@@ -65,6 +66,13 @@ interface PartitionState {
   covered: Map<string, number>;
 }
 
+/** A message refused whole, and whose points it held when that is known (for metering). */
+interface RefusedMessage {
+  readonly reason: string;
+  readonly tenant?: TenantId;
+  readonly points?: PointBatch;
+}
+
 interface AcceptedMessage {
   readonly offset: number;
   readonly value: Uint8Array;
@@ -93,6 +101,8 @@ export class BatchProcessor {
   private readonly threshold: number;
   private readonly scorerOptions: SeriesScorerOptions;
   private readonly clock: () => number;
+  /** Hashes of the series metered as active, so a batch does not hash its series again. */
+  private readonly seriesHashes = new Map<string, bigint>();
 
   constructor(options: BatchProcessorOptions) {
     const threshold = options.anomalyThreshold ?? 0.5;
@@ -124,16 +134,23 @@ export class BatchProcessor {
         lastOffset: messages[messages.length - 1].offset,
         points: [],
         anomalies: [],
+        usage: [],
         deadLetters: [],
       };
     }
     const deadLetters: DeadLetter[] = [];
     const accepted: AcceptedMessage[] = [];
+    const usage = new UsageTally(this.seriesHashes);
     for (const message of messages) {
       const outcome = this.accept(message.offset, message.value, options.unknownTenants === 'throw');
-      if (typeof outcome === 'string')
-        deadLetters.push({ partition, offset: message.offset, reason: outcome, value: message.value });
-      else accepted.push(outcome);
+      if ('reason' in outcome) {
+        deadLetters.push({ partition, offset: message.offset, reason: outcome.reason, value: message.value });
+        // A message of a known shape refused whole: its points reached the engine and were refused.
+        if (outcome.tenant && outcome.points) {
+          usage.ingested(outcome.tenant, outcome.points.t.length);
+          usage.rejected(outcome.tenant, outcome.points.t.length + (outcome.points.rejected ?? 0));
+        }
+      } else accepted.push(outcome);
     }
 
     const createdAt = this.clock();
@@ -144,6 +161,9 @@ export class BatchProcessor {
       const { series, t, value, seriesIndex } = batchPoints;
       let refused = 0;
       let firstRefusal = '';
+      let found = 0;
+      // Which of the message's series had a point scored: the active series it meters.
+      const active = new Uint8Array(series.length);
       for (let i = 0; i < t.length; i++) {
         const name = series[seriesIndex[i]];
         let score: number;
@@ -154,6 +174,7 @@ export class BatchProcessor {
           if (refused++ === 0) firstRefusal = error.message;
           continue;
         }
+        active[seriesIndex[i]] = 1;
         const anomalous = score >= this.threshold;
         if (retention.pointsDays > 0) {
           points.push({
@@ -167,6 +188,7 @@ export class BatchProcessor {
           });
         }
         if (anomalous) {
+          found++;
           anomalies.push({
             tenantId: tenant,
             id: anomalyId(tenant, name, t[i]),
@@ -184,6 +206,14 @@ export class BatchProcessor {
           });
         }
       }
+      usage.ingested(tenant, t.length);
+      usage.rejected(tenant, refused + (batchPoints.rejected ?? 0));
+      usage.scored(
+        tenant,
+        t.length - refused,
+        found,
+        series.filter((_, s) => active[s] === 1),
+      );
       if (refused > 0) {
         deadLetters.push({
           partition,
@@ -201,6 +231,7 @@ export class BatchProcessor {
       lastOffset: state.lastOffset,
       points,
       anomalies,
+      usage: usage.records(createdAt),
       deadLetters,
     };
   }
@@ -267,7 +298,7 @@ export class BatchProcessor {
     for (const message of batch.messages) {
       if (message.offset <= state.lastOffset) continue;
       const outcome = this.accept(message.offset, message.value);
-      if (typeof outcome !== 'string') {
+      if (!('reason' in outcome)) {
         const scorer = this.scorerOf(state, outcome.tenant);
         const { series, t, value, seriesIndex } = outcome.points;
         for (let i = 0; i < t.length; i++) {
@@ -289,23 +320,27 @@ export class BatchProcessor {
   }
 
   /** The decoded message with its tenant and retention, or the reason it is refused. */
-  private accept(offset: number, bytes: Uint8Array, throwUnknownTenant = false): AcceptedMessage | string {
+  private accept(
+    offset: number,
+    bytes: Uint8Array,
+    throwUnknownTenant = false,
+  ): AcceptedMessage | RefusedMessage {
     let points: PointBatch;
     try {
       points = decodePointBatch(bytes);
     } catch (error) {
-      if (error instanceof PointBatchDecodeError) return error.message;
+      if (error instanceof PointBatchDecodeError) return { reason: error.message };
       throw error;
     }
     let tenant: TenantId;
     try {
       tenant = parseTenantId(points.tenant);
     } catch (error) {
-      if (error instanceof StorageException) return `point batch: ${error.message}`;
+      if (error instanceof StorageException) return { reason: `point batch: ${error.message}` };
       throw error;
     }
     const invalid = invalidPoint(points);
-    if (invalid) return `point batch: ${invalid}`;
+    if (invalid) return { reason: `point batch: ${invalid}`, tenant, points };
     let retention: TenantRetention;
     try {
       retention = this.retentionOf(tenant);
@@ -314,7 +349,9 @@ export class BatchProcessor {
       // and try again. Otherwise a tenant the directory does not know (deleted, or unknown
       // still after that) must not hold its partition: the message is a dead letter.
       if (throwUnknownTenant) throw new UnknownTenantError(tenant, { cause: error });
-      return `point batch: no retention for tenant ${tenant}: ${error instanceof Error ? error.message : String(error)}`;
+      return {
+        reason: `point batch: no retention for tenant ${tenant}: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
     return { offset, value: bytes, tenant, points, retention: checkedRetention(tenant, retention) };
   }

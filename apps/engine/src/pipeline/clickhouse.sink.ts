@@ -1,20 +1,28 @@
-import { type AnomalyRepository, parseDedupToken, type PointRepository } from '@seismo/storage';
+import {
+  type AnomalyRepository,
+  parseDedupToken,
+  type PointRepository,
+  type UsageRepository,
+} from '@seismo/storage';
 import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
 
 /**
- * Writes a batch's points and anomalies to ClickHouse. Each insert carries a dedup token
- * naming where the batch came from, `<source>/<partition>/<first>-<last>`, so writing the
- * same offset range again (a retry, or a replay after a crash before the commit) is
- * dropped by ClickHouse. The two tables dedup independently, so the tokens can be equal.
+ * Writes a batch's points, anomalies and usage counts to ClickHouse. Each insert carries a
+ * dedup token naming where the batch came from, `<source>/<partition>/<first>-<last>`, so
+ * writing the same offset range again (a retry, or a replay after a crash before the
+ * commit) is dropped by ClickHouse. The tables dedup independently, so the tokens can be equal.
  *
- * Points first, then anomalies, one after the other: a failure then leaves nothing
- * running behind the caller's back, and the retry writes whichever did not land.
+ * Points, then anomalies, then usage, one after the other: a failure then leaves nothing
+ * running behind the caller's back, and the retry writes whichever did not land. The
+ * usage counts are metering: they ride in this step so that they are durable exactly when
+ * the work they count is, and the offsets (committed after the sink) cover both.
  */
 export class ClickHouseSink implements BatchSink {
   constructor(
     private readonly points: PointRepository,
     private readonly anomalies: AnomalyRepository,
+    private readonly usage: UsageRepository,
     /** The topic, or the embedded queue's name: keeps tokens of different logs apart. */
     private readonly source = 'seismo.points',
   ) {}
@@ -25,5 +33,6 @@ export class ClickHouseSink implements BatchSink {
     );
     await this.points.insertBatch(batch.points, token);
     await this.anomalies.insertBatch(batch.anomalies, token);
+    await this.usage.insertBatch(batch.usage, token);
   }
 }

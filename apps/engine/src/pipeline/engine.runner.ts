@@ -95,6 +95,8 @@ export class EngineRunner {
   private readonly needsFullRound = new Set<number>();
   private readonly maxWritesInFlight: number;
   private readonly writes = new Map<number, PartitionWrites>();
+  /** Per partition: the checkpoint round being written, if any. */
+  private readonly checkpointWrites = new Map<number, Promise<void>>();
   private readonly refreshTenants: ((tenant: TenantId) => Promise<void>) | undefined;
 
   constructor(
@@ -144,6 +146,7 @@ export class EngineRunner {
     await this.consumer.stop();
     await this.drainAll();
     if (!this.checkpoints) return;
+    await Promise.all(this.checkpointWrites.values());
     for (const [partition, offset] of this.committed) {
       if (this.processor.lastOffset(partition) === offset) await this.checkpoint(partition, offset);
     }
@@ -224,8 +227,10 @@ export class EngineRunner {
       await this.drain(partition);
       if (this.stopping.signal.aborted) throw new EngineStopping();
       const committed = this.committed.get(partition);
-      if (writes.failure === undefined && committed !== undefined && committed >= 0) {
-        if (this.processor.lastOffset(partition) === committed) await this.checkpoint(partition, committed);
+      // Still due: the last write's own round may have been taken meanwhile.
+      const due = this.checkpointDue(partition);
+      if (due && writes.failure === undefined && committed !== undefined && committed >= 0) {
+        if (this.processor.lastOffset(partition) === committed) void this.checkpoint(partition, committed);
       }
       if (writes.failure !== undefined) return this.handle(batch);
     }
@@ -291,7 +296,7 @@ export class EngineRunner {
         this.checkpointDue(batch.partition) &&
         this.processor.lastOffset(batch.partition) === batch.lastOffset
       ) {
-        await this.checkpoint(batch.partition, batch.lastOffset);
+        void this.checkpoint(batch.partition, batch.lastOffset);
       }
     } catch (error) {
       writes.failure = error;
@@ -335,25 +340,38 @@ export class EngineRunner {
    * could deliver again as new.
    */
   private checkpointDue(partition: number): boolean {
-    if (!this.checkpoints) return false;
+    if (!this.checkpoints || this.checkpointWrites.has(partition)) return false;
     const since = this.clock() - (this.checkpointedAt.get(partition) ?? Number.NEGATIVE_INFINITY);
     return since >= this.checkpoints.intervalMs;
   }
 
-  /** One round; a failure is logged, not thrown: the data is safe, and the next round writes everything. */
-  private async checkpoint(partition: number, offset: number): Promise<void> {
+  /**
+   * One round: the state taken now, as of `offset`, and written in the background (the
+   * partition goes on scoring while ClickHouse takes a round that may weigh megabytes). A
+   * failure is logged, not thrown: the data is safe, and the next round writes everything.
+   * The next round of the partition waits until this one settled (see `checkpointDue`),
+   * so that it knows whether it must be whole. Resolves once this round settled.
+   */
+  private checkpoint(partition: number, offset: number): Promise<void> {
     const { store, source } = this.checkpoints!;
     const full = this.needsFullRound.delete(partition);
     const rows = this.processor.takeCheckpoint(partition, full);
     this.checkpointedAt.set(partition, this.clock());
-    try {
-      await store.write(source, partition, offset, rows);
-    } catch (error) {
-      this.needsFullRound.add(partition);
-      this.logger.warn(
-        `checkpoint of partition ${partition} at offset ${offset} failed (a restart would replay from the previous one): ${describe(error)}`,
-      );
-    }
+    const write = (async () => {
+      try {
+        await store.write(source, partition, offset, rows);
+      } catch (error) {
+        this.needsFullRound.add(partition);
+        this.logger.warn(
+          `checkpoint of partition ${partition} at offset ${offset} failed (a restart would replay from the previous one): ${describe(error)}`,
+        );
+      }
+    })();
+    this.checkpointWrites.set(partition, write);
+    void write.finally(() => {
+      if (this.checkpointWrites.get(partition) === write) this.checkpointWrites.delete(partition);
+    });
+    return write;
   }
 
   /**

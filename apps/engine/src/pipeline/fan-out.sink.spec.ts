@@ -3,7 +3,15 @@ import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
 
 function batch(firstOffset: number): ProcessedBatch {
-  return { partition: 0, firstOffset, lastOffset: firstOffset, points: [], anomalies: [], deadLetters: [] };
+  return {
+    partition: 0,
+    firstOffset,
+    lastOffset: firstOffset,
+    points: [],
+    anomalies: [],
+    usage: [],
+    deadLetters: [],
+  };
 }
 
 /** A sink whose writes wait until the test settles them, one by one. */

@@ -1,4 +1,4 @@
-import { type AnomalyRecord, type PointRecord } from '@seismo/storage';
+import { type AnomalyRecord, type PointRecord, type UsageRecord } from '@seismo/storage';
 
 /** A message the engine could not take, and why: what goes to the dead-letter queue. */
 export interface DeadLetter {
@@ -17,5 +17,7 @@ export interface ProcessedBatch {
   readonly lastOffset: number;
   readonly points: readonly PointRecord[];
   readonly anomalies: readonly AnomalyRecord[];
+  /** The batch's metering counts, one row per tenant: written with the points, same dedup token. */
+  readonly usage: readonly UsageRecord[];
   readonly deadLetters: readonly DeadLetter[];
 }

@@ -1,0 +1,2 @@
+export * from './stripe-mock';
+export * from './stripe-proxy';
