@@ -15,7 +15,7 @@ export interface StripeMock {
 
 /**
  * Where stripe-mock is: STRIPE_MOCK_BIN, else `$(go env GOPATH)/bin/stripe-mock` (where
- * `go install github.com/stripe/stripe-mock@latest` puts it, and .ci/run does), else PATH.
+ * `go install github.com/stripe/stripe-mock@v0.203.0` puts it, and .ci/run does), else PATH.
  */
 export function stripeMockBinary(): string {
   if (process.env.STRIPE_MOCK_BIN) return process.env.STRIPE_MOCK_BIN;
@@ -70,7 +70,7 @@ export async function startStripeMock(options: { startTimeoutMs?: number } = {})
     if (child.exitCode !== null) {
       throw new Error(
         `stripe-mock (${binary}) exited with ${child.exitCode} before answering; install it with ` +
-          `\`go install github.com/stripe/stripe-mock@latest\` or set STRIPE_MOCK_BIN.\n${stderr}`,
+          `\`go install github.com/stripe/stripe-mock@v0.203.0\` or set STRIPE_MOCK_BIN.\n${stderr}`,
       );
     }
     if (await answers(url)) return { url, pid: child.pid!, stop };
