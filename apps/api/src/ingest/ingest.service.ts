@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { type DecodeResult, type Rejection } from '@seismo/ingest';
+import { type TenantId } from '@seismo/storage';
 import { type PointProducer } from '@seismo/engine/pipeline/point-queue';
 import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
 import { type IngestFormat } from '../metrics/seismo.metrics';
+import { TenantLimiter } from '../limits/tenant.limiter';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
 
 export interface IngestAnswer {
@@ -20,16 +22,36 @@ export interface IngestAnswer {
 @Injectable()
 export class IngestService {
   private readonly queue: PointProducer;
+  private readonly limiter: TenantLimiter;
 
   constructor(private readonly runtime: SeismoRuntime) {
     if (!runtime.queue) throw new Error('ingest needs a queue to append to: this process runs no API');
     this.queue = runtime.queue;
+    this.limiter = new TenantLimiter(runtime.limitListener);
   }
 
-  async ingest(tenant: string, format: IngestFormat, decoded: DecodeResult): Promise<IngestAnswer> {
+  /**
+   * Limits first (TenantLimiter): a request over a rate is refused whole before anything
+   * is queued; points of new series beyond the series limit join the rejected list with
+   * their index, and the rest is queued.
+   */
+  async ingest(tenant: TenantId, format: IngestFormat, decoded: DecodeResult): Promise<IngestAnswer> {
+    const limits = this.runtime.tenants.limitsOf(tenant);
+    this.limiter.admit(tenant, limits, decoded.points.length);
+    const refusals = this.limiter.refuseNewSeries(tenant, limits, decoded.points);
+    let points = decoded.points;
+    let rejected: readonly Rejection[] = decoded.rejected;
+    if (refusals.length > 0) {
+      const refusedIndexes = new Set(refusals.map((r) => r.pointIndex));
+      points = points.filter((_, i) => !refusedIndexes.has(i));
+      rejected = [
+        ...rejected,
+        ...refusals.map((r) => ({ index: decoded.origins[r.pointIndex], error: r.error })),
+      ].sort((a, b) => a.index - b.index);
+    }
     const partitions = this.queue.partitions;
     const builders = new Map<number, PointBatchBuilder>();
-    for (const point of decoded.points) {
+    for (const point of points) {
       const partition = partitionOf(tenant, point.series, partitions);
       let builder = builders.get(partition);
       if (!builder) {
@@ -45,8 +67,8 @@ export class IngestService {
     );
     // Counted after the appends: a point is accepted when the queue holds it, and an append that throws leaves none counted.
     const counted = this.runtime.metrics.ingestedPoints;
-    counted.inc({ format, outcome: 'accepted' }, decoded.points.length);
-    counted.inc({ format, outcome: 'rejected' }, decoded.rejected.length);
-    return { accepted: decoded.points.length, rejected: decoded.rejected };
+    counted.inc({ format, outcome: 'accepted' }, points.length);
+    counted.inc({ format, outcome: 'rejected' }, rejected.length);
+    return { accepted: points.length, rejected };
   }
 }

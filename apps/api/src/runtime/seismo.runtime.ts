@@ -21,6 +21,7 @@ import {
 } from '@seismo/storage';
 import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
 import { HealthProbe } from '../health/health.probe';
+import { LimitRejections } from '../limits/limit.rejections';
 import { ObservedSink } from '../metrics/observed.sink';
 import { SeismoMetrics } from '../metrics/seismo.metrics';
 import { AnomalyFeed } from '../stream/anomaly.feed';
@@ -50,6 +51,9 @@ export interface RuntimeOptions {
  * way, only the queue differs.
  */
 export class SeismoRuntime {
+  /** Every refusal by a tenant's limit is told here (metrics; metering may subscribe). */
+  readonly limitListener: LimitRejections;
+
   private constructor(
     readonly role: SeismoRole,
     readonly connection: ClickHouseConnection,
@@ -68,7 +72,9 @@ export class SeismoRuntime {
     readonly generatedAdminToken: boolean,
     /** The live anomalies, for GET /v1/anomalies/stream: what the engine stored, as it stores it. */
     readonly feed: AnomalyFeed,
-  ) {}
+  ) {
+    this.limitListener = new LimitRejections(metrics);
+  }
 
   static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
     const topics = options.topics ?? {};

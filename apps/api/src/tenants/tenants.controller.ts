@@ -9,6 +9,14 @@ import {
   TenancyExceptionCode,
   type Tenant,
   type TenantChanges,
+  LIMIT_FIELDS,
+  LIMIT_NAMES,
+  type LimitChanges,
+  type LimitName,
+  PLAN_NAMES,
+  type PlanName,
+  resolveLimits,
+  type TenantLimits,
 } from '@seismo/tenancy';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
@@ -29,8 +37,18 @@ const createTenant = z
     name: z.string(),
     retention: retention.optional(),
     zero_retention: z.boolean().optional(),
+    plan: z.enum(PLAN_NAMES).optional(),
     admin_email: z.string().optional(),
   })
+  .strict();
+
+/** Each limit a number (set it) or null (back to the plan's); checked in range by libs/tenancy. */
+const limits = z
+  .object(
+    Object.fromEntries(
+      Object.values(LIMIT_FIELDS).map((field) => [field, z.number().int().nullable().optional()]),
+    ),
+  )
   .strict();
 
 const updateTenant = z
@@ -38,10 +56,12 @@ const updateTenant = z
     name: z.string().optional(),
     retention: retention.optional(),
     zero_retention: z.boolean().optional(),
+    plan: z.enum(PLAN_NAMES).optional(),
+    limits: limits.optional(),
   })
   .strict()
   .refine((body) => Object.values(body).some((value) => value !== undefined), {
-    message: 'nothing to change: give name, retention or zero_retention',
+    message: 'nothing to change: give name, retention, zero_retention, plan or limits',
   });
 
 export interface CreatedTenantBody {
@@ -58,6 +78,11 @@ export interface TenantBody {
   name: string;
   retention: { points_days: number; anomalies_days: number };
   zero_retention: boolean;
+  plan: PlanName;
+  /** The limits in force (plan and overrides). */
+  limits: Record<string, number>;
+  /** Only the limits set for this tenant over its plan's. */
+  limit_overrides: Record<string, number>;
 }
 
 @ApiTags('tenants')
@@ -84,6 +109,7 @@ export class TenantsController {
       {
         name: input.name,
         ...tenantFields(input),
+        ...(input.plan !== undefined ? { plan: input.plan } : {}),
         ...(input.admin_email !== undefined ? { adminEmail: input.admin_email } : {}),
       },
       by,
@@ -123,12 +149,45 @@ export class TenantsController {
   ): Promise<TenantBody> {
     const input = updateTenant.parse(body ?? {});
     const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
-    const tenant = await this.runtime.tenants.updateTenant(id, tenantFields(input), by);
+    // A tenant's own admins must not raise their own limits: plan and limits are the deployment's.
+    if (identity && (input.plan !== undefined || input.limits !== undefined)) {
+      throw new TenancyException(
+        TenancyExceptionCode.FORBIDDEN,
+        `${input.plan !== undefined ? 'plan' : 'limits'} can only be changed with the deployment admin token`,
+      );
+    }
+    const tenant = await this.runtime.tenants.updateTenant(
+      id,
+      {
+        ...tenantFields(input),
+        ...(input.plan !== undefined ? { plan: input.plan } : {}),
+        ...(input.limits !== undefined ? { limits: limitChanges(input.limits) } : {}),
+      },
+      by,
+    );
     return tenantBody(tenant);
   }
 }
 
-function tenantFields(input: z.infer<typeof updateTenant>): TenantChanges {
+function limitChanges(input: Record<string, number | null | undefined>): LimitChanges {
+  const changes: Partial<Record<LimitName, number | null>> = {};
+  for (const name of LIMIT_NAMES) {
+    const value = input[LIMIT_FIELDS[name]];
+    if (value !== undefined) changes[name] = value;
+  }
+  return changes;
+}
+
+function snakeLimits(limits: Partial<TenantLimits>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of LIMIT_NAMES) {
+    const value = limits[name];
+    if (value !== undefined) out[LIMIT_FIELDS[name]] = value;
+  }
+  return out;
+}
+
+function tenantFields(input: z.infer<typeof createTenant> | z.infer<typeof updateTenant>): TenantChanges {
   return {
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.retention?.points_days !== undefined ? { pointsDays: input.retention.points_days } : {}),
@@ -163,5 +222,8 @@ function tenantBody(tenant: Tenant): TenantBody {
     name: tenant.name,
     retention: { points_days: tenant.pointsDays, anomalies_days: tenant.anomaliesDays },
     zero_retention: tenant.zeroRetention,
+    plan: tenant.plan,
+    limits: snakeLimits(resolveLimits(tenant.plan, tenant.limitOverrides)),
+    limit_overrides: snakeLimits(tenant.limitOverrides),
   };
 }
