@@ -3,12 +3,17 @@
  * many as it costs, or none and learns how long until it could. Time is passed in (epoch
  * or monotonic milliseconds, only differences matter) so it is pure and testable.
  *
+ * Tokens are kept in thousandths (a token-millisecond at a rate of one a second): with
+ * integer rates and millisecond clocks every refill is an exact integer, so a wait that
+ * `waitMs` announces is exactly enough, with no floating-point drift across refills.
+ *
  * A request costing more than the whole bucket could never pass by waiting; it is
  * answered with the wait for a full bucket and will be refused again: the caller must
  * split it (the 429 says so by naming the burst).
  */
 export class TokenBucket {
-  private tokens: number;
+  /** Tokens times 1000. */
+  private milli: number;
   private last: number;
 
   constructor(
@@ -18,7 +23,7 @@ export class TokenBucket {
   ) {
     checkPositive(rate, 'rate');
     checkPositive(capacity, 'capacity');
-    this.tokens = capacity;
+    this.milli = capacity * 1000;
     this.last = now;
   }
 
@@ -29,13 +34,13 @@ export class TokenBucket {
     checkPositive(capacity, 'capacity');
     this.rate = rate;
     this.capacity = capacity;
-    this.tokens = Math.min(this.tokens, capacity);
+    this.milli = Math.min(this.milli, capacity * 1000);
   }
 
   /** Tokens available at `now`, after refilling. */
   available(now: number): number {
     this.refill(now);
-    return this.tokens;
+    return this.milli / 1000;
   }
 
   /**
@@ -44,15 +49,15 @@ export class TokenBucket {
    */
   waitMs(cost: number, now: number): number {
     this.refill(now);
-    const missing = Math.min(cost, this.capacity) - this.tokens;
-    return missing <= 0 ? 0 : (missing / this.rate) * 1000;
+    const missing = Math.min(cost, this.capacity) * 1000 - this.milli;
+    return missing <= 0 ? 0 : missing / this.rate;
   }
 
   /** Takes `cost` tokens if they are all there; true if taken. */
   tryTake(cost: number, now: number): boolean {
     this.refill(now);
-    if (cost > this.tokens) return false;
-    this.tokens -= cost;
+    if (cost * 1000 > this.milli) return false;
+    this.milli -= cost * 1000;
     return true;
   }
 
@@ -60,7 +65,7 @@ export class TokenBucket {
     // A clock that went back (a test, or wall time adjusted) refills nothing rather than draining.
     const elapsed = now - this.last;
     if (elapsed > 0) {
-      this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.rate) / 1000);
+      this.milli = Math.min(this.capacity * 1000, this.milli + elapsed * this.rate);
       this.last = now;
     }
   }
