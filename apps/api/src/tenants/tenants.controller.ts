@@ -131,10 +131,11 @@ export class TenantsController {
   @Patch(':id')
   @TenantOrDeploymentAdminAccess('admin')
   @ApiOperation({
-    summary: "Change a tenant's name or retention",
+    summary: "Change a tenant's name, retention, plan or limits",
     description:
-      'With the admin token, any tenant; with an admin-scoped key, its own tenant only. New retention applies to ' +
-      'what is stored from then on.',
+      'With the admin token, any tenant; with an admin-scoped key, its own tenant only, and not its plan or ' +
+      'limits (403). A new retention applies to the rows already stored too: the answer comes once they are ' +
+      'rewritten, and what a shorter retention no longer keeps is gone.',
   })
   @ApiParam({ name: 'id', description: "the tenant's id" })
   @ApiBody({ schema: UPDATE_TENANT })
