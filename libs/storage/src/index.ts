@@ -13,5 +13,6 @@ export * from './point.repository';
 export * from './retention.repository';
 export * from './series';
 export * from './series.repository';
+export * from './series-hour.repository';
 export * from './storage.exception';
 export * from './tenant-id';

@@ -17,10 +17,12 @@ import {
   ClickHouseConnection,
   Migrator,
   PointRepository,
+  SeriesHourRepository,
   SeriesRepository,
 } from '@seismo/storage';
 import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
 import { HealthProbe } from '../health/health.probe';
+import { LimitReason } from '../limits/limit.reason';
 import { LimitRejections } from '../limits/limit.rejections';
 import { ObservedSink } from '../metrics/observed.sink';
 import { SeismoMetrics } from '../metrics/seismo.metrics';
@@ -51,9 +53,6 @@ export interface RuntimeOptions {
  * way, only the queue differs.
  */
 export class SeismoRuntime {
-  /** Every refusal by a tenant's limit is told here (metrics; metering may subscribe). */
-  readonly limitListener: LimitRejections;
-
   private constructor(
     readonly role: SeismoRole,
     readonly connection: ClickHouseConnection,
@@ -72,9 +71,9 @@ export class SeismoRuntime {
     readonly generatedAdminToken: boolean,
     /** The live anomalies, for GET /v1/anomalies/stream: what the engine stored, as it stores it. */
     readonly feed: AnomalyFeed,
-  ) {
-    this.limitListener = new LimitRejections(metrics);
-  }
+    /** Every refusal by a tenant's limit is told here (metrics; metering may subscribe). */
+    readonly limitListener: LimitRejections,
+  ) {}
 
   static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
     const topics = options.topics ?? {};
@@ -101,6 +100,7 @@ export class SeismoRuntime {
       const points = new PointRepository(connection);
       const anomalies = new AnomalyRepository(connection);
       const metrics = new SeismoMetrics(transport);
+      const limitListener = new LimitRejections(metrics);
       const feed = new AnomalyFeed();
       const directory = tenants;
       const engine = transport.consumer
@@ -111,6 +111,8 @@ export class SeismoRuntime {
             checkpoints,
             metrics,
             feed,
+            limitListener,
+            connection,
           })
         : undefined;
       // In Kafka mode the engines publish to the anomalies topic, and each API process follows it.
@@ -136,6 +138,7 @@ export class SeismoRuntime {
         feedConsumer,
         admin?.generated ?? false,
         feed,
+        limitListener,
       );
     } catch (error) {
       await transport?.close().catch(() => undefined);
@@ -172,6 +175,8 @@ interface EngineParts {
   readonly checkpoints: CheckpointRepository;
   readonly metrics: SeismoMetrics;
   readonly feed: AnomalyFeed;
+  readonly limitListener: LimitRejections;
+  readonly connection: ClickHouseConnection;
 }
 
 /** The engine and what it holds open besides the queue. */
@@ -191,12 +196,20 @@ async function startEngine(
   topics: KafkaTopicNames,
   parts: EngineParts,
 ): Promise<Engine> {
-  const { tenants, points, anomalies, checkpoints, metrics, feed } = parts;
+  const { tenants, points, anomalies, checkpoints, metrics, feed, limitListener } = parts;
   const processor = new BatchProcessor({
     retentionOf: (tenant) => tenants.retentionOf(tenant),
     anomalyThreshold: config.anomalyThreshold,
+    // A tenant unknown here has its messages dead-lettered before any series is counted.
+    maxSeriesOf: (tenant) =>
+      tenants.get(tenant) ? tenants.limitsOf(tenant).maxSeries : Number.POSITIVE_INFINITY,
+    onSeriesRefused: (tenant, count) =>
+      limitListener.rejected(tenant, LimitReason.MAX_SERIES, 'engine', count),
   });
-  const stored = new ObservedSink(new ClickHouseSink(points, anomalies, transport.source), metrics);
+  const stored = new ObservedSink(
+    new ClickHouseSink(points, anomalies, transport.source, new SeriesHourRepository(parts.connection)),
+    metrics,
+  );
   const opened: Array<{ disconnect(): Promise<void> } | { stop(): Promise<void> }> = [];
   const release = async () => {
     for (const part of opened.reverse()) await ('stop' in part ? part.stop() : part.disconnect());

@@ -1,4 +1,9 @@
-import { type AnomalyRepository, parseDedupToken, type PointRepository } from '@seismo/storage';
+import {
+  type AnomalyRepository,
+  parseDedupToken,
+  type PointRepository,
+  type SeriesHourRepository,
+} from '@seismo/storage';
 import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
 
@@ -8,7 +13,7 @@ import { type BatchSink } from './sink';
  * same offset range again (a retry, or a replay after a crash before the commit) is
  * dropped by ClickHouse. The two tables dedup independently, so the tokens can be equal.
  *
- * Points first, then anomalies, one after the other: a failure then leaves nothing
+ * Points first, then anomalies, then hourly aggregates, one after the other: a failure then leaves nothing
  * running behind the caller's back, and the retry writes whichever did not land.
  */
 export class ClickHouseSink implements BatchSink {
@@ -17,6 +22,8 @@ export class ClickHouseSink implements BatchSink {
     private readonly anomalies: AnomalyRepository,
     /** The topic, or the embedded queue's name: keeps tokens of different logs apart. */
     private readonly source = 'seismo.points',
+    /** Where zero-retention tenants' hourly summaries go; required once a batch carries any. */
+    private readonly hours?: SeriesHourRepository,
   ) {}
 
   async write(batch: ProcessedBatch): Promise<void> {
@@ -25,5 +32,11 @@ export class ClickHouseSink implements BatchSink {
     );
     await this.points.insertBatch(batch.points, token);
     await this.anomalies.insertBatch(batch.anomalies, token);
+    if (batch.hourly && batch.hourly.length > 0) {
+      // Never dropped silently: a zero-retention tenant's hours are all that remains of its points.
+      if (!this.hours)
+        throw new Error('a batch carries hourly aggregates and this sink has nowhere to write them');
+      await this.hours.insertBatch(batch.hourly, token);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { type AnomalyRecord, type PointRecord } from '@seismo/storage';
+import { type AnomalyRecord, type PointRecord, type SeriesHourRecord } from '@seismo/storage';
 
 /** A message the engine could not take, and why: what goes to the dead-letter queue. */
 export interface DeadLetter {
@@ -18,4 +18,6 @@ export interface ProcessedBatch {
   readonly points: readonly PointRecord[];
   readonly anomalies: readonly AnomalyRecord[];
   readonly deadLetters: readonly DeadLetter[];
+  /** Hourly summaries of zero-retention tenants' points (their only trace); absent: none. */
+  readonly hourly?: readonly SeriesHourRecord[];
 }
