@@ -196,5 +196,9 @@ describe("a tenant's limits and retention (real server, real embedded ClickHouse
     expect(changed.status).toBe(200);
     // The PATCH answers once the rows are rewritten: older points are gone, no merge forced.
     expect((await stored()).sort((a, b) => a - b)).toEqual([0.5, 1, 1.5]);
+
+    // Zero retention keeps no point: the ones already stored go too.
+    expect((await call('PATCH', `/v1/tenants/${id}`, key, { zero_retention: true })).status).toBe(200);
+    expect(await stored()).toEqual([]);
   });
 });
