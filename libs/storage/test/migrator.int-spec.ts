@@ -38,28 +38,41 @@ async function tables(): Promise<string[]> {
   return rows.map((r) => r.name);
 }
 
+const PROJECT_MIGRATIONS = [
+  '0001_points.sql',
+  '0002_anomalies.sql',
+  '0003_tenants.sql',
+  '0004_checkpoints.sql',
+  '0005_members_keys_audit.sql',
+  '0006_limits_retention_hourly.sql',
+];
+
 describe('the project migrations', () => {
   it('create points and anomalies once, and a second run changes nothing', async () => {
     const first = await new Migrator(storage.client).migrate();
     expect(first).toEqual({
-      applied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql', '0004_checkpoints.sql'],
+      applied: PROJECT_MIGRATIONS,
       alreadyApplied: [],
     });
     expect(await tables()).toEqual([
       'anomalies',
+      'api_key_usage',
       'api_keys',
+      'audit_log',
       'checkpoints',
+      'members',
       'points',
       'schema_migrations',
+      'series_hourly',
       'tenants',
     ]);
 
     const second = await new Migrator(storage.client).migrate();
     expect(second).toEqual({
       applied: [],
-      alreadyApplied: ['0001_points.sql', '0002_anomalies.sql', '0003_tenants.sql', '0004_checkpoints.sql'],
+      alreadyApplied: PROJECT_MIGRATIONS,
     });
-    expect(await storage.count('schema_migrations FINAL')).toBe(4);
+    expect(await storage.count('schema_migrations FINAL')).toBe(PROJECT_MIGRATIONS.length);
   });
 
   it('define tenant-first sorting keys and a TTL read from each row', async () => {
