@@ -47,10 +47,11 @@ describe('plans and limits', () => {
       try {
         checkLimitOverrides({ maxCats: 3 });
       } catch (error) {
-        return error as TenancyException;
+        return error;
       }
     })();
-    expect(unknown?.field).toBe('limits.maxCats');
+    expect(unknown).toBeInstanceOf(TenancyException);
+    expect((unknown as TenancyException).field).toBe('limits.maxCats');
     expect(() => checkLimitOverrides({ maxSeries: 0 })).toThrow(/limits.maxSeries must be an integer in 1/);
     expect(() => checkLimitOverrides({ pointsBurst: 1.5 })).toThrow(/pointsBurst/);
     expect(() => checkLimitOverrides({ pointsBurst: MAX_LIMIT + 1 })).toThrow(/pointsBurst/);
