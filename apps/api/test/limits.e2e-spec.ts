@@ -168,7 +168,7 @@ describe("a tenant's limits and retention (real server, real embedded ClickHouse
       return found.body.series.length === 3 ? found.body.series : undefined;
     }, 'the three series let through');
     expect(listed.map((s) => s.series).sort()).toEqual(['a', 'b', 'c']);
-  });
+  }, 30_000);
 
   it('applies a shorter retention to the points already stored', async () => {
     const { id, key } = await tenant('forgetful');
@@ -200,5 +200,5 @@ describe("a tenant's limits and retention (real server, real embedded ClickHouse
     // Zero retention keeps no point: the ones already stored go too.
     expect((await call('PATCH', `/v1/tenants/${id}`, key, { zero_retention: true })).status).toBe(200);
     expect(await stored()).toEqual([]);
-  });
+  }, 30_000);
 });

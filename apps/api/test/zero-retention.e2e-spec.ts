@@ -140,5 +140,5 @@ describe('zero retention (real server, real embedded ClickHouse)', () => {
       `SELECT count() AS n FROM points WHERE tenant_id = '${id}'`,
     );
     expect(Number(points.n)).toBe(0);
-  });
+  }, 60_000);
 });
