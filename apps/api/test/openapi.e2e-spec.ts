@@ -39,6 +39,7 @@ const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 
     ['get', '/v1/anomalies/stream', 'tenant'],
     ['get', '/v1/series', 'tenant'],
     ['get', '/v1/series/{series}/points', 'tenant'],
+    ['get', '/v1/series/{series}/hourly', 'tenant'],
   ];
 
 /** A schema, or the one its $ref names inside the document. */

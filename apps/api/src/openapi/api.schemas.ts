@@ -435,6 +435,32 @@ export const SERIES_LIST: SchemaObject = {
 
 const flags: SchemaObject = { type: 'integer', description: 'bit markers; 1 = anomaly' };
 
+export const SERIES_HOURS: SchemaObject = {
+  type: 'object',
+  required: ['series', 'hours'],
+  description:
+    "per hour, what the series' points were: written for zero-retention tenants (their only trace of points), " +
+    'empty for other tenants, whose points are read with /points',
+  properties: {
+    series: { type: 'string' },
+    hours: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['hour', 'count', 'sum', 'min', 'max', 'avg'],
+        properties: {
+          hour: { type: 'integer', description: 'start of the hour, epoch milliseconds' },
+          count: { type: 'integer' },
+          sum: { type: 'number' },
+          min: { type: 'number' },
+          max: { type: 'number' },
+          avg: { type: 'number' },
+        },
+      },
+    },
+  },
+};
+
 export const POINT_RANGE: SchemaObject = {
   description:
     'every point of the range when there are few enough, else time buckets that keep spikes and dips',
