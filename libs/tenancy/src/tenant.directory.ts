@@ -261,17 +261,21 @@ export class TenantDirectory {
       if (from !== to) changed[`limits.${LIMIT_FIELDS[name]}`] = { from, to };
     }
     const stored = await this.repository.updateTenant(tenant);
-    const retention = tenantRetention(tenant);
-    const retentionChanged =
-      retention.pointsDays !== current.retention.pointsDays ||
-      retention.anomaliesDays !== current.retention.anomaliesDays;
-    if (retentionChanged) await this.retentionRepository.apply(id, retention);
     await this.auditLog.append(by, [
       { tenantId: id, action: 'tenant.updated', target: id, details: { changes: changed } },
     ]);
     await this.settled();
     this.rememberTenant(stored);
-    if (retentionChanged) this.followUpRetention(id, retention);
+    const retention = tenantRetention(tenant);
+    if (
+      retention.pointsDays !== current.retention.pointsDays ||
+      retention.anomaliesDays !== current.retention.anomaliesDays
+    ) {
+      // The second pass is scheduled first: if the first fails (the answer is then an
+      // error), the stored rows still get the new retention a few seconds later.
+      this.followUpRetention(id, retention);
+      await this.retentionRepository.apply(id, retention);
+    }
     return tenant;
   }
 
