@@ -246,6 +246,12 @@ const CASES: Record<string, Case> = {
       }
     },
   },
+  'GET /v1/tenants/{id}': {
+    call: (_a, b) => ({ method: 'GET', path: `/v1/tenants/${b.id}` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
   'PATCH /v1/tenants/{id}': {
     call: (_a, b) => ({
       method: 'PATCH',

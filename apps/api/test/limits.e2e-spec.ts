@@ -86,6 +86,14 @@ describe("a tenant's limits and retention (real server, real embedded ClickHouse
       requests_burst: 40,
       max_series: 7,
     });
+    // The tenant reads its own limits with any key of its own.
+    const read = await call<{ plan: string; limits: Record<string, number> }>(
+      'GET',
+      `/v1/tenants/${id}`,
+      key,
+    );
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ plan: 'free', limits: { max_series: 7 } });
     const back = await call<{ limits: Record<string, number> }>('PATCH', `/v1/tenants/${id}`, ADMIN, {
       limits: { max_series: null },
     });

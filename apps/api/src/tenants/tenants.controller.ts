@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { parseTenantId, type TenantId } from '@seismo/storage';
 import {
@@ -121,6 +121,24 @@ export class TenantsController {
       key_id: key.id,
       ...(admin ? { admin_member_id: admin.id } : {}),
     };
+  }
+
+  /** A tenant's settings and the limits in force: what its own keys may read of it. */
+  @Get(':id')
+  @TenantOrDeploymentAdminAccess('read')
+  @ApiOperation({
+    summary: "A tenant's name, retention, plan and limits",
+    description:
+      'With the admin token, any tenant; with a key, its own tenant only (another id answers 404).',
+  })
+  @ApiParam({ name: 'id', description: "the tenant's id" })
+  @ApiOkResponse({ schema: TENANT })
+  @ApiNotFound("no such tenant (or not the key's own)")
+  get(@CurrentIdentity() identity: KeyIdentity | undefined, @Param('id') rawId: string): TenantBody {
+    const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
+    const tenant = this.runtime.tenants.get(id);
+    if (!tenant) throw noTenant(rawId);
+    return tenantBody(tenant);
   }
 
   /**
