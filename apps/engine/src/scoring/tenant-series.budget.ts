@@ -12,7 +12,10 @@
  * across processes exactly would need a shared store on the hot path.
  *
  * Series restored from a checkpoint are counted without being checked: they were let
- * in before and must keep flowing even if the limit was lowered since.
+ * in before and must keep flowing even if the limit was lowered since. Which new series
+ * a tenant at its limit gets refused depends on the order they arrive in across the
+ * partitions held here; a replay after a restart makes the same decisions as long as the
+ * process holds the same partitions (the refused points are in the dead letters either way).
  */
 export class TenantSeriesBudget {
   private count = 0;
