@@ -6,6 +6,8 @@ export interface RunningServer {
   readonly url: string;
   /** The admin token, when this start generated it (to be shown once); undefined otherwise. */
   readonly newAdminToken: string | undefined;
+  /** What runs behind the server, for tests and embedding (its storage, its directory). */
+  readonly runtime: SeismoRuntime;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function serve(config: SeismoConfig, options: RuntimeOptions = {}):
     return {
       url: `http://${host}:${port}`,
       newAdminToken: runtime.generatedAdminToken ? runtime.adminToken : undefined,
+      runtime,
       close: async () => {
         await app.close();
         await runtime.close();

@@ -238,6 +238,15 @@ describe('members, API keys and the audit log (real embedded server)', () => {
         retention: { points_days: 7, anomalies_days: 395 },
         zero_retention: false,
         billing: { stripe_customer_id: null },
+        plan: 'team',
+        limits: {
+          points_per_second: 50_000,
+          points_burst: 500_000,
+          requests_per_second: 500,
+          requests_burst: 1000,
+          max_series: 100_000,
+        },
+        limit_overrides: {},
       },
     });
     const byTenant = await call<Body>('PATCH', `/v1/tenants/${id}`, key, {
@@ -253,7 +262,7 @@ describe('members, API keys and the audit log (real embedded server)', () => {
     const empty = await call<{ error: string }>('PATCH', `/v1/tenants/${id}`, key, {});
     expect([empty.status, empty.body.error]).toEqual([
       400,
-      'body: nothing to change: give name, retention, zero_retention or billing',
+      'body: nothing to change: give name, retention, zero_retention, plan, limits or billing',
     ]);
     const outOfRange = await call<{ field: string }>('PATCH', `/v1/tenants/${id}`, key, {
       retention: { anomalies_days: 0 },

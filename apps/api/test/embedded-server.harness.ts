@@ -8,6 +8,8 @@ export interface TestServer {
   readonly url: string;
   readonly dataDir: string;
   readonly adminToken: string;
+  /** Runs SQL on the server's own embedded ClickHouse (chdb binds one directory per process). */
+  query<T>(sql: string): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       url: server.url,
       dataDir,
       adminToken,
+      query: async <T>(sql: string) =>
+        (await server.runtime.connection.client.query({ query: sql, format: 'JSONEachRow' })).json<T>(),
       close: async () => {
         await server.close();
         await rm(dataDir, { recursive: true, force: true });

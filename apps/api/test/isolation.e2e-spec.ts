@@ -171,6 +171,15 @@ const CASES: Record<string, Case> = {
       }
     },
   },
+  'GET /v1/series/{series}/hourly': {
+    call: (_a, b) => ({
+      method: 'GET',
+      path: `/v1/series/${encodeURIComponent(b.series)}/hourly?from=${Date.now() - 7 * 24 * 60 * MINUTE}`,
+    }),
+    expect: (answer, smuggled) => {
+      if (okOrRefused(answer, 200, smuggled)) expect(parsed<{ hours: unknown[] }>(answer).hours).toEqual([]);
+    },
+  },
   'GET /v1/members': {
     call: () => ({ method: 'GET', path: '/v1/members' }),
     expect: (answer, _smuggled, b) => {
@@ -248,6 +257,12 @@ const CASES: Record<string, Case> = {
         const usage = parsed<{ totals: { points_ingested: number } }>(answer);
         expect(usage.totals.points_ingested).toBeLessThan(B_POINTS);
       }
+    },
+  },
+  'GET /v1/tenants/{id}': {
+    call: (_a, b) => ({ method: 'GET', path: `/v1/tenants/${b.id}` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
     },
   },
   'PATCH /v1/tenants/{id}': {

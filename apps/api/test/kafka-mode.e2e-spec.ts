@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '@seismo/config';
 import { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from '@seismo/kafka/testing';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { type HealthReport } from '../src/health/health.controller';
 import { type RunningServer, serve } from '../src/serve';
 import { eventually } from './embedded-server.harness';
@@ -104,6 +104,42 @@ describe('Kafka mode, API and engine in one process (SEISMO_ROLE=all)', () => {
       return found.length > 0 ? found : undefined;
     }, 'the spike to be found');
     expect(anomalies.map((a) => a.value)).toContain(400);
+  });
+
+  it("scores a zero-retention tenant's points through the topic into hourly summaries, storing none", async () => {
+    const tenant = await post(`${server.url}/v1/tenants`, ADMIN, { name: 'private', zero_retention: true });
+    const key = tenant.body.api_key as string;
+    const points = spikyPoints('mem');
+    expect((await post(`${server.url}/v1/points`, key, { points })).status).toBe(202);
+    const hours = await eventually(async () => {
+      const response = await fetch(`${server.url}/v1/series/mem/hourly?from=${Date.now() - 480 * MINUTE}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      const found = ((await response.json()) as { hours: Array<{ count: number }> }).hours;
+      return found.reduce((n, h) => n + h.count, 0) === points.length ? found : undefined;
+    }, 'every point in the hourly summaries');
+    expect(hours.length).toBeGreaterThanOrEqual(5);
+    const counted = await server.runtime.connection.client.query({
+      query: `SELECT count() AS n FROM points WHERE tenant_id = '${tenant.body.id as string}'`,
+      format: 'JSONEachRow',
+    });
+    expect(Number((await counted.json<{ n: string }>())[0].n)).toBe(0);
+
+    // The topic did hold them: created by Seismo with a retention of one day, not the broker's week.
+    const admin = new Kafka({ brokers: kafka().brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const { resources } = await admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
+        includeSynonyms: false,
+      });
+      expect(resources[0].configEntries[0]).toMatchObject({
+        configName: 'retention.ms',
+        configValue: '86400000',
+      });
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('reports Kafka up and the group lag on /health, once the engine caught up, and on /metrics', async () => {

@@ -24,6 +24,7 @@ const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 
     ['get', '/metrics', 'none'],
     ['post', '/v1/tenants', 'admin'],
     ['patch', '/v1/tenants/{id}', 'admin-or-tenant'],
+    ['get', '/v1/tenants/{id}', 'admin-or-tenant'],
     ['get', '/v1/members', 'tenant'],
     ['post', '/v1/members', 'tenant'],
     ['patch', '/v1/members/{id}', 'tenant'],
@@ -40,6 +41,7 @@ const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 
     ['get', '/v1/series', 'tenant'],
     ['get', '/v1/series/{series}/points', 'tenant'],
     ['get', '/v1/usage', 'tenant'],
+    ['get', '/v1/series/{series}/hourly', 'tenant'],
   ];
 
 /** A schema, or the one its $ref names inside the document. */

@@ -1,7 +1,7 @@
 import { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from '@seismo/kafka/testing';
 import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
 import { AnomalyRepository, parseTenantId, PointRepository, UsageRepository } from '@seismo/storage';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestStorage } from '../../../libs/storage/test/storage.harness';
 import { BatchProcessor } from '../src/pipeline/batch.processor';
@@ -10,7 +10,7 @@ import { EngineRunner } from '../src/pipeline/engine.runner';
 import { InMemoryPointLog } from '../src/pipeline/in-memory-point.log';
 import { InMemoryPointQueue } from '../src/pipeline/in-memory-point.queue';
 import { KafkaPointQueue, type KafkaPointQueueOptions } from '../src/pipeline/kafka-point.queue';
-import { ensurePointTopics } from '../src/pipeline/kafka-point.topics';
+import { DEFAULT_POINTS_RETENTION_MS, ensurePointTopics } from '../src/pipeline/kafka-point.topics';
 import { type PointQueue, type QueueBatch } from '../src/pipeline/point-queue';
 import { PointQueueExceptionCode } from '../src/pipeline/point-queue.exception';
 import { type ProcessedBatch } from '../src/pipeline/processed-batch';
@@ -110,6 +110,30 @@ async function eventually(predicate: () => Promise<boolean>, what: string): Prom
 const offsets = (batch: QueueBatch): number[] => batch.messages.map((m) => m.offset);
 const last = (batch: QueueBatch): number => batch.messages[batch.messages.length - 1].offset;
 const text = (value: string): Uint8Array => new TextEncoder().encode(value);
+
+describe('ensurePointTopics', () => {
+  it('creates the points topic keeping raw points one day, and leaves an existing topic as it is', async () => {
+    const topic = randomTopicName('points');
+    const admin = client().admin();
+    await admin.connect();
+    try {
+      const topics = { pointsTopic: topic, dlqTopic: `${topic}.dlq`, anomaliesTopic: `${topic}.anomalies` };
+      await ensurePointTopics(admin, { ...topics, partitions: 2 });
+      const retentionOf = async (name: string) => {
+        const { resources } = await admin.describeConfigs({
+          resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] }],
+          includeSynonyms: false,
+        });
+        return resources[0].configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue;
+      };
+      expect(await retentionOf(topic)).toBe(String(DEFAULT_POINTS_RETENTION_MS));
+      await ensurePointTopics(admin, { ...topics, partitions: 2, pointsRetentionMs: 60_000 });
+      expect(await retentionOf(topic)).toBe(String(DEFAULT_POINTS_RETENTION_MS));
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
 
 describe('KafkaPointQueue', () => {
   it('keeps each partition in order, in batches that never cross a multiple of maxBatchMessages', async () => {

@@ -20,4 +20,10 @@ export interface DecodeResult {
   readonly points: Point[];
   readonly rejected: Rejection[];
   readonly skipped: number;
+  /**
+   * For each point, the `index` a rejection of it would carry (its place in the JSON
+   * array, its Influx line, its remote_write series): so a limit applied after decoding
+   * (a tenant's series limit) names the input the user sent.
+   */
+  readonly origins: number[];
 }

@@ -55,6 +55,7 @@ export class InfluxLineDecoder {
     }
     const points: Point[] = [];
     const rejected: Rejection[] = [];
+    const origins: number[] = [];
     let skipped = 0;
     for (const parsed of lines) {
       if (!parsed.ok) {
@@ -64,10 +65,12 @@ export class InfluxLineDecoder {
         // Only a body with invalid UTF-8 somewhere gets here: its lines with a U+FFFD are the broken ones.
         rejected.push({ index: parsed.line, error: `line ${parsed.line}: not valid UTF-8` });
       } else {
+        const before = points.length;
         skipped += this.entry(parsed.entry, parsed.line, now, precision, points, rejected);
+        for (let i = before; i < points.length; i++) origins.push(parsed.line);
       }
     }
-    return { points, rejected, skipped };
+    return { points, rejected, skipped, origins };
   }
 
   /** Adds the points of one line to `points` or its errors to `rejected`; returns how many fields it skipped. */

@@ -38,12 +38,15 @@ export class JsonPointsDecoder {
     );
     const points: Point[] = [];
     const rejected: Rejection[] = [];
+    const origins: number[] = [];
     for (let index = 0; index < inputs.length; index++) {
       const point = this.point(inputs[index], new JsonPointFields(index), now);
-      if (point.ok) points.push(point.value);
-      else rejected.push({ index, error: point.error });
+      if (point.ok) {
+        points.push(point.value);
+        origins.push(index);
+      } else rejected.push({ index, error: point.error });
     }
-    return { points, rejected, skipped: 0 };
+    return { points, rejected, skipped: 0, origins };
   }
 
   private parse(body: string | Uint8Array): unknown {

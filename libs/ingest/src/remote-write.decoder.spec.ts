@@ -112,6 +112,8 @@ describe('RemoteWriteDecoder', () => {
       ],
       rejected: [],
       skipped: 0,
+      // Each point names the series it came from, as a rejection of it would.
+      origins: [0, 0, 1],
     });
   });
 

@@ -51,11 +51,14 @@ export class RemoteWriteDecoder {
     }
     const points: Point[] = [];
     const rejected: Rejection[] = [];
+    const origins: number[] = [];
     let skipped = 0;
     request.timeseries.forEach((series, index) => {
+      const before = points.length;
       skipped += this.series(series, index, now, points, rejected);
+      for (let i = before; i < points.length; i++) origins.push(index);
     });
-    return { points, rejected, skipped };
+    return { points, rejected, skipped, origins };
   }
 
   private writeRequest(body: Uint8Array): WriteRequest {

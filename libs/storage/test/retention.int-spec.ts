@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AnomalyRepository } from '../src/anomaly.repository';
 import { parseDedupToken } from '../src/dedup-token';
 import { PointRepository } from '../src/point.repository';
+import { RetentionRepository } from '../src/retention.repository';
+import { SeriesHourRepository } from '../src/series-hour.repository';
 import { parseTenantId } from '../src/tenant-id';
 import { anomalyRecord, DAY_MS, pointRecord, TestStorage } from './storage.harness';
 
@@ -68,5 +70,66 @@ describe('per-row retention', () => {
     expect(await storage.count('points', `series = 'mem' AND tenant_id = '${patient}'`)).toBe(1);
     expect(await storage.count('anomalies', `tenant_id = '${brief}'`)).toBe(0);
     expect(await storage.count('anomalies', `tenant_id = '${patient}'`)).toBe(1);
+  });
+});
+
+// A tenant's retention changed after its rows were stored: the change reaches them.
+describe('RetentionRepository', () => {
+  it("rewrites a tenant's rows to its new retention, dropping at once what the shorter one no longer keeps", async () => {
+    const shrinking = parseTenantId('shrinking');
+    const other = parseTenantId('other');
+    const now = Date.now();
+    const hour = (t: number) => t - (t % 3_600_000);
+    await new PointRepository(storage.connection).insertBatch(
+      [10, 3, 1].flatMap((days) => [
+        pointRecord(shrinking, 'disk', now - days * DAY_MS, { retentionDays: 30, value: days }),
+        pointRecord(other, 'disk', now - days * DAY_MS, { retentionDays: 30, value: days }),
+      ]),
+      parseDedupToken('retention-points'),
+    );
+    await new AnomalyRepository(storage.connection).insertBatch(
+      [200, 40, 1].flatMap((days) => [
+        anomalyRecord(shrinking, `a${days}`, now - days * DAY_MS, { retentionDays: 395 }),
+        anomalyRecord(other, `a${days}`, now - days * DAY_MS, { retentionDays: 395 }),
+      ]),
+      parseDedupToken('retention-anomalies'),
+    );
+    await new SeriesHourRepository(storage.connection).insertBatch(
+      [200, 40, 1].map((days) => ({
+        tenantId: shrinking,
+        series: 'disk',
+        hour: hour(now - days * DAY_MS),
+        count: 1,
+        sum: days,
+        min: days,
+        max: days,
+        retentionDays: 395,
+      })),
+      parseDedupToken('retention-hours'),
+    );
+
+    await new RetentionRepository(storage.connection).apply(shrinking, { pointsDays: 5, anomaliesDays: 30 });
+
+    // No OPTIMIZE: the mutation itself applied the TTL.
+    const values = async (table: string, column: string, tenant: string) =>
+      (
+        await storage.rows<{ v: number }>(
+          `SELECT ${column} AS v FROM ${table} WHERE tenant_id = '${tenant}' ORDER BY v`,
+        )
+      ).map((r) => Number(r.v));
+    expect(await values('points', 'value', shrinking)).toEqual([1, 3]);
+    expect(await values('anomalies', 'toUnixTimestamp64Milli(ts)', shrinking)).toEqual([now - DAY_MS]);
+    expect(await values('series_hourly', 'min', shrinking)).toEqual([1]);
+    // Another tenant's rows keep their retention.
+    expect(await values('points', 'value', other)).toEqual([1, 3, 10]);
+    expect(await storage.count('anomalies', `tenant_id = '${other}'`)).toBe(3);
+
+    // Longer again: what remains is kept longer; what was dropped stays dropped.
+    await new RetentionRepository(storage.connection).apply(shrinking, {
+      pointsDays: 60,
+      anomaliesDays: 395,
+    });
+    expect(await values('points', 'retention_days', shrinking)).toEqual([60, 60]);
+    expect(await values('points', 'value', shrinking)).toEqual([1, 3]);
   });
 });

@@ -5,6 +5,7 @@ export * from './api-key.validator';
 export * from './audit';
 export * from './audit-log.repository';
 export * from './identity';
+export * from './limits';
 export * from './member';
 export * from './member.validator';
 export * from './tenancy.exception';

@@ -1,11 +1,19 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { type ClickHouseAccess, describeCause, type TenantId } from '@seismo/storage';
+import { type ClickHouseAccess, describeCause, RetentionRepository, type TenantId } from '@seismo/storage';
 import { type Role, roleAllows, SCOPES } from './access';
 import { type ApiKeyHash, generateApiKey, hashApiKey, isWellFormedApiKey, newApiKeyId } from './api-key';
 import { type NewApiKey, validateNewApiKey } from './api-key.validator';
 import { type AuditContext } from './audit';
 import { type AuditRecord, AuditLogRepository } from './audit-log.repository';
 import { type KeyIdentity } from './identity';
+import {
+  LIMIT_FIELDS,
+  LIMIT_NAMES,
+  type LimitName,
+  type LimitOverrides,
+  resolveLimits,
+  type TenantLimits,
+} from './limits';
 import { type Member, newMemberId, type NewMember } from './member';
 import { checkRole, normalizeEmail, validateNewMember } from './member.validator';
 import { TenancyException, TenancyExceptionCode } from './tenancy.exception';
@@ -67,6 +75,19 @@ export const DEFAULT_USAGE_FLUSH_MS = 60_000;
 interface CachedTenant extends StoredTenant {
   /** Computed once: the engine asks for it for every batch. */
   readonly retention: TenantRetention;
+  /** Computed once: ingest asks for them on every request. */
+  readonly limits: TenantLimits;
+}
+
+/**
+ * A change of a tenant's limits: a number sets one, null puts it back to the plan's.
+ * Only a deployment admin may make one (the HTTP layer checks; the audit log shows who).
+ */
+export type LimitChanges = Partial<Record<LimitName, number | null>>;
+
+/** What PATCH /v1/tenants/{id} may change. */
+export interface TenantUpdate extends Omit<TenantChanges, 'limitOverrides'> {
+  readonly limits?: LimitChanges;
 }
 
 /**
@@ -101,9 +122,14 @@ export class TenantDirectory {
   /** The reload in flight, if any; later ones queue behind it. */
   private reloading: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
+  /** Second passes of retention changes, pending (see `updateTenant`). */
+  private readonly retentionFollowUps = new Set<NodeJS.Timeout>();
+  /** Re-read period, so that a retention change can wait out every process's stale copy. */
+  private reloadMs = DEFAULT_RELOAD_MS;
 
   private constructor(
     private readonly repository: TenantRepository,
+    private readonly retentionRepository: RetentionRepository,
     /** Where admin actions are recorded; GET /v1/audit reads it. */
     readonly auditLog: AuditLogRepository,
     private readonly logger: Pick<LoggerService, 'warn'>,
@@ -118,9 +144,11 @@ export class TenantDirectory {
     const usageFlushMs = positiveInteger(options.usageFlushMs ?? DEFAULT_USAGE_FLUSH_MS, 'usageFlushMs');
     const directory = new TenantDirectory(
       new TenantRepository(access),
+      new RetentionRepository(access),
       new AuditLogRepository(access),
       options.logger ?? new Logger(TenantDirectory.name),
     );
+    directory.reloadMs = reloadMs;
     await directory.reload();
     // unref: the timers alone must not keep a finished process alive.
     directory.timers = [
@@ -136,6 +164,8 @@ export class TenantDirectory {
    */
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
+    for (const timer of this.retentionFollowUps) clearTimeout(timer);
+    this.retentionFollowUps.clear();
     this.timers = [];
     await this.flushUsage().catch((error: unknown) => {
       this.logger.warn(`storing when API keys were last used failed: ${describeCause(error)}`);
@@ -208,27 +238,78 @@ export class TenantDirectory {
   }
 
   /**
-   * Changes a tenant's name or retention. The engine writes the new retention into the
-   * rows it stores from then on; rows already stored keep theirs.
+   * Changes a tenant's name, retention, plan or limits. A change of retention applies to
+   * the rows already stored too: the tables' TTL reads each row's `retention_days`, so
+   * the tenant's rows are rewritten with the new value (RetentionRepository: a mutation
+   * that also re-evaluates the TTL, which drops what the shorter retention no longer
+   * keeps at once). Rows written by an engine that had not yet re-read the tenant (up to
+   * `reloadMs` after the change, plus a batch in flight) still carry the old value: one
+   * second pass, three reload periods later, rewrites those.
    */
-  async updateTenant(id: TenantId, changes: TenantChanges, by: AuditContext): Promise<Tenant> {
+  async updateTenant(id: TenantId, changes: TenantUpdate, by: AuditContext): Promise<Tenant> {
     const current = await this.fresh(() => this.tenants.get(id));
     if (!current) throw new TenancyException(TenancyExceptionCode.UNKNOWN_TENANT, `no tenant ${id}`);
     const before = current.tenant;
-    const defined = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
-    const tenant: Tenant = { id, ...validateNewTenant({ ...before, ...defined }) };
-    const changed = Object.fromEntries(
-      (['name', 'pointsDays', 'anomaliesDays', 'zeroRetention'] as const)
+    const { limits: limitChanges, ...fields } = changes;
+    const defined = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+    const limitOverrides = limitChanges ? applyLimitChanges(before.limitOverrides, limitChanges) : undefined;
+    const tenant: Tenant = {
+      id,
+      ...validateNewTenant({ ...before, ...defined, ...(limitOverrides ? { limitOverrides } : {}) }),
+    };
+    const changed: Record<string, { from: unknown; to: unknown }> = Object.fromEntries(
+      (['name', 'pointsDays', 'anomaliesDays', 'zeroRetention', 'plan'] as const)
         .filter((field) => before[field] !== tenant[field])
         .map((field) => [snake(field), { from: before[field], to: tenant[field] }]),
     );
+    for (const name of LIMIT_NAMES) {
+      const [from, to] = [before.limitOverrides[name] ?? null, tenant.limitOverrides[name] ?? null];
+      if (from !== to) changed[`limits.${LIMIT_FIELDS[name]}`] = { from, to };
+    }
     const stored = await this.repository.updateTenant(tenant);
     await this.auditLog.append(by, [
       { tenantId: id, action: 'tenant.updated', target: id, details: { changes: changed } },
     ]);
     await this.settled();
     this.rememberTenant(stored);
+    const retention = tenantRetention(tenant);
+    if (
+      retention.pointsDays !== current.retention.pointsDays ||
+      retention.anomaliesDays !== current.retention.anomaliesDays
+    ) {
+      // The second pass is scheduled first: if the first fails (the answer is then an
+      // error), the stored rows still get the new retention a few seconds later.
+      this.followUpRetention(id, retention);
+      await this.retentionRepository.apply(id, retention);
+    }
     return tenant;
+  }
+
+  /** The limits in force for a tenant: its plan's with its overrides. UNKNOWN_TENANT if none. */
+  limitsOf(id: TenantId): TenantLimits {
+    const cached = this.tenants.get(id);
+    if (!cached) throw new TenancyException(TenancyExceptionCode.UNKNOWN_TENANT, `no tenant ${id}`);
+    return cached.limits;
+  }
+
+  /**
+   * The second pass of a retention change, if the retention is still the one changed
+   * to. Best effort: a failure is logged, and a process stopped before it runs leaves
+   * the few rows of that window with the old retention (documented in the README).
+   */
+  private followUpRetention(id: TenantId, retention: TenantRetention): void {
+    const timer = setTimeout(() => {
+      this.retentionFollowUps.delete(timer);
+      const now = this.tenants.get(id)?.retention;
+      if (!now || now.pointsDays !== retention.pointsDays || now.anomaliesDays !== retention.anomaliesDays)
+        return;
+      this.retentionRepository.apply(id, retention).catch((error: unknown) => {
+        this.logger.warn(
+          `second pass of the retention change of tenant ${id} failed: ${describeCause(error)}`,
+        );
+      });
+    }, 3 * this.reloadMs).unref();
+    this.retentionFollowUps.add(timer);
   }
 
   /**
@@ -583,7 +664,22 @@ export class TenantDirectory {
 }
 
 function cache(stored: StoredTenant): CachedTenant {
-  return { ...stored, retention: tenantRetention(stored.tenant) };
+  const { tenant } = stored;
+  return {
+    ...stored,
+    retention: tenantRetention(tenant),
+    limits: resolveLimits(tenant.plan, tenant.limitOverrides),
+  };
+}
+
+/** Overrides after a change: a number sets one, null removes it (the plan's applies again). */
+function applyLimitChanges(current: LimitOverrides, changes: LimitChanges): LimitOverrides {
+  const next: Partial<Record<LimitName, number>> = { ...current };
+  for (const [name, value] of Object.entries(changes) as [LimitName, number | null | undefined][]) {
+    if (value === null) delete next[name];
+    else if (value !== undefined) next[name] = value;
+  }
+  return next;
 }
 
 /** A key's public fields, without its hash or row version. */
@@ -604,6 +700,7 @@ function tenantDetails(tenant: Tenant): Record<string, unknown> {
     points_days: tenant.pointsDays,
     anomalies_days: tenant.anomaliesDays,
     zero_retention: tenant.zeroRetention,
+    plan: tenant.plan,
   };
 }
 

@@ -8,6 +8,7 @@ import {
 } from '@seismo/storage';
 import { type Role, type Scope, isScope } from './access';
 import { type ApiKeyHash, legacyApiKeyId } from './api-key';
+import { DEFAULT_PLAN, isPlanName, parseStoredOverrides } from './limits';
 import { type Member } from './member';
 import { type Tenant } from './tenant';
 
@@ -85,15 +86,18 @@ export class TenantRepository {
     // INSERT ... SELECT so that every value is a bound, typed parameter: nothing an
     // admin typed is ever spliced into SQL, and the instant needs no text format.
     await this.write(`tenant ${tenant.id}`, {
-      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, created_at, version)
+      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits, created_at, version)
               SELECT {id:String}, {name:String}, {pointsDays:UInt16}, {anomaliesDays:UInt16},
-                     {zeroRetention:UInt8}, fromUnixTimestamp64Milli({createdAt:Int64}, 'UTC'), {version:UInt64}`,
+                     {zeroRetention:UInt8}, {plan:String}, {limits:String},
+                     fromUnixTimestamp64Milli({createdAt:Int64}, 'UTC'), {version:UInt64}`,
       query_params: {
         id: tenant.id,
         name: tenant.name,
         pointsDays: tenant.pointsDays,
         anomaliesDays: tenant.anomaliesDays,
         zeroRetention: tenant.zeroRetention ? 1 : 0,
+        plan: tenant.plan,
+        limits: JSON.stringify(tenant.limitOverrides),
         createdAt: Math.floor(version / 1000),
         version,
       },
@@ -108,9 +112,9 @@ export class TenantRepository {
   async updateTenant(tenant: Tenant): Promise<StoredTenant> {
     const version = nextVersion();
     await this.write(`tenant ${tenant.id}`, {
-      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, created_at, version)
+      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits, created_at, version)
               SELECT id, {name:String}, {pointsDays:UInt16}, {anomaliesDays:UInt16}, {zeroRetention:UInt8},
-                     created_at, {version:UInt64}
+                     {plan:String}, {limits:String}, created_at, {version:UInt64}
               FROM tenants FINAL WHERE id = {id:String}`,
       query_params: {
         id: tenant.id,
@@ -118,6 +122,8 @@ export class TenantRepository {
         pointsDays: tenant.pointsDays,
         anomaliesDays: tenant.anomaliesDays,
         zeroRetention: tenant.zeroRetention ? 1 : 0,
+        plan: tenant.plan,
+        limits: JSON.stringify(tenant.limitOverrides),
         version,
       },
     });
@@ -212,8 +218,12 @@ export class TenantRepository {
         points_days: number;
         anomalies_days: number;
         zero_retention: number;
+        plan: string;
+        limits: string;
         version: string;
-      }>('SELECT id, name, points_days, anomalies_days, zero_retention, version FROM tenants FINAL');
+      }>(
+        'SELECT id, name, points_days, anomalies_days, zero_retention, plan, limits, version FROM tenants FINAL',
+      );
       const usageRows = await this.rows<{ tenant_id: string; key_id: string; at_ms: string }>(
         `SELECT tenant_id, key_id, toUnixTimestamp64Milli(max(last_used_at)) AS at_ms
          FROM api_key_usage GROUP BY tenant_id, key_id`,
@@ -237,6 +247,9 @@ export class TenantRepository {
             pointsDays: Number(row.points_days),
             anomaliesDays: Number(row.anomalies_days),
             zeroRetention: Number(row.zero_retention) !== 0,
+            // An unknown plan (written by a newer version) reads as the default rather than locking the tenant out.
+            plan: isPlanName(row.plan) ? row.plan : DEFAULT_PLAN,
+            limitOverrides: parseStoredOverrides(row.limits),
           },
           version: Number(row.version),
         })),

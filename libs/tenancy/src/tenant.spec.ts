@@ -16,6 +16,8 @@ describe('tenantRetention', () => {
     pointsDays: 30,
     anomaliesDays: 395,
     zeroRetention: false,
+    plan: 'team',
+    limitOverrides: {},
   };
 
   it("is the tenant's days", () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseTenantId, type TenantId } from '@seismo/storage';
+import { type LimitOverrides, type PlanName } from './limits';
 
 /** A tenant as the rest of Seismo sees it: who it is and how long its data is kept. */
 export interface Tenant {
@@ -11,6 +12,10 @@ export interface Tenant {
   readonly anomaliesDays: number;
   /** Points are scored but never stored; anomalies are still kept for `anomaliesDays`. */
   readonly zeroRetention: boolean;
+  /** The plan its limits come from (limits.ts). */
+  readonly plan: PlanName;
+  /** Limits a deployment admin set for this tenant over its plan's. */
+  readonly limitOverrides: LimitOverrides;
 }
 
 /** What the engine writes into each row, whose TTL reads it: `pointsDays` 0 means "do not store". */
@@ -25,6 +30,8 @@ export interface NewTenant {
   readonly pointsDays?: number;
   readonly anomaliesDays?: number;
   readonly zeroRetention?: boolean;
+  readonly plan?: PlanName;
+  readonly limitOverrides?: LimitOverrides;
 }
 
 export const DEFAULT_POINTS_DAYS = 30;

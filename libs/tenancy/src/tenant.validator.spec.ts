@@ -14,19 +14,28 @@ function refusal(input: NewTenant): TenancyException {
 }
 
 describe('validateNewTenant', () => {
-  it('fills in the defaults: 30 days of points, 395 of anomalies, retention on', () => {
+  it('fills in the defaults: 30 days of points, 395 of anomalies, retention on, the team plan', () => {
     expect(validateNewTenant({ name: 'Acme' })).toEqual({
       name: 'Acme',
       pointsDays: 30,
       anomaliesDays: 395,
       zeroRetention: false,
+      plan: 'team',
+      limitOverrides: {},
     });
   });
 
   it('keeps what was given, at the bounds', () => {
     expect(
       validateNewTenant({ name: 'x'.repeat(100), pointsDays: 1, anomaliesDays: 3650, zeroRetention: true }),
-    ).toEqual({ name: 'x'.repeat(100), pointsDays: 1, anomaliesDays: 3650, zeroRetention: true });
+    ).toEqual({
+      name: 'x'.repeat(100),
+      pointsDays: 1,
+      anomaliesDays: 3650,
+      zeroRetention: true,
+      plan: 'team',
+      limitOverrides: {},
+    });
   });
 
   it('counts characters, not UTF-16 units', () => {

@@ -1,3 +1,4 @@
+import { checkLimitOverrides, checkPlan, DEFAULT_PLAN } from './limits';
 import { TenancyException, TenancyExceptionCode } from './tenancy.exception';
 import {
   DEFAULT_ANOMALIES_DAYS,
@@ -26,6 +27,8 @@ export function validateNewTenant(input: NewTenant): ValidNewTenant {
     pointsDays: checkDays(input.pointsDays ?? DEFAULT_POINTS_DAYS, 'pointsDays'),
     anomaliesDays: checkDays(input.anomaliesDays ?? DEFAULT_ANOMALIES_DAYS, 'anomaliesDays'),
     zeroRetention: checkFlag(input.zeroRetention ?? false, 'zeroRetention'),
+    plan: checkPlan(input.plan ?? DEFAULT_PLAN),
+    limitOverrides: checkLimitOverrides(input.limitOverrides ?? {}),
   };
 }
 

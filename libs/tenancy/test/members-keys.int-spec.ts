@@ -318,6 +318,8 @@ describe('TenantDirectory: tenant settings and the audit log', () => {
       pointsDays: 7,
       anomaliesDays: 395,
       zeroRetention: true,
+      plan: 'team',
+      limitOverrides: {},
     });
     expect(tenants.retentionOf(tenantId)).toEqual({ pointsDays: 0, anomaliesDays: 395 });
     const later = await directory();

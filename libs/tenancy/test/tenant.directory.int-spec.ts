@@ -34,6 +34,8 @@ describe('TenantDirectory', () => {
       pointsDays: 30,
       anomaliesDays: 395,
       zeroRetention: false,
+      plan: 'team',
+      limitOverrides: {},
     });
     expect(apiKey).toMatch(/^sk_[A-Za-z0-9_-]{43}$/);
     expect(tenants.authenticate(apiKey)).toEqual(tenant);

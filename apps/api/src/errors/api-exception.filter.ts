@@ -6,6 +6,7 @@ import { StorageException, StorageExceptionCode } from '@seismo/storage';
 import { TenancyException, TenancyExceptionCode } from '@seismo/tenancy';
 import { type FastifyReply } from 'fastify';
 import { ZodError } from 'zod';
+import { LimitException, LimitExceptionCode } from '../limits/limit.exception';
 
 const INGEST_STATUS: Record<IngestExceptionCode, number> = {
   [IngestExceptionCode.MALFORMED_BODY]: 400,
@@ -39,6 +40,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const [status, body] = this.answer(error);
+    // Whole seconds, as RFC 9110 allows for a delay; clients and proxies read it to back off.
+    if (error instanceof LimitException && error.retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(error.retryAfterSeconds));
     void reply.status(status).send(body);
   }
 
@@ -47,6 +51,15 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const response = error.getResponse();
       const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
       return [error.getStatus(), { statusCode: error.getStatus(), error: message ?? error.message }];
+    }
+    if (error instanceof LimitException) {
+      const status = error.code === LimitExceptionCode.RATE_LIMITED ? 429 : 413;
+      const retry =
+        error.retryAfterSeconds !== undefined ? { retry_after_seconds: error.retryAfterSeconds } : {};
+      return [
+        status,
+        { statusCode: status, code: error.code, limit: error.limit, ...retry, error: error.message },
+      ];
     }
     if (error instanceof IngestException) {
       const status = INGEST_STATUS[error.code];

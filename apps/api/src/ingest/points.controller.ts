@@ -7,6 +7,7 @@ import {
   ApiPayloadTooLargeResponse,
   ApiQuery,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { parseInfluxPrecision } from '@seismo/ingest';
 import { type Tenant } from '@seismo/tenancy';
@@ -17,7 +18,8 @@ import { type IngestAnswer, IngestService } from './ingest.service';
 
 // Per route, not on the class: @HttpCode(202) makes a bare 202 of its own that would hide a class-level one.
 const QUEUED = {
-  description: 'the valid points are queued for scoring; the others are named with their error',
+  description:
+    "the valid points are queued for scoring; the others are named with their error (a point of a new series beyond the tenant's max_series among them)",
   schema: INGEST_ANSWER,
 };
 
@@ -28,7 +30,17 @@ const QUEUED = {
 @ApiTags('ingest')
 @TenantAccess('ingest')
 @ApiBadRequest('a body that cannot be read at all, or a bad parameter')
-@ApiPayloadTooLargeResponse({ description: 'the body is larger than ingest takes', schema: ERROR })
+@ApiPayloadTooLargeResponse({
+  description: "the body is larger than ingest takes, or holds more points than the tenant's points_burst",
+  schema: ERROR,
+})
+@ApiTooManyRequestsResponse({
+  description:
+    "over the tenant's requests_per_second or points_per_second: nothing was taken; the Retry-After header " +
+    '(whole seconds) says when the same request passes, `limit` names the limit',
+  headers: { 'Retry-After': { description: 'whole seconds to wait', schema: { type: 'integer' } } },
+  schema: ERROR,
+})
 @Controller()
 export class PointsController {
   constructor(private readonly ingest: IngestService) {}

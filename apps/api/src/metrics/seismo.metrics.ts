@@ -93,6 +93,18 @@ export class SeismoMetrics {
     });
   }
 
+  /**
+   * Refusals by a tenant's limits; `reason` is a LimitReason (limits/limit.reason.ts),
+   * `stage` where it happened. Points for the point and series limits, requests for
+   * the request rate.
+   */
+  readonly limitRejections = new Counter({
+    name: 'seismo_limit_rejections_total',
+    help: "Input refused by a tenant's limits, by reason (requests_per_second, points_per_second, points_burst, max_series) and stage (ingest, engine)",
+    labelNames: ['reason', 'stage'] as const,
+    registers: [this.registry],
+  });
+
   readonly billingEvents = new Counter({
     name: 'seismo_billing_meter_events_total',
     help:

@@ -1,5 +1,5 @@
 import { type SchemaObject } from '@nestjs/swagger';
-import { AUDIT_ACTIONS, ROLES, SCOPES } from '@seismo/tenancy';
+import { AUDIT_ACTIONS, LIMIT_FIELDS, MAX_LIMIT, PLAN_NAMES, PLANS, ROLES, SCOPES } from '@seismo/tenancy';
 
 /**
  * The JSON shapes of the public contract, as /openapi.json shows them. The zod schemas in
@@ -32,8 +32,56 @@ const ERROR_SCHEMA: SchemaObject = {
       description: 'every validation issue, one per field',
     },
     error_id: { type: 'string', description: 'on a 500: the id under which the server logged the error' },
+    limit: {
+      type: 'string',
+      enum: ['requests_per_second', 'points_per_second', 'points_burst', 'max_series'],
+      description: "on a 429 or a 413 from ingest: the tenant's limit that refused the request",
+    },
+    retry_after_seconds: {
+      type: 'integer',
+      description:
+        'on a 429: whole seconds after which the same request passes (also the Retry-After header)',
+    },
   },
 };
+
+const LIMIT_DESCRIPTIONS: Record<string, string> = {
+  points_per_second: 'sustained points a second (token bucket refill)',
+  points_burst: 'points at once after a quiet spell (bucket size); a request above it is refused with 413',
+  requests_per_second: 'sustained ingest requests a second',
+  requests_burst: 'ingest requests at once (bucket size)',
+  max_series: 'distinct series; points of new series beyond it are refused, known series flow',
+};
+
+const PLAN_SCHEMA: SchemaObject = {
+  type: 'string',
+  enum: [...PLAN_NAMES],
+  description:
+    'the plan the limits come from: ' +
+    PLAN_NAMES.map(
+      (plan) =>
+        `${plan} (${Object.entries(LIMIT_FIELDS)
+          .map(([name, field]) => `${field} ${PLANS[plan][name as keyof (typeof PLANS)[typeof plan]]}`)
+          .join(', ')})`,
+    ).join('; '),
+};
+
+const limitsSchema = (nullable: boolean): SchemaObject => ({
+  type: 'object',
+  additionalProperties: false,
+  properties: Object.fromEntries(
+    Object.values(LIMIT_FIELDS).map((field) => [
+      field,
+      {
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_LIMIT,
+        ...(nullable ? { nullable: true } : {}),
+        description: LIMIT_DESCRIPTIONS[field],
+      },
+    ]),
+  ),
+});
 
 export const CREATE_TENANT: SchemaObject = {
   type: 'object',
@@ -50,6 +98,7 @@ export const CREATE_TENANT: SchemaObject = {
       },
     },
     zero_retention: { type: 'boolean', description: 'score points without storing them' },
+    plan: { ...PLAN_SCHEMA, default: 'team' },
     admin_email: {
       type: 'string',
       format: 'email',
@@ -75,12 +124,16 @@ export const CREATED_TENANT: SchemaObject = {
 export const UPDATE_TENANT: SchemaObject = {
   type: 'object',
   additionalProperties: false,
-  description: 'the fields to change; the others stay',
+  description:
+    'the fields to change; the others stay. plan and limits only with the deployment admin token (403 with a ' +
+    "tenant's key: a tenant cannot raise its own limits)",
   properties: {
     name: { type: 'string' },
     retention: {
       type: 'object',
       additionalProperties: false,
+      description:
+        'applies to the rows already stored too: a shorter retention removes what it no longer keeps',
       properties: {
         points_days: { type: 'integer', minimum: 1, maximum: 3650 },
         anomalies_days: { type: 'integer', minimum: 1, maximum: 3650 },
@@ -95,12 +148,18 @@ export const UPDATE_TENANT: SchemaObject = {
         'deployment admin token only: the Stripe customer the tenant is billed to (null unlinks); audited',
       properties: { stripe_customer_id: { type: 'string', nullable: true, example: 'cus_NffrFeUfNV2Hib' } },
     },
+    plan: PLAN_SCHEMA,
+    limits: {
+      ...limitsSchema(true),
+      description:
+        "overrides of the plan's limits for this tenant: a number sets one, null returns to the plan's",
+    },
   },
 };
 
 export const TENANT: SchemaObject = {
   type: 'object',
-  required: ['id', 'name', 'retention', 'zero_retention', 'billing'],
+  required: ['id', 'name', 'retention', 'zero_retention', 'billing', 'plan', 'limits', 'limit_overrides'],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
@@ -115,6 +174,9 @@ export const TENANT: SchemaObject = {
       required: ['stripe_customer_id'],
       properties: { stripe_customer_id: { type: 'string', nullable: true } },
     },
+    plan: PLAN_SCHEMA,
+    limits: { ...limitsSchema(false), description: 'the limits in force: the plan with the overrides' },
+    limit_overrides: { ...limitsSchema(false), description: "only the limits set over the plan's" },
   },
 };
 
@@ -385,6 +447,32 @@ export const SERIES_LIST: SchemaObject = {
 };
 
 const flags: SchemaObject = { type: 'integer', description: 'bit markers; 1 = anomaly' };
+
+export const SERIES_HOURS: SchemaObject = {
+  type: 'object',
+  required: ['series', 'hours'],
+  description:
+    "per hour, what the series' points were: written for zero-retention tenants (their only trace of points), " +
+    'empty for other tenants, whose points are read with /points',
+  properties: {
+    series: { type: 'string' },
+    hours: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['hour', 'count', 'sum', 'min', 'max', 'avg'],
+        properties: {
+          hour: { type: 'integer', description: 'start of the hour, epoch milliseconds' },
+          count: { type: 'integer' },
+          sum: { type: 'number' },
+          min: { type: 'number' },
+          max: { type: 'number' },
+          avg: { type: 'number' },
+        },
+      },
+    },
+  },
+};
 
 export const POINT_RANGE: SchemaObject = {
   description:

@@ -17,6 +17,7 @@ import {
   ClickHouseConnection,
   Migrator,
   PointRepository,
+  SeriesHourRepository,
   SeriesRepository,
   UsageRepository,
 } from '@seismo/storage';
@@ -28,6 +29,8 @@ import {
   TenantBillingRepository,
 } from '@seismo/billing';
 import { HealthProbe } from '../health/health.probe';
+import { LimitReason } from '../limits/limit.reason';
+import { LimitRejections } from '../limits/limit.rejections';
 import { ObservedSink } from '../metrics/observed.sink';
 import { SeismoMetrics } from '../metrics/seismo.metrics';
 import { AnomalyFeed } from '../stream/anomaly.feed';
@@ -80,6 +83,8 @@ export class SeismoRuntime {
     readonly billing: TenantBillingRepository,
     /** Sends usage to Stripe; absent without SEISMO_STRIPE_API_KEY and in an engine-only process. */
     private readonly billingWorker: BillingWorker | undefined,
+    /** Every refusal by a tenant's limit is told here (metrics; metering may subscribe). */
+    readonly limitListener: LimitRejections,
   ) {}
 
   static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
@@ -108,6 +113,7 @@ export class SeismoRuntime {
       const anomalies = new AnomalyRepository(connection);
       const usage = new UsageRepository(connection);
       const metrics = new SeismoMetrics(transport);
+      const limitListener = new LimitRejections(metrics);
       const feed = new AnomalyFeed();
       const directory = tenants;
       const engine = transport.consumer
@@ -119,6 +125,8 @@ export class SeismoRuntime {
             checkpoints,
             metrics,
             feed,
+            limitListener,
+            connection,
           })
         : undefined;
       // In Kafka mode the engines publish to the anomalies topic, and each API process follows it.
@@ -168,6 +176,7 @@ export class SeismoRuntime {
         feed,
         billing,
         billingWorker,
+        limitListener,
       );
     } catch (error) {
       await transport?.close().catch(() => undefined);
@@ -206,6 +215,8 @@ interface EngineParts {
   readonly checkpoints: CheckpointRepository;
   readonly metrics: SeismoMetrics;
   readonly feed: AnomalyFeed;
+  readonly limitListener: LimitRejections;
+  readonly connection: ClickHouseConnection;
 }
 
 /** The engine and what it holds open besides the queue. */
@@ -225,13 +236,27 @@ async function startEngine(
   topics: KafkaTopicNames,
   parts: EngineParts,
 ): Promise<Engine> {
-  const { tenants, points, anomalies, usage, checkpoints, metrics, feed } = parts;
+  const { tenants, points, anomalies, usage, checkpoints, metrics, feed, limitListener } = parts;
   const processor = new BatchProcessor({
     retentionOf: (tenant) => tenants.retentionOf(tenant),
     anomalyThreshold: config.anomalyThreshold,
+    // A tenant unknown here has its messages dead-lettered before any series is counted.
+    maxSeriesOf: (tenant) =>
+      tenants.get(tenant) ? tenants.limitsOf(tenant).maxSeries : Number.POSITIVE_INFINITY,
+    onSeriesRefused: (tenant, count) =>
+      limitListener.rejected(tenant, LimitReason.MAX_SERIES, 'engine', count),
   });
   metrics.observeEngine(processor);
-  const stored = new ObservedSink(new ClickHouseSink(points, anomalies, usage, transport.source), metrics);
+  const stored = new ObservedSink(
+    new ClickHouseSink(
+      points,
+      anomalies,
+      usage,
+      transport.source,
+      new SeriesHourRepository(parts.connection),
+    ),
+    metrics,
+  );
   const opened: Array<{ disconnect(): Promise<void> } | { stop(): Promise<void> }> = [];
   const release = async () => {
     for (const part of opened.reverse()) await ('stop' in part ? part.stop() : part.disconnect());

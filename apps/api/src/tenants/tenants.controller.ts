@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { parseCustomerId } from '@seismo/billing';
 import { parseTenantId, type TenantId } from '@seismo/storage';
@@ -10,6 +10,14 @@ import {
   TenancyExceptionCode,
   type Tenant,
   type TenantChanges,
+  LIMIT_FIELDS,
+  LIMIT_NAMES,
+  type LimitChanges,
+  type LimitName,
+  PLAN_NAMES,
+  type PlanName,
+  resolveLimits,
+  type TenantLimits,
 } from '@seismo/tenancy';
 import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
@@ -30,8 +38,18 @@ const createTenant = z
     name: z.string(),
     retention: retention.optional(),
     zero_retention: z.boolean().optional(),
+    plan: z.enum(PLAN_NAMES).optional(),
     admin_email: z.string().optional(),
   })
+  .strict();
+
+/** Each limit a number (set it) or null (back to the plan's); checked in range by libs/tenancy. */
+const limits = z
+  .object(
+    Object.fromEntries(
+      Object.values(LIMIT_FIELDS).map((field) => [field, z.number().int().nullable().optional()]),
+    ),
+  )
   .strict();
 
 const updateTenant = z
@@ -40,10 +58,12 @@ const updateTenant = z
     retention: retention.optional(),
     zero_retention: z.boolean().optional(),
     billing: z.object({ stripe_customer_id: z.string().nullable() }).strict().optional(),
+    plan: z.enum(PLAN_NAMES).optional(),
+    limits: limits.optional(),
   })
   .strict()
   .refine((body) => Object.values(body).some((value) => value !== undefined), {
-    message: 'nothing to change: give name, retention, zero_retention or billing',
+    message: 'nothing to change: give name, retention, zero_retention, plan, limits or billing',
   });
 
 export interface CreatedTenantBody {
@@ -61,6 +81,11 @@ export interface TenantBody {
   retention: { points_days: number; anomalies_days: number };
   zero_retention: boolean;
   billing: { stripe_customer_id: string | null };
+  plan: PlanName;
+  /** The limits in force (plan and overrides). */
+  limits: Record<string, number>;
+  /** Only the limits set for this tenant over its plan's. */
+  limit_overrides: Record<string, number>;
 }
 
 @ApiTags('tenants')
@@ -87,6 +112,7 @@ export class TenantsController {
       {
         name: input.name,
         ...tenantFields(input),
+        ...(input.plan !== undefined ? { plan: input.plan } : {}),
         ...(input.admin_email !== undefined ? { adminEmail: input.admin_email } : {}),
       },
       by,
@@ -100,6 +126,27 @@ export class TenantsController {
     };
   }
 
+  /** A tenant's settings and the limits in force: what its own keys may read of it. */
+  @Get(':id')
+  @TenantOrDeploymentAdminAccess('read')
+  @ApiOperation({
+    summary: "A tenant's name, retention, plan, limits and billing link",
+    description:
+      'With the admin token, any tenant; with a key, its own tenant only (another id answers 404).',
+  })
+  @ApiParam({ name: 'id', description: "the tenant's id" })
+  @ApiOkResponse({ schema: TENANT })
+  @ApiNotFound("no such tenant (or not the key's own)")
+  async get(
+    @CurrentIdentity() identity: KeyIdentity | undefined,
+    @Param('id') rawId: string,
+  ): Promise<TenantBody> {
+    const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
+    const tenant = this.runtime.tenants.get(id);
+    if (!tenant) throw noTenant(rawId);
+    return tenantBody(tenant, await this.runtime.billing.customerOf(id));
+  }
+
   /**
    * A tenant's own admins may change their tenant; its id in the path must be theirs.
    * Another tenant's id answers 404 like an id that does not exist, so a key cannot even
@@ -108,11 +155,12 @@ export class TenantsController {
   @Patch(':id')
   @TenantOrDeploymentAdminAccess('admin')
   @ApiOperation({
-    summary: "Change a tenant's name, retention or billing",
+    summary: "Change a tenant's name, retention, plan, limits or billing",
     description:
-      'With the admin token, any tenant; with an admin-scoped key, its own tenant only. New retention applies to ' +
-      'what is stored from then on. billing (the Stripe customer usage is billed to) takes the admin token: a ' +
-      "tenant's own key gets 403 for it. Every change is in the audit log.",
+      'With the admin token, any tenant; with an admin-scoped key, its own tenant only, and not its plan, ' +
+      'limits or billing (403). A new retention applies to the rows already stored too: the answer comes once ' +
+      'they are rewritten, and what a shorter retention no longer keeps is gone. billing is the Stripe customer ' +
+      'usage is billed to. Every change is in the audit log.',
   })
   @ApiParam({ name: 'id', description: "the tenant's id" })
   @ApiBody({ schema: UPDATE_TENANT })
@@ -127,7 +175,14 @@ export class TenantsController {
   ): Promise<TenantBody> {
     const input = updateTenant.parse(body ?? {});
     const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
-    // Checked before anything is written, so a refused billing change leaves the rest unchanged too.
+    // Checked before anything is written, so a refused change leaves the rest unchanged too.
+    // A tenant's own admins must not raise their own limits: plan and limits are the deployment's.
+    if (identity && (input.plan !== undefined || input.limits !== undefined)) {
+      throw new TenancyException(
+        TenancyExceptionCode.FORBIDDEN,
+        `${input.plan !== undefined ? 'plan' : 'limits'} can only be changed with the deployment admin token`,
+      );
+    }
     let customerId: string | null | undefined;
     if (input.billing) {
       if (identity) {
@@ -139,7 +194,11 @@ export class TenantsController {
       const raw = input.billing.stripe_customer_id;
       customerId = raw === null ? null : parseCustomerId(raw, 'billing.stripe_customer_id');
     }
-    const changes = tenantFields(input);
+    const changes = {
+      ...tenantFields(input),
+      ...(input.plan !== undefined ? { plan: input.plan } : {}),
+      ...(input.limits !== undefined ? { limits: limitChanges(input.limits) } : {}),
+    };
     let tenant: Tenant | undefined;
     if (Object.keys(changes).length > 0) tenant = await this.runtime.tenants.updateTenant(id, changes, by);
     else {
@@ -164,7 +223,25 @@ export class TenantsController {
   }
 }
 
-function tenantFields(input: z.infer<typeof updateTenant>): TenantChanges {
+function limitChanges(input: Record<string, number | null | undefined>): LimitChanges {
+  const changes: Partial<Record<LimitName, number | null>> = {};
+  for (const name of LIMIT_NAMES) {
+    const value = input[LIMIT_FIELDS[name]];
+    if (value !== undefined) changes[name] = value;
+  }
+  return changes;
+}
+
+function snakeLimits(limits: Partial<TenantLimits>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of LIMIT_NAMES) {
+    const value = limits[name];
+    if (value !== undefined) out[LIMIT_FIELDS[name]] = value;
+  }
+  return out;
+}
+
+function tenantFields(input: z.infer<typeof createTenant> | z.infer<typeof updateTenant>): TenantChanges {
   return {
     ...(input.name !== undefined ? { name: input.name } : {}),
     ...(input.retention?.points_days !== undefined ? { pointsDays: input.retention.points_days } : {}),
@@ -200,5 +277,8 @@ function tenantBody(tenant: Tenant, stripeCustomerId: string | null): TenantBody
     retention: { points_days: tenant.pointsDays, anomalies_days: tenant.anomaliesDays },
     zero_retention: tenant.zeroRetention,
     billing: { stripe_customer_id: stripeCustomerId },
+    plan: tenant.plan,
+    limits: snakeLimits(resolveLimits(tenant.plan, tenant.limitOverrides)),
+    limit_overrides: snakeLimits(tenant.limitOverrides),
   };
 }

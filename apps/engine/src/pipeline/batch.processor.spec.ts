@@ -355,6 +355,111 @@ describe('BatchProcessor state across a restore', () => {
     expect(p.lastOffset(3)).toBeUndefined();
     expect(p.seriesCount()).toBe(0);
   });
+
+  describe("a tenant's series limit across partitions", () => {
+    const limited = (refused: Array<[string, number]>) =>
+      processor({
+        maxSeriesOf: (tenant) => (tenant === 'acme' ? 3 : 100),
+        onSeriesRefused: (tenant, count) => refused.push([tenant, count]),
+      });
+
+    it('counts the series of every partition held against one limit, and tells who was refused', () => {
+      const refused: Array<[string, number]> = [];
+      const engine = limited(refused);
+      engine.process(
+        batchOf(
+          [
+            message('acme', [
+              ['a', 0, 1],
+              ['b', 0, 1],
+            ]),
+          ],
+          0,
+        ),
+      );
+      const second = engine.process(
+        batchOf(
+          [
+            message('acme', [
+              ['c', 0, 1],
+              ['d', 0, 1],
+              ['c', 1, 1],
+            ]),
+            message('globex', [['d', 0, 1]]),
+          ],
+          1,
+        ),
+      );
+      expect(second.points.map((p) => `${p.tenantId}/${p.series}`)).toEqual(['acme/c', 'acme/c', 'globex/d']);
+      expect(withoutValues(second.deadLetters)).toEqual([
+        {
+          partition: 1,
+          offset: 100,
+          reason: expect.stringMatching(
+            /series 'd' is new and the tenant's max_series limit of 3 series is reached/,
+          ),
+        },
+      ]);
+      expect(refused).toEqual([['acme', 1]]);
+      // Known series keep flowing on every partition.
+      expect(engine.process(batchOf([message('acme', [['a', 1, 1]])], 0, 200)).points).toHaveLength(1);
+    });
+
+    it('frees the series of a partition that moved away, and counts restored ones without refusing them', () => {
+      const engine = limited([]);
+      engine.process(
+        batchOf(
+          [
+            message('acme', [
+              ['a', 0, 1],
+              ['b', 0, 1],
+              ['c', 0, 1],
+            ]),
+          ],
+          0,
+        ),
+      );
+      const checkpoint = engine.takeCheckpoint(0, true);
+      engine.drop(0);
+      expect(engine.process(batchOf([message('acme', [['d', 0, 1]])], 1)).points).toHaveLength(1);
+      // Restored on top: 4 series held, over the limit of 3, and all of them still flow.
+      engine.restore(0, { offset: 100, series: checkpoint.map((row) => ({ ...row, offset: 100 })) });
+      expect(engine.process(batchOf([message('acme', [['a', 1, 1]])], 0, 101)).points).toHaveLength(1);
+      expect(engine.process(batchOf([message('acme', [['e', 0, 1]])], 1, 101)).deadLetters).toHaveLength(1);
+    });
+  });
+
+  it("summarises a zero-retention tenant's points per series and hour, and stores none of them", () => {
+    const hour = 3_600_000;
+    const processed = processor({
+      retentionOf: (tenant) => (tenant === 'private' ? { pointsDays: 0, anomaliesDays: 90 } : KEEP),
+    }).process(
+      batchOf([
+        message('private', [
+          ['m', 0, 4],
+          ['m', 59, 1],
+          ['m', 60, 10],
+          ['n', 0, 2],
+        ]),
+        message('open', [['m', 0, 4]]),
+      ]),
+    );
+    expect(processed.points.map((p) => p.tenantId)).toEqual(['open']);
+    expect(processed.hourly).toEqual([
+      { tenantId: 'private', series: 'm', hour: T0, count: 2, sum: 5, min: 1, max: 4, retentionDays: 90 },
+      {
+        tenantId: 'private',
+        series: 'm',
+        hour: T0 + hour,
+        count: 1,
+        sum: 10,
+        min: 10,
+        max: 10,
+        retentionDays: 90,
+      },
+      { tenantId: 'private', series: 'n', hour: T0, count: 1, sum: 2, min: 2, max: 2, retentionDays: 90 },
+    ]);
+  });
 });
 
 function withoutValues(letters: readonly DeadLetter[]): Array<Omit<DeadLetter, 'value'>> {

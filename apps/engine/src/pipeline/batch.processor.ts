@@ -5,12 +5,15 @@ import {
   parseTenantId,
   type PointRecord,
   type SeriesCheckpoint,
+  HOUR_MS,
+  type SeriesHourRecord,
   StorageException,
   type TenantId,
 } from '@seismo/storage';
 import { DATETIME64_MAX_MS, DATETIME64_MIN_MS } from '@seismo/storage/datetime64';
 import { MAX_SERIES_LENGTH } from '@seismo/storage/record.guard';
 import { SeriesScorer, SeriesScorerError, type SeriesScorerOptions } from '../scoring/series-scorer';
+import { TenantSeriesBudget } from '../scoring/tenant-series.budget';
 import { anomalyId } from './anomaly-id';
 import { type QueueBatch } from './point-queue';
 import { PointFlag } from './point-flag';
@@ -27,6 +30,14 @@ export interface BatchProcessorOptions {
   readonly scorer?: SeriesScorerOptions;
   /** Epoch milliseconds now, stamped on new anomalies as `createdAt` (default Date.now). */
   readonly clock?: () => number;
+  /**
+   * A tenant's series limit (called once per new series, so it should read a cache),
+   * counted across every partition this processor holds (TenantSeriesBudget). Absent:
+   * no limit beyond `scorer.maxSeries`.
+   */
+  readonly maxSeriesOf?: (tenant: TenantId) => number;
+  /** Told how many points of a batch a tenant's series limit refused (metrics, metering). */
+  readonly onSeriesRefused?: (tenant: TenantId, points: number) => void;
 }
 
 /** How `process` treats a message of a tenant whose retention `retentionOf` does not know. */
@@ -103,6 +114,10 @@ export class BatchProcessor {
   private readonly clock: () => number;
   /** Hashes of the series metered as active, so a batch does not hash its series again. */
   private readonly seriesHashes = new Map<string, bigint>();
+  private readonly maxSeriesOf: ((tenant: TenantId) => number) | undefined;
+  private readonly onSeriesRefused: ((tenant: TenantId, points: number) => void) | undefined;
+  /** Each tenant's series across the partitions held here. */
+  private readonly budgets = new Map<TenantId, TenantSeriesBudget>();
 
   constructor(options: BatchProcessorOptions) {
     const threshold = options.anomalyThreshold ?? 0.5;
@@ -113,6 +128,8 @@ export class BatchProcessor {
     this.threshold = threshold;
     this.scorerOptions = options.scorer ?? {};
     this.clock = options.clock ?? Date.now;
+    this.maxSeriesOf = options.maxSeriesOf;
+    this.onSeriesRefused = options.onSeriesRefused;
     // A wrong detector or params fail here, at boot, not on the first message.
     new SeriesScorer(this.scorerOptions);
   }
@@ -156,6 +173,7 @@ export class BatchProcessor {
     const createdAt = this.clock();
     const points: PointRecord[] = [];
     const anomalies: AnomalyRecord[] = [];
+    const hours = new HourlyAggregator();
     for (const { offset, value: bytes, tenant, points: batchPoints, retention } of accepted) {
       const scorer = this.scorerOf(state, tenant);
       const { series, t, value, seriesIndex } = batchPoints;
@@ -176,7 +194,9 @@ export class BatchProcessor {
         }
         active[seriesIndex[i]] = 1;
         const anomalous = score >= this.threshold;
-        if (retention.pointsDays > 0) {
+        // Zero retention: the raw point goes nowhere durable, only into its hour's summary.
+        if (retention.pointsDays === 0) hours.add(tenant, name, t[i], value[i], retention.anomaliesDays);
+        else {
           points.push({
             tenantId: tenant,
             series: name,
@@ -215,6 +235,7 @@ export class BatchProcessor {
         series.filter((_, s) => active[s] === 1),
       );
       if (refused > 0) {
+        this.onSeriesRefused?.(tenant, refused);
         deadLetters.push({
           partition,
           offset,
@@ -233,6 +254,7 @@ export class BatchProcessor {
       anomalies,
       usage: usage.records(createdAt),
       deadLetters,
+      hourly: hours.records(),
     };
   }
 
@@ -262,6 +284,9 @@ export class BatchProcessor {
 
   /** Forgets a partition's state: it moved to another engine, or is about to be restored. */
   drop(partition: number): void {
+    const state = this.partitions.get(partition);
+    if (!state) return;
+    for (const [tenant, scorer] of state.scorers) this.budgets.get(tenant)?.release(scorer.seriesCount);
     this.partitions.delete(partition);
   }
 
@@ -270,6 +295,7 @@ export class BatchProcessor {
    * messages after it are then to be replayed (`replay` batches) up to the committed offset.
    */
   restore(partition: number, checkpoint: PartitionCheckpoint): void {
+    this.drop(partition);
     const state: PartitionState = { scorers: new Map(), lastOffset: checkpoint.offset, covered: new Map() };
     for (const row of checkpoint.series) {
       this.scorerOf(state, row.tenantId).restore(row.series, row.state);
@@ -368,10 +394,59 @@ export class BatchProcessor {
   private scorerOf(state: PartitionState, tenant: TenantId): SeriesScorer {
     let scorer = state.scorers.get(tenant);
     if (!scorer) {
-      scorer = new SeriesScorer(this.scorerOptions);
+      scorer = new SeriesScorer(this.scorerOptions, this.budgetOf(tenant));
       state.scorers.set(tenant, scorer);
     }
     return scorer;
+  }
+
+  private budgetOf(tenant: TenantId): TenantSeriesBudget | undefined {
+    const maxSeriesOf = this.maxSeriesOf;
+    if (!maxSeriesOf) return undefined;
+    let budget = this.budgets.get(tenant);
+    if (!budget) {
+      budget = new TenantSeriesBudget(() => maxSeriesOf(tenant));
+      this.budgets.set(tenant, budget);
+    }
+    return budget;
+  }
+}
+
+/**
+ * Sums a batch's points of zero-retention tenants per series and hour: the partial
+ * summaries a batch writes to `series_hourly` (rows of one hour merge there).
+ */
+class HourlyAggregator {
+  private readonly byKey = new Map<
+    string,
+    { -readonly [K in keyof SeriesHourRecord]: SeriesHourRecord[K] }
+  >();
+
+  add(tenantId: TenantId, series: string, t: number, value: number, retentionDays: number): void {
+    const hour = t - (((t % HOUR_MS) + HOUR_MS) % HOUR_MS);
+    const key = `${tenantId}\0${series}\0${hour}`;
+    const row = this.byKey.get(key);
+    if (!row) {
+      this.byKey.set(key, {
+        tenantId,
+        series,
+        hour,
+        count: 1,
+        sum: value,
+        min: value,
+        max: value,
+        retentionDays,
+      });
+      return;
+    }
+    row.count++;
+    row.sum += value;
+    if (value < row.min) row.min = value;
+    if (value > row.max) row.max = value;
+  }
+
+  records(): SeriesHourRecord[] {
+    return [...this.byKey.values()];
   }
 }
 

@@ -2,6 +2,7 @@ import {
   type AnomalyRepository,
   parseDedupToken,
   type PointRepository,
+  type SeriesHourRepository,
   type UsageRepository,
 } from '@seismo/storage';
 import { type ProcessedBatch } from './processed-batch';
@@ -13,10 +14,11 @@ import { type BatchSink } from './sink';
  * writing the same offset range again (a retry, or a replay after a crash before the
  * commit) is dropped by ClickHouse. The tables dedup independently, so the tokens can be equal.
  *
- * Points, then anomalies, then usage, one after the other: a failure then leaves nothing
- * running behind the caller's back, and the retry writes whichever did not land. The
- * usage counts are metering: they ride in this step so that they are durable exactly when
- * the work they count is, and the offsets (committed after the sink) cover both.
+ * Points, then anomalies, then hourly aggregates, then usage, one after the other: a
+ * failure then leaves nothing running behind the caller's back, and the retry writes
+ * whichever did not land. The usage counts are metering: they ride in this step so that
+ * they are durable exactly when the work they count is, and the offsets (committed after
+ * the sink) cover both.
  */
 export class ClickHouseSink implements BatchSink {
   constructor(
@@ -25,6 +27,8 @@ export class ClickHouseSink implements BatchSink {
     private readonly usage: UsageRepository,
     /** The topic, or the embedded queue's name: keeps tokens of different logs apart. */
     private readonly source = 'seismo.points',
+    /** Where zero-retention tenants' hourly summaries go; required once a batch carries any. */
+    private readonly hours?: SeriesHourRepository,
   ) {}
 
   async write(batch: ProcessedBatch): Promise<void> {
@@ -33,6 +37,12 @@ export class ClickHouseSink implements BatchSink {
     );
     await this.points.insertBatch(batch.points, token);
     await this.anomalies.insertBatch(batch.anomalies, token);
+    if (batch.hourly && batch.hourly.length > 0) {
+      // Never dropped silently: a zero-retention tenant's hours are all that remains of its points.
+      if (!this.hours)
+        throw new Error('a batch carries hourly aggregates and this sink has nowhere to write them');
+      await this.hours.insertBatch(batch.hourly, token);
+    }
     await this.usage.insertBatch(batch.usage, token);
   }
 }

@@ -4,6 +4,15 @@ export const DEFAULT_POINTS_TOPIC = 'seismo.points';
 export const DEFAULT_DLQ_TOPIC = 'seismo.dlq';
 export const DEFAULT_ANOMALIES_TOPIC = 'seismo.anomalies';
 
+/**
+ * How long the points topic keeps a message: one day. The topic holds every tenant's raw
+ * points, zero-retention tenants' included, so it should keep them no longer than the
+ * engine needs them: until they are committed and checkpointed (SEISMO_CHECKPOINT_INTERVAL_MS,
+ * 30 s by default), with room for an engine down overnight. Points are never read from the
+ * topic after that; ClickHouse is the record.
+ */
+export const DEFAULT_POINTS_RETENTION_MS = 86_400_000;
+
 export interface PointTopicsOptions {
   readonly pointsTopic?: string;
   readonly dlqTopic?: string;
@@ -15,11 +24,14 @@ export interface PointTopicsOptions {
    */
   readonly partitions: number;
   readonly replicationFactor?: number;
+  /** `retention.ms` of the points topic when this creates it (default DEFAULT_POINTS_RETENTION_MS). */
+  readonly pointsRetentionMs?: number;
 }
 
 /**
  * Creates the points, dead-letter and anomalies topics when they are missing; existing topics
- * are left as they are. A points topic with another partition count than asked is an error,
+ * are left as they are (an operator changes a topic's retention with kafka-configs). The
+ * points topic is created with a bounded retention (DEFAULT_POINTS_RETENTION_MS). A points topic with another partition count than asked is an error,
  * not something to fix here: adding partitions moves series (partitionOf is modulo the count)
  * and with them their detector state, which needs an operator's decision.
  */
@@ -33,7 +45,14 @@ export async function ensurePointTopics(admin: Admin, options: PointTopicsOption
   const replicationFactor = options.replicationFactor ?? -1; // -1: the broker's default.
   const existing = new Set(await admin.listTopics());
   const missing = [
-    { topic: pointsTopic, numPartitions: options.partitions, replicationFactor },
+    {
+      topic: pointsTopic,
+      numPartitions: options.partitions,
+      replicationFactor,
+      configEntries: [
+        { name: 'retention.ms', value: String(options.pointsRetentionMs ?? DEFAULT_POINTS_RETENTION_MS) },
+      ],
+    },
     { topic: dlqTopic, numPartitions: 1, replicationFactor },
     // Its partition count is not checked: anomalies are keyed by series and read by
     // consumers outside the engine, so another count moves no state of ours.

@@ -1,4 +1,9 @@
-import { type AnomalyRecord, type PointRecord, type UsageRecord } from '@seismo/storage';
+import {
+  type AnomalyRecord,
+  type PointRecord,
+  type SeriesHourRecord,
+  type UsageRecord,
+} from '@seismo/storage';
 
 /** A message the engine could not take, and why: what goes to the dead-letter queue. */
 export interface DeadLetter {
@@ -20,4 +25,6 @@ export interface ProcessedBatch {
   /** The batch's metering counts, one row per tenant: written with the points, same dedup token. */
   readonly usage: readonly UsageRecord[];
   readonly deadLetters: readonly DeadLetter[];
+  /** Hourly summaries of zero-retention tenants' points (their only trace); absent: none. */
+  readonly hourly?: readonly SeriesHourRecord[];
 }

@@ -13,8 +13,16 @@ export interface SeriesScorerOptions {
   /** Detector kind for every series (the ensemble unless told otherwise). */
   readonly detector?: string;
   readonly params?: Params;
-  /** New series beyond this many are refused; known series keep flowing. */
+  /** New series beyond this many (in this scorer) are refused; known series keep flowing. */
   readonly maxSeries?: number;
+}
+
+/** Where a scorer asks before adding a series: the tenant's budget across partitions (TenantSeriesBudget). */
+export interface SeriesAdmission {
+  /** Counts one new series, or answers why it may not be added. */
+  take(): string | undefined;
+  /** Counts series added without asking (restored). */
+  add(series: number): void;
 }
 
 export enum SeriesScorerErrorCode {
@@ -133,7 +141,10 @@ export class SeriesScorer {
   private readonly params: Params | undefined;
   private readonly maxSeries: number;
 
-  constructor(options: SeriesScorerOptions = {}) {
+  constructor(
+    options: SeriesScorerOptions = {},
+    private readonly admission?: SeriesAdmission,
+  ) {
     this.kind = options.detector ?? DEFAULT_DETECTOR;
     this.params = options.params;
     this.maxSeries = options.maxSeries ?? Number.POSITIVE_INFINITY;
@@ -154,6 +165,13 @@ export class SeriesScorer {
         throw new SeriesScorerError(
           SeriesScorerErrorCode.CARDINALITY_LIMIT,
           `series '${series}' is new and the limit of ${this.maxSeries} series is reached`,
+        );
+      }
+      const refused = this.admission?.take();
+      if (refused !== undefined) {
+        throw new SeriesScorerError(
+          SeriesScorerErrorCode.CARDINALITY_LIMIT,
+          `series '${series}' is new and ${refused}`,
         );
       }
       state = new SeriesState(createDetector(this.kind, this.params));
@@ -193,6 +211,7 @@ export class SeriesScorer {
         { cause },
       );
     }
+    if (!this.states.has(series)) this.admission?.add(1);
     this.states.set(series, state);
   }
 
