@@ -10,12 +10,16 @@ export class BenchClient {
     private key = '',
   ) {}
 
-  /** Creates a tenant with the admin token and talks as it from then on. */
+  /**
+   * Creates a tenant with the admin token and talks as it from then on. On the enterprise
+   * plan, whose rates (500k points/s) are above what is measured: the limits are still
+   * checked on every request, so their cost is in the figures, but they never refuse.
+   */
   async createTenant(adminToken: string, name: string): Promise<void> {
     const response = await fetch(`${this.url}/v1/tenants`, {
       method: 'POST',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name }),
+      body: JSON.stringify({ name, plan: 'enterprise' }),
     });
     if (response.status !== 201)
       throw new Error(`POST /v1/tenants: ${response.status} ${await response.text()}`);
