@@ -275,6 +275,24 @@ const CASES: Record<string, Case> = {
       okOrRefused(answer, 404, smuggled);
     },
   },
+  'POST /v1/tenants/{id}/close': {
+    call: (_a, b) => ({ method: 'POST', path: `/v1/tenants/${b.id}/close`, ...json({ grace_days: 0 }) }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
+  'GET /v1/tenants/{id}/export': {
+    call: (_a, b) => ({ method: 'GET', path: `/v1/tenants/${b.id}/export` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
+  'DELETE /v1/tenants/{id}': {
+    call: (_a, b) => ({ method: 'DELETE', path: `/v1/tenants/${b.id}?confirm=${b.id}` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
 };
 
 /** The same call with B's tenant id in every place a careless server might read a tenant from. */

@@ -272,7 +272,7 @@ describe('TenantInlet', () => {
 
     await eventually(() => letters.some(fromTopic(topic)), 'the message reached the DLQ');
     const [letter] = letters.filter(fromTopic(topic));
-    expect(header(letter.headers, 'reason')).toBe(`topic ${topic}: no tenant has the id ${tenant}`);
+    expect(header(letter.headers, 'reason')).toBe(`topic ${topic}: no open tenant has the id ${tenant}`);
     expect(JSON.parse(letter.value!.toString())).toEqual(body);
     await eventually(async () => (await setup.committed(topic)) === 1, 'the inlet committed its offset');
     // Every inlet topic on the broker is another test's, unknown here: nothing reached the points topic.

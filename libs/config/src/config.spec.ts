@@ -14,7 +14,17 @@ describe('loadConfig', () => {
       engineGroup: 'seismo-engine',
       checkpointIntervalMs: 30_000,
       ingestThreads: defaultIngestThreads('all', availableParallelism()),
+      tenantReloadMs: 5000,
+      purgeIntervalMs: 3_600_000,
     });
+  });
+
+  it('reads how often tenants are reloaded and closed ones purged', () => {
+    expect(loadConfig({ SEISMO_TENANT_RELOAD_MS: '250', SEISMO_PURGE_INTERVAL_MS: '1000' })).toMatchObject({
+      tenantReloadMs: 250,
+      purgeIntervalMs: 1000,
+    });
+    expect(() => loadConfig({ SEISMO_PURGE_INTERVAL_MS: '0' })).toThrow(/SEISMO_PURGE_INTERVAL_MS/);
   });
 
   it('leaves the main thread a core, and the engine another where the process runs one', () => {

@@ -33,6 +33,8 @@ const schema = z.object({
   SEISMO_STRIPE_API_BASE: z.url({ protocol: /^https?$/ }).optional(),
   SEISMO_BILLING_INTERVAL_MS: z.coerce.number().int().min(100).default(60_000),
   SEISMO_BILLING_CLOSE_DELAY_MS: z.coerce.number().int().min(0).default(600_000),
+  SEISMO_TENANT_RELOAD_MS: z.coerce.number().int().min(100).default(5000),
+  SEISMO_PURGE_INTERVAL_MS: z.coerce.number().int().min(100).default(3_600_000),
 });
 
 /** Every variable Seismo reads: what docker-compose.yml and the README may set, and nothing else. */
@@ -65,6 +67,10 @@ export interface SeismoConfig {
   readonly ingestThreads: number;
   /** Billing through Stripe meters; absent (no SEISMO_STRIPE_API_KEY): nothing is billed. */
   readonly billing?: BillingConfig;
+  /** How often tenants, members and keys are re-read: how soon another process's change applies here. */
+  readonly tenantReloadMs: number;
+  /** How often closed tenants past their grace period are looked for and erased. */
+  readonly purgeIntervalMs: number;
 }
 
 export interface BillingConfig {
@@ -117,6 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
     engineGroup: v.SEISMO_ENGINE_GROUP,
     checkpointIntervalMs: v.SEISMO_CHECKPOINT_INTERVAL_MS,
     ingestThreads: v.SEISMO_INGEST_THREADS ?? defaultIngestThreads(v.SEISMO_ROLE, availableParallelism()),
+    tenantReloadMs: v.SEISMO_TENANT_RELOAD_MS,
+    purgeIntervalMs: v.SEISMO_PURGE_INTERVAL_MS,
     ...(v.SEISMO_STRIPE_API_KEY
       ? {
           billing: {

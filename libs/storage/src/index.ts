@@ -15,6 +15,7 @@ export * from './series';
 export * from './series.repository';
 export * from './series-hour.repository';
 export * from './storage.exception';
+export * from './tenant-data.repository';
 export * from './tenant-id';
 export * from './usage';
 export * from './usage.repository';

@@ -160,6 +160,7 @@ function nextAuditId(at: number): string {
 function actorColumns(actor: Actor): { kind: string; memberId: string; keyId: string } {
   switch (actor.kind) {
     case 'deployment-admin':
+    case 'system':
       return { kind: actor.kind, memberId: '', keyId: '' };
     case 'member':
       return { kind: actor.kind, memberId: actor.memberId, keyId: actor.keyId };
@@ -172,5 +173,6 @@ function actorOf(row: AuditRow): Actor {
   if (row.actor === 'member')
     return { kind: 'member', memberId: row.actor_member_id, keyId: row.actor_key_id };
   if (row.actor === 'service-key') return { kind: 'service-key', keyId: row.actor_key_id };
+  if (row.actor === 'system') return { kind: 'system' };
   return { kind: 'deployment-admin' };
 }

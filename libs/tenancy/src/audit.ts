@@ -7,9 +7,13 @@ import { type TenantId } from '@seismo/storage';
 export type Actor =
   | { readonly kind: 'deployment-admin' }
   | { readonly kind: 'member'; readonly memberId: string; readonly keyId: string }
-  | { readonly kind: 'service-key'; readonly keyId: string };
+  | { readonly kind: 'service-key'; readonly keyId: string }
+  | { readonly kind: 'system' };
 
 export const DEPLOYMENT_ADMIN: Actor = { kind: 'deployment-admin' };
+
+/** Seismo itself, acting on a schedule (the purge of a closed tenant once its grace period is over). */
+export const SYSTEM: AuditContext = { actor: { kind: 'system' }, sourceIp: '' };
 
 /** What every admin change is given, so the directory can record it with the change. */
 export interface AuditContext {
@@ -18,11 +22,16 @@ export interface AuditContext {
   readonly sourceIp: string;
 }
 
-/** Every action the log records; subscriptions, billing, export and erasure will add theirs. */
+/** Every action the log records; subscriptions will add theirs. */
 export const AUDIT_ACTIONS = [
   'tenant.created',
   'tenant.updated',
   'tenant.billing_changed',
+  'tenant.closed',
+  'tenant.reopened',
+  'tenant.exported',
+  /** The one entry of a tenant erasure leaves: who erased it, when, and how many rows of each table. */
+  'tenant.erased',
   'member.added',
   'member.role_changed',
   'member.removed',

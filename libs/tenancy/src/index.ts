@@ -11,5 +11,6 @@ export * from './member.validator';
 export * from './tenancy.exception';
 export * from './tenant';
 export * from './tenant.directory';
+export * from './tenant.eraser';
 export * from './tenant.repository';
 export * from './tenant.validator';

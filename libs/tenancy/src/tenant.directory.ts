@@ -1,5 +1,11 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { type ClickHouseAccess, describeCause, RetentionRepository, type TenantId } from '@seismo/storage';
+import {
+  type ClickHouseAccess,
+  DAY_MS,
+  describeCause,
+  RetentionRepository,
+  type TenantId,
+} from '@seismo/storage';
 import { type Role, roleAllows, SCOPES } from './access';
 import { type ApiKeyHash, generateApiKey, hashApiKey, isWellFormedApiKey, newApiKeyId } from './api-key';
 import { type NewApiKey, validateNewApiKey } from './api-key.validator';
@@ -18,6 +24,7 @@ import { type Member, newMemberId, type NewMember } from './member';
 import { checkRole, normalizeEmail, validateNewMember } from './member.validator';
 import { TenancyException, TenancyExceptionCode } from './tenancy.exception';
 import {
+  MAX_GRACE_DAYS,
   type NewTenant,
   newTenantId,
   type Tenant,
@@ -126,6 +133,8 @@ export class TenantDirectory {
   private readonly retentionFollowUps = new Set<NodeJS.Timeout>();
   /** Re-read period, so that a retention change can wait out every process's stale copy. */
   private reloadMs = DEFAULT_RELOAD_MS;
+  /** Told of every tenant that stopped existing (erased), here or, at a reload, by another process. */
+  private readonly goneListeners: Array<(tenant: TenantId) => void> = [];
 
   private constructor(
     private readonly repository: TenantRepository,
@@ -256,6 +265,7 @@ export class TenantDirectory {
     const tenant: Tenant = {
       id,
       ...validateNewTenant({ ...before, ...defined, ...(limitOverrides ? { limitOverrides } : {}) }),
+      ...(before.closure ? { closure: before.closure } : {}),
     };
     const changed: Record<string, { from: unknown; to: unknown }> = Object.fromEntries(
       (['name', 'pointsDays', 'anomaliesDays', 'zeroRetention', 'plan'] as const)
@@ -283,6 +293,74 @@ export class TenantDirectory {
       await this.retentionRepository.apply(id, retention);
     }
     return tenant;
+  }
+
+  /**
+   * Closes a tenant (offboarding): from then on its keys authenticate nobody, here at once
+   * and in other processes at their next reload, and its data is erased once `graceDays`
+   * have passed (TenantPurger), unless a deployment admin reopens it first. Closing a
+   * closed tenant again sets a new grace period from the same closing instant.
+   */
+  async closeTenant(id: TenantId, graceDays: number, by: AuditContext, now = Date.now()): Promise<Tenant> {
+    if (!Number.isInteger(graceDays) || graceDays < 0 || graceDays > MAX_GRACE_DAYS) {
+      throw new TenancyException(
+        TenancyExceptionCode.INVALID_TENANT,
+        `graceDays must be an integer number of days in 0..${MAX_GRACE_DAYS}, got ${graceDays}`,
+        'graceDays',
+      );
+    }
+    const before = await this.requireTenant(id);
+    const closedAt = before.closure?.closedAt ?? now;
+    const tenant: Tenant = { ...before, closure: { closedAt, purgeAfter: closedAt + graceDays * DAY_MS } };
+    await this.storeTenant(tenant, by, 'tenant.closed', {
+      grace_days: graceDays,
+      purge_after: new Date(tenant.closure!.purgeAfter).toISOString(),
+    });
+    return tenant;
+  }
+
+  /** Reopens a closed tenant before its data is erased: its keys work again. */
+  async reopenTenant(id: TenantId, by: AuditContext): Promise<Tenant> {
+    const before = await this.requireTenant(id);
+    if (!before.closure) return before;
+    const { closure, ...tenant } = before;
+    await this.storeTenant(tenant, by, 'tenant.reopened', {
+      closed_at: new Date(closure.closedAt).toISOString(),
+    });
+    return tenant;
+  }
+
+  /** Closed tenants whose grace period is over at `now`: what the purge erases. */
+  closedDue(now = Date.now()): Tenant[] {
+    return [...this.tenants.values()]
+      .map((cached) => cached.tenant)
+      .filter((tenant) => tenant.closure !== undefined && tenant.closure.purgeAfter <= now);
+  }
+
+  /**
+   * Drops a tenant, its members and keys from this process's memory at once (its rows
+   * are being erased: TenantEraser), and tells the `onGone` listeners.
+   */
+  forget(id: TenantId): void {
+    this.tenants.delete(id);
+    for (const [memberId, stored] of [...this.members]) {
+      if (stored.member.tenantId === id) this.members.delete(memberId);
+    }
+    for (const key of [...this.keysById.values()]) if (key.tenantId === id) this.forgetKey(key);
+    for (const listener of this.goneListeners) listener(id);
+  }
+
+  /**
+   * Calls `listener` with each tenant that stops existing: forgotten here, or gone from the
+   * tables at a reload (erased by another process). The engine drops its detector state.
+   */
+  onGone(listener: (tenant: TenantId) => void): void {
+    this.goneListeners.push(listener);
+  }
+
+  /** How often the tables are re-read: how long another process may still hold a change's old copy. */
+  get reloadPeriodMs(): number {
+    return this.reloadMs;
   }
 
   /** The limits in force for a tenant: its plan's with its overrides. UNKNOWN_TENANT if none. */
@@ -328,7 +406,8 @@ export class TenantDirectory {
     const key = this.keys.get(hashApiKey(apiKey));
     if (!key) return undefined;
     const tenant = this.tenants.get(key.tenantId)?.tenant;
-    if (!tenant) return undefined;
+    // A closed tenant's keys stop at once; reopening it brings them back.
+    if (!tenant || tenant.closure) return undefined;
     let member: Member | undefined;
     if (key.memberId !== undefined) {
       member = this.memberOf(key.tenantId, key.memberId);
@@ -563,7 +642,11 @@ export class TenantDirectory {
     const snapshot = await this.repository.loadActive();
     // Replaced whole rather than merged: a key revoked or a member removed since the last
     // load must go.
+    const before = this.tenants;
     this.tenants = new Map(snapshot.tenants.map((stored) => [stored.tenant.id, cache(stored)]));
+    for (const id of before.keys()) {
+      if (!this.tenants.has(id)) for (const listener of this.goneListeners) listener(id);
+    }
     this.members = new Map(snapshot.members.map((stored) => [stored.member.id, stored]));
     this.keys = new Map(snapshot.keys.map((key) => [key.keyHash, key]));
     this.keysById = new Map(snapshot.keys.map((key) => [key.id, key]));
@@ -623,6 +706,25 @@ export class TenantDirectory {
         `cannot ${verb} ${member.email}: the tenant's only admin; make another member admin first`,
       );
     }
+  }
+
+  private async requireTenant(id: TenantId): Promise<Tenant> {
+    const tenant = await this.fresh(() => this.tenants.get(id)?.tenant);
+    if (!tenant) throw new TenancyException(TenancyExceptionCode.UNKNOWN_TENANT, `no tenant ${id}`);
+    return tenant;
+  }
+
+  /** Stores a changed tenant with its audit entry, then holds it here. */
+  private async storeTenant(
+    tenant: Tenant,
+    by: AuditContext,
+    action: 'tenant.closed' | 'tenant.reopened',
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    const stored = await this.repository.updateTenant(tenant);
+    await this.auditLog.append(by, [{ tenantId: tenant.id, action, target: tenant.id, details }]);
+    await this.settled();
+    this.rememberTenant(stored);
   }
 
   private memberOf(tenant: TenantId, memberId: string): Member | undefined {

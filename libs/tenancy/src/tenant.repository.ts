@@ -86,21 +86,12 @@ export class TenantRepository {
     // INSERT ... SELECT so that every value is a bound, typed parameter: nothing an
     // admin typed is ever spliced into SQL, and the instant needs no text format.
     await this.write(`tenant ${tenant.id}`, {
-      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits, created_at, version)
+      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits,
+                                   closed_at, purge_after, created_at, version)
               SELECT {id:String}, {name:String}, {pointsDays:UInt16}, {anomaliesDays:UInt16},
-                     {zeroRetention:UInt8}, {plan:String}, {limits:String},
+                     {zeroRetention:UInt8}, {plan:String}, {limits:String}, ${CLOSURE_VALUES},
                      fromUnixTimestamp64Milli({createdAt:Int64}, 'UTC'), {version:UInt64}`,
-      query_params: {
-        id: tenant.id,
-        name: tenant.name,
-        pointsDays: tenant.pointsDays,
-        anomaliesDays: tenant.anomaliesDays,
-        zeroRetention: tenant.zeroRetention ? 1 : 0,
-        plan: tenant.plan,
-        limits: JSON.stringify(tenant.limitOverrides),
-        createdAt: Math.floor(version / 1000),
-        version,
-      },
+      query_params: { ...tenantParams(tenant), createdAt: Math.floor(version / 1000), version },
     });
     return { tenant, version };
   }
@@ -112,20 +103,12 @@ export class TenantRepository {
   async updateTenant(tenant: Tenant): Promise<StoredTenant> {
     const version = nextVersion();
     await this.write(`tenant ${tenant.id}`, {
-      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits, created_at, version)
+      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits,
+                                   closed_at, purge_after, created_at, version)
               SELECT id, {name:String}, {pointsDays:UInt16}, {anomaliesDays:UInt16}, {zeroRetention:UInt8},
-                     {plan:String}, {limits:String}, created_at, {version:UInt64}
+                     {plan:String}, {limits:String}, ${CLOSURE_VALUES}, created_at, {version:UInt64}
               FROM tenants FINAL WHERE id = {id:String}`,
-      query_params: {
-        id: tenant.id,
-        name: tenant.name,
-        pointsDays: tenant.pointsDays,
-        anomaliesDays: tenant.anomaliesDays,
-        zeroRetention: tenant.zeroRetention ? 1 : 0,
-        plan: tenant.plan,
-        limits: JSON.stringify(tenant.limitOverrides),
-        version,
-      },
+      query_params: { ...tenantParams(tenant), version },
     });
     return { tenant, version };
   }
@@ -220,9 +203,14 @@ export class TenantRepository {
         zero_retention: number;
         plan: string;
         limits: string;
+        closed_ms: string | null;
+        purge_ms: string | null;
         version: string;
       }>(
-        'SELECT id, name, points_days, anomalies_days, zero_retention, plan, limits, version FROM tenants FINAL',
+        `SELECT id, name, points_days, anomalies_days, zero_retention, plan, limits,
+                toUnixTimestamp64Milli(closed_at) AS closed_ms, toUnixTimestamp64Milli(purge_after) AS purge_ms,
+                version
+         FROM tenants FINAL`,
       );
       const usageRows = await this.rows<{ tenant_id: string; key_id: string; at_ms: string }>(
         `SELECT tenant_id, key_id, toUnixTimestamp64Milli(max(last_used_at)) AS at_ms
@@ -250,6 +238,9 @@ export class TenantRepository {
             // An unknown plan (written by a newer version) reads as the default rather than locking the tenant out.
             plan: isPlanName(row.plan) ? row.plan : DEFAULT_PLAN,
             limitOverrides: parseStoredOverrides(row.limits),
+            ...(row.closed_ms !== null && row.purge_ms !== null
+              ? { closure: { closedAt: Number(row.closed_ms), purgeAfter: Number(row.purge_ms) } }
+              : {}),
           },
           version: Number(row.version),
         })),
@@ -309,6 +300,25 @@ export class TenantRepository {
       );
     }
   }
+}
+
+/** The closure columns of a tenant row, from `tenantParams`: NULL while the tenant is open. */
+const CLOSURE_VALUES = `fromUnixTimestamp64Milli({closedAt:Nullable(Int64)}, 'UTC'),
+                        fromUnixTimestamp64Milli({purgeAfter:Nullable(Int64)}, 'UTC')`;
+
+/** A tenant's fields as the bound parameters of its row. */
+function tenantParams(tenant: Tenant): Record<string, unknown> {
+  return {
+    id: tenant.id,
+    name: tenant.name,
+    pointsDays: tenant.pointsDays,
+    anomaliesDays: tenant.anomaliesDays,
+    zeroRetention: tenant.zeroRetention ? 1 : 0,
+    plan: tenant.plan,
+    limits: JSON.stringify(tenant.limitOverrides),
+    closedAt: tenant.closure?.closedAt ?? null,
+    purgeAfter: tenant.closure?.purgeAfter ?? null,
+  };
 }
 
 function keyOf(row: KeyRow): StoredApiKey {

@@ -16,6 +16,16 @@ export interface Tenant {
   readonly plan: PlanName;
   /** Limits a deployment admin set for this tenant over its plan's. */
   readonly limitOverrides: LimitOverrides;
+  /** Set once the tenant is closed (epoch ms): its keys stop, and its data is erased at `closure.purgeAfter`. */
+  readonly closure?: TenantClosure;
+}
+
+/** Offboarding: when a tenant was closed and when its data is erased unless it is reopened first. */
+export interface TenantClosure {
+  /** Epoch milliseconds. */
+  readonly closedAt: number;
+  /** Epoch milliseconds: `closedAt` plus the grace period. */
+  readonly purgeAfter: number;
 }
 
 /** What the engine writes into each row, whose TTL reads it: `pointsDays` 0 means "do not store". */
@@ -41,6 +51,9 @@ export const MIN_RETENTION_DAYS = 1;
 /** Ten years; the rows' UInt16 column could hold 179, but nothing needs that. */
 export const MAX_RETENTION_DAYS = 3650;
 export const MAX_TENANT_NAME_LENGTH = 100;
+/** Days a closed tenant's data is kept before it is erased, unless the admin closing it chose otherwise. */
+export const DEFAULT_GRACE_DAYS = 30;
+export const MAX_GRACE_DAYS = 90;
 
 /** The retention to write into a tenant's rows now. */
 export function tenantRetention(tenant: Tenant): TenantRetention {

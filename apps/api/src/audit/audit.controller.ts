@@ -66,7 +66,7 @@ function entryBody(entry: AuditEntry): AuditEntryBody {
     actor: {
       type: actor.kind,
       ...(actor.kind === 'member' ? { member_id: actor.memberId } : {}),
-      ...(actor.kind !== 'deployment-admin' ? { key_id: actor.keyId } : {}),
+      ...(actor.kind === 'member' || actor.kind === 'service-key' ? { key_id: actor.keyId } : {}),
     },
     action: entry.action,
     target: entry.target,

@@ -1,5 +1,15 @@
 import { type SchemaObject } from '@nestjs/swagger';
-import { AUDIT_ACTIONS, LIMIT_FIELDS, MAX_LIMIT, PLAN_NAMES, PLANS, ROLES, SCOPES } from '@seismo/tenancy';
+import {
+  AUDIT_ACTIONS,
+  DEFAULT_GRACE_DAYS,
+  LIMIT_FIELDS,
+  MAX_GRACE_DAYS,
+  MAX_LIMIT,
+  PLAN_NAMES,
+  PLANS,
+  ROLES,
+  SCOPES,
+} from '@seismo/tenancy';
 
 /**
  * The JSON shapes of the public contract, as /openapi.json shows them. The zod schemas in
@@ -159,10 +169,31 @@ export const UPDATE_TENANT: SchemaObject = {
 
 export const TENANT: SchemaObject = {
   type: 'object',
-  required: ['id', 'name', 'retention', 'zero_retention', 'billing', 'plan', 'limits', 'limit_overrides'],
+  required: [
+    'id',
+    'name',
+    'status',
+    'retention',
+    'zero_retention',
+    'billing',
+    'plan',
+    'limits',
+    'limit_overrides',
+  ],
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
+    status: {
+      type: 'string',
+      enum: ['active', 'closed'],
+      description: "closed: the tenant's keys no longer work, and its data is erased at purge_after",
+    },
+    closed_at: { type: 'string', format: 'date-time', description: 'when the tenant was closed' },
+    purge_after: {
+      type: 'string',
+      format: 'date-time',
+      description: 'when a closed tenant is erased, unless reopened before',
+    },
     retention: {
       type: 'object',
       required: ['points_days', 'anomalies_days'],
@@ -177,6 +208,33 @@ export const TENANT: SchemaObject = {
     plan: PLAN_SCHEMA,
     limits: { ...limitsSchema(false), description: 'the limits in force: the plan with the overrides' },
     limit_overrides: { ...limitsSchema(false), description: "only the limits set over the plan's" },
+  },
+};
+
+export const CLOSE_TENANT: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    grace_days: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_GRACE_DAYS,
+      default: DEFAULT_GRACE_DAYS,
+      description: 'days the data is kept before it is erased; 0 erases it at the next purge run',
+    },
+  },
+};
+
+export const ERASED_TENANT: SchemaObject = {
+  type: 'object',
+  required: ['id', 'erased_rows'],
+  properties: {
+    id: { type: 'string' },
+    erased_rows: {
+      type: 'object',
+      additionalProperties: { type: 'integer' },
+      description: 'rows removed from each table',
+    },
   },
 };
 
@@ -292,7 +350,7 @@ export const AUDIT_LOG: SchemaObject = {
             type: 'object',
             required: ['type'],
             properties: {
-              type: { type: 'string', enum: ['member', 'service-key', 'deployment-admin'] },
+              type: { type: 'string', enum: ['member', 'service-key', 'deployment-admin', 'system'] },
               member_id: { type: 'string' },
               key_id: { type: 'string', description: 'the key the actor used' },
             },

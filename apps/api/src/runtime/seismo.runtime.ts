@@ -19,9 +19,12 @@ import {
   PointRepository,
   SeriesHourRepository,
   SeriesRepository,
+  TenantDataRepository,
+  type TenantId,
   UsageRepository,
 } from '@seismo/storage';
-import { resolveAdminToken, TenantDirectory } from '@seismo/tenancy';
+import { resolveAdminToken, TenantDirectory, TenantEraser, TenantPurger } from '@seismo/tenancy';
+import { inletTopicOf } from '@seismo/engine/inlet/inlet-topic';
 import {
   BillingSendRepository,
   BillingWorker,
@@ -85,6 +88,12 @@ export class SeismoRuntime {
     private readonly billingWorker: BillingWorker | undefined,
     /** Every refusal by a tenant's limit is told here (metrics; metering may subscribe). */
     readonly limitListener: LimitRejections,
+    /** Exports what a tenant has (GET /v1/tenants/{id}/export). */
+    readonly tenantData: TenantDataRepository,
+    /** Erases a tenant (DELETE /v1/tenants/{id}, and the purge of closed ones). */
+    readonly eraser: TenantEraser,
+    /** Erases closed tenants once their grace period is over; absent in an engine-only process. */
+    private readonly purger: TenantPurger | undefined,
   ) {}
 
   static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
@@ -97,7 +106,7 @@ export class SeismoRuntime {
     let tenants: TenantDirectory | undefined;
     try {
       await new Migrator(connection.client).migrate();
-      tenants = await TenantDirectory.open(connection);
+      tenants = await TenantDirectory.open(connection, { reloadMs: config.tenantReloadMs });
       const admin =
         config.role === 'engine'
           ? undefined
@@ -158,6 +167,15 @@ export class SeismoRuntime {
         );
         billingWorker.start();
       }
+      const tenantData = new TenantDataRepository(connection);
+      const eraser = new TenantEraser(directory, tenantData, {
+        ...(config.kafkaBrokers ? { eraseOutside: (tenant) => deleteInletTopic(config, tenant) } : {}),
+      });
+      let purger: TenantPurger | undefined;
+      if (config.role !== 'engine') {
+        purger = new TenantPurger(eraser, config.purgeIntervalMs);
+        purger.start();
+      }
       return new SeismoRuntime(
         config.role,
         connection,
@@ -177,6 +195,9 @@ export class SeismoRuntime {
         billing,
         billingWorker,
         limitListener,
+        tenantData,
+        eraser,
+        purger,
       );
     } catch (error) {
       await transport?.close().catch(() => undefined);
@@ -197,6 +218,8 @@ export class SeismoRuntime {
   }
 
   async close(): Promise<void> {
+    await this.purger?.stop();
+    this.eraser.close();
     await this.billingWorker?.stop();
     await this.feedConsumer?.stop();
     await this.engine?.stop();
@@ -247,6 +270,8 @@ async function startEngine(
       limitListener.rejected(tenant, LimitReason.MAX_SERIES, 'engine', count),
   });
   metrics.observeEngine(processor);
+  // An erased tenant's detector state goes at once, here or when this process's next reload finds it gone.
+  tenants.onGone((tenant) => processor.forgetTenant(tenant));
   const stored = new ObservedSink(
     new ClickHouseSink(
       points,
@@ -281,7 +306,10 @@ async function startEngine(
           // predecessor left open; unique per engine on one host (their ports differ).
           transactionalId: `seismo-inlet-${hostname()}-${config.port || process.pid}`,
           partitions: transport.partitions,
-          isKnownTenant: async (tenant) => (await tenants.find(tenant)) !== undefined,
+          isKnownTenant: async (tenant) => {
+            const found = await tenants.find(tenant);
+            return found !== undefined && found.closure === undefined;
+          },
           ...(topics.points ? { pointsTopic: topics.points } : {}),
           ...(topics.dlq ? { dlqTopic: topics.dlq } : {}),
         }),
@@ -308,5 +336,20 @@ async function startEngine(
   } catch (error) {
     await release();
     throw error;
+  }
+}
+
+/**
+ * Deletes an erased tenant's inlet topic (seismo.in.<tenant>), with whatever its producers
+ * left there; a tenant that never had one is fine.
+ */
+async function deleteInletTopic(config: SeismoConfig, tenant: TenantId): Promise<void> {
+  const admin = createKafkaClient(config).admin();
+  await admin.connect();
+  try {
+    const topic = inletTopicOf(tenant);
+    if ((await admin.listTopics()).includes(topic)) await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await admin.disconnect();
   }
 }

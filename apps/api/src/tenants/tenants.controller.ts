@@ -1,10 +1,33 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, UseGuards } from '@nestjs/common';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  StreamableFile,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import { parseCustomerId } from '@seismo/billing';
 import { parseTenantId, type TenantId } from '@seismo/storage';
 import {
   type AuditContext,
+  DEFAULT_GRACE_DAYS,
   describeValue,
+  MAX_GRACE_DAYS,
   type KeyIdentity,
   TenancyException,
   TenancyExceptionCode,
@@ -23,8 +46,16 @@ import { z } from 'zod';
 import { AdminGuard } from '../auth/admin.guard';
 import { Audit, CurrentIdentity, TenantOrDeploymentAdminAccess } from '../auth/tenant.guard';
 import { ApiAdminAuth, ApiBadRequest, ApiNotFound } from '../openapi/openapi.decorators';
-import { CREATE_TENANT, CREATED_TENANT, TENANT, UPDATE_TENANT } from '../openapi/api.schemas';
+import {
+  CLOSE_TENANT,
+  CREATE_TENANT,
+  CREATED_TENANT,
+  ERASED_TENANT,
+  TENANT,
+  UPDATE_TENANT,
+} from '../openapi/api.schemas';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
+import { exportFileName, exportStream } from './tenant-export';
 
 const retention = z
   .object({
@@ -66,6 +97,12 @@ const updateTenant = z
     message: 'nothing to change: give name, retention, zero_retention, plan, limits or billing',
   });
 
+const closeTenant = z
+  .object({ grace_days: z.number().int().min(0).max(MAX_GRACE_DAYS).default(DEFAULT_GRACE_DAYS) })
+  .strict();
+
+const eraseQuery = z.object({ confirm: z.string() }).strict();
+
 export interface CreatedTenantBody {
   id: string;
   name: string;
@@ -78,6 +115,9 @@ export interface CreatedTenantBody {
 export interface TenantBody {
   id: string;
   name: string;
+  status: 'active' | 'closed';
+  closed_at?: string;
+  purge_after?: string;
   retention: { points_days: number; anomalies_days: number };
   zero_retention: boolean;
   billing: { stripe_customer_id: string | null };
@@ -221,6 +261,124 @@ export class TenantsController {
     }
     return tenantBody(tenant, linked);
   }
+
+  /**
+   * Offboarding: the tenant's keys stop at once, and its data is erased once the grace
+   * period is over, unless the deployment admin reopens it before.
+   */
+  @Post(':id/close')
+  @HttpCode(200)
+  @TenantOrDeploymentAdminAccess('admin')
+  @ApiOperation({
+    summary: 'Close a tenant: its keys stop at once, its data is erased after the grace period',
+    description:
+      `grace_days (default ${DEFAULT_GRACE_DAYS}, at most ${MAX_GRACE_DAYS}) is how long the data is kept; until ` +
+      'then the deployment admin may reopen the tenant. With an admin-scoped key, its own tenant only; that key ' +
+      'stops working with the others.',
+  })
+  @ApiParam({ name: 'id', description: "the tenant's id" })
+  @ApiBody({ schema: CLOSE_TENANT, required: false })
+  @ApiOkResponse({ schema: TENANT })
+  @ApiBadRequest('grace_days out of range, or an unknown field')
+  @ApiNotFound("no such tenant (or not the key's own)")
+  async close(
+    @CurrentIdentity() identity: KeyIdentity | undefined,
+    @Audit() by: AuditContext,
+    @Param('id') rawId: string,
+    @Body() body: unknown,
+  ): Promise<TenantBody> {
+    const input = closeTenant.parse(body ?? {});
+    const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
+    const tenant = await this.runtime.tenants.closeTenant(id, input.grace_days, by);
+    return tenantBody(tenant, await this.runtime.billing.customerOf(id));
+  }
+
+  /** Undoes a closing within its grace period: the tenant's keys work again. */
+  @Post(':id/reopen')
+  @HttpCode(200)
+  @UseGuards(AdminGuard)
+  @ApiAdminAuth()
+  @ApiOperation({ summary: 'Reopen a closed tenant before its data is erased (deployment admin)' })
+  @ApiParam({ name: 'id', description: "the tenant's id" })
+  @ApiOkResponse({ schema: TENANT })
+  @ApiNotFound('no such tenant (erased already, or never was)')
+  async reopen(@Audit() by: AuditContext, @Param('id') rawId: string): Promise<TenantBody> {
+    const id = knownTenantId(rawId);
+    const tenant = await this.runtime.tenants.reopenTenant(id, by);
+    return tenantBody(tenant, await this.runtime.billing.customerOf(id));
+  }
+
+  /**
+   * Everything the tenant has, streamed as gzip NDJSON (tenant-export.ts has the layout).
+   * Recorded in the audit log before the first byte goes out.
+   */
+  @Get(':id/export')
+  @TenantOrDeploymentAdminAccess('admin')
+  @ApiOperation({
+    summary: 'Download everything a tenant has, as gzip-compressed NDJSON',
+    description:
+      'One line per record, each with a type: point, anomaly, series_hour, usage_hour, audit, member, api_key, ' +
+      'api_key_use, billing_link, billing_send, tenant. The first line describes the export, the last one ' +
+      '({"type":"end","counts":{...}}) counts the records of each type: a download without it was cut short. ' +
+      'No secret is included (no key or password hashes).',
+  })
+  @ApiParam({ name: 'id', description: "the tenant's id" })
+  @ApiProduces('application/gzip')
+  @ApiOkResponse({
+    description: 'the gzip-compressed NDJSON export',
+    schema: { type: 'string', format: 'binary' },
+  })
+  @ApiNotFound("no such tenant (or not the key's own)")
+  async export(
+    @CurrentIdentity() identity: KeyIdentity | undefined,
+    @Audit() by: AuditContext,
+    @Param('id') rawId: string,
+  ): Promise<StreamableFile> {
+    const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
+    if (!this.runtime.tenants.get(id)) throw noTenant(rawId);
+    const now = Date.now();
+    await this.runtime.tenants.auditLog.append(by, [{ tenantId: id, action: 'tenant.exported', target: id }]);
+    return new StreamableFile(exportStream(id, this.runtime.tenantData.export(id), now), {
+      type: 'application/gzip',
+      disposition: `attachment; filename="${exportFileName(id, now)}"`,
+    });
+  }
+
+  /**
+   * Erases the tenant and everything it has, at once and for good. `confirm` must repeat
+   * the id, so that a mistyped or replayed request cannot erase a tenant by accident.
+   */
+  @Delete(':id')
+  @TenantOrDeploymentAdminAccess('admin')
+  @ApiOperation({
+    summary: 'Erase a tenant and everything it has, now',
+    description:
+      'Points, anomalies, hourly summaries, usage, detector checkpoints, audit log, members, keys and billing ' +
+      'records are deleted from storage, then the tenant; its keys stop at once. Only one audit entry remains, ' +
+      "saying who erased it and when. With an admin-scoped key, its own tenant only. `confirm` must be the tenant's id.",
+  })
+  @ApiParam({ name: 'id', description: "the tenant's id" })
+  @ApiQuery({ name: 'confirm', required: true, description: "the tenant's id again" })
+  @ApiOkResponse({ schema: ERASED_TENANT })
+  @ApiBadRequest('confirm missing or not the id')
+  @ApiNotFound("no such tenant (or not the key's own)")
+  async erase(
+    @CurrentIdentity() identity: KeyIdentity | undefined,
+    @Audit() by: AuditContext,
+    @Param('id') rawId: string,
+    @Query() query: unknown,
+  ): Promise<{ id: string; erased_rows: Record<string, number> }> {
+    const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
+    const { confirm } = eraseQuery.parse(query ?? {});
+    if (confirm !== id) {
+      throw new TenancyException(
+        TenancyExceptionCode.INVALID_TENANT,
+        `confirm: must repeat the id of the tenant to erase (${id}), got ${describeValue(confirm)}`,
+        'confirm',
+      );
+    }
+    return { id, erased_rows: { ...(await this.runtime.eraser.erase(id, by)) } };
+  }
 }
 
 function limitChanges(input: Record<string, number | null | undefined>): LimitChanges {
@@ -274,6 +432,13 @@ function tenantBody(tenant: Tenant, stripeCustomerId: string | null): TenantBody
   return {
     id: tenant.id,
     name: tenant.name,
+    status: tenant.closure ? 'closed' : 'active',
+    ...(tenant.closure
+      ? {
+          closed_at: new Date(tenant.closure.closedAt).toISOString(),
+          purge_after: new Date(tenant.closure.purgeAfter).toISOString(),
+        }
+      : {}),
     retention: { points_days: tenant.pointsDays, anomalies_days: tenant.anomaliesDays },
     zero_retention: tenant.zeroRetention,
     billing: { stripe_customer_id: stripeCustomerId },

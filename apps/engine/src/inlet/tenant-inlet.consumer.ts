@@ -27,8 +27,9 @@ export interface TenantInletOptions {
   /** Partitions of the points topic (ensurePointTopics checks the count). */
   readonly partitions: number;
   /**
-   * Whether the tenant exists (looking it up if this process does not know it yet: see
-   * TenantDirectory.find); the topic of an unknown one goes to the DLQ whole. Called per batch.
+   * Whether the tenant exists and is open (looking it up if this process does not know it
+   * yet: see TenantDirectory.find); the topic of an unknown or closed one goes to the DLQ
+   * whole. Called per batch.
    */
   readonly isKnownTenant: (tenant: TenantId) => boolean | Promise<boolean>;
   /** Default `seismo.points`. */
@@ -263,7 +264,7 @@ export class TenantInlet {
       return this.translator.refuse(
         source,
         messages,
-        `topic ${source.topic}: no tenant has the id ${tenant}`,
+        `topic ${source.topic}: no open tenant has the id ${tenant}`,
       );
     }
     return this.translator.translate(tenant, source, messages);

@@ -1,5 +1,5 @@
 import { encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
-import { seriesHash } from '@seismo/storage';
+import { parseTenantId, seriesHash } from '@seismo/storage';
 import { CONTEXT_POINTS, SeriesScorer } from '../scoring/series-scorer';
 import { BatchProcessor, UnknownTenantError } from './batch.processor';
 import { type QueueBatch } from './point-queue';
@@ -354,6 +354,40 @@ describe('BatchProcessor state across a restore', () => {
     p.drop(3);
     expect(p.lastOffset(3)).toBeUndefined();
     expect(p.seriesCount()).toBe(0);
+  });
+
+  it("forgets an erased tenant's series in every partition, and checkpoints none of them again", () => {
+    const p = processor({ maxSeriesOf: () => 2 });
+    for (const partition of [0, 1]) {
+      p.process(
+        batchOf(
+          [message('acme', [[`cpu${partition}`, 0, 1]]), message('globex', [[`cpu${partition}`, 0, 1]])],
+          partition,
+        ),
+      );
+    }
+    expect(p.seriesCount()).toBe(4);
+    p.forgetTenant(parseTenantId('acme'));
+    expect(p.seriesCount()).toBe(2);
+    expect([...p.takeCheckpoint(0, true), ...p.takeCheckpoint(1, true)].map((row) => row.tenantId)).toEqual([
+      'globex',
+      'globex',
+    ]);
+    // Were the id ever used again, it would start afresh, with its whole series limit.
+    const again = p.process(
+      batchOf(
+        [
+          message('acme', [
+            ['a', 1, 1],
+            ['b', 1, 1],
+          ]),
+        ],
+        0,
+        200,
+      ),
+    );
+    expect(again.points).toHaveLength(2);
+    expect(again.deadLetters).toEqual([]);
   });
 
   describe("a tenant's series limit across partitions", () => {

@@ -291,6 +291,20 @@ export class BatchProcessor {
   }
 
   /**
+   * Forgets every series of a tenant, in every partition: the tenant was erased, and its
+   * detector state must not live on here, nor reach a checkpoint again.
+   */
+  forgetTenant(tenant: TenantId): void {
+    const prefix = `${tenant}\0`;
+    for (const state of this.partitions.values()) {
+      state.scorers.delete(tenant);
+      for (const key of state.covered.keys()) if (key.startsWith(prefix)) state.covered.delete(key);
+    }
+    this.budgets.delete(tenant);
+    for (const key of this.seriesHashes.keys()) if (key.startsWith(prefix)) this.seriesHashes.delete(key);
+  }
+
+  /**
    * Replaces a partition's state with a checkpoint's, as of `checkpoint.offset`; the
    * messages after it are then to be replayed (`replay` batches) up to the committed offset.
    */
