@@ -347,7 +347,7 @@ export class TenantDirectory {
       if (stored.member.tenantId === id) this.members.delete(memberId);
     }
     for (const key of [...this.keysById.values()]) if (key.tenantId === id) this.forgetKey(key);
-    for (const listener of this.goneListeners) listener(id);
+    this.gone(id);
   }
 
   /**
@@ -644,9 +644,7 @@ export class TenantDirectory {
     // load must go.
     const before = this.tenants;
     this.tenants = new Map(snapshot.tenants.map((stored) => [stored.tenant.id, cache(stored)]));
-    for (const id of before.keys()) {
-      if (!this.tenants.has(id)) for (const listener of this.goneListeners) listener(id);
-    }
+    for (const id of before.keys()) if (!this.tenants.has(id)) this.gone(id);
     this.members = new Map(snapshot.members.map((stored) => [stored.member.id, stored]));
     this.keys = new Map(snapshot.keys.map((key) => [key.keyHash, key]));
     this.keysById = new Map(snapshot.keys.map((key) => [key.id, key]));
@@ -706,6 +704,20 @@ export class TenantDirectory {
         `cannot ${verb} ${member.email}: the tenant's only admin; make another member admin first`,
       );
     }
+  }
+
+  /**
+   * A tenant stopped existing: the last uses of its keys noted here are not stored (they
+   * would put its id back into a table after its erasure), and the listeners hear of it.
+   */
+  private gone(id: TenantId): void {
+    for (const [keyId, tenant] of [...this.unsavedUsage]) {
+      if (tenant === id) {
+        this.unsavedUsage.delete(keyId);
+        this.lastUsed.delete(keyId);
+      }
+    }
+    for (const listener of this.goneListeners) listener(id);
   }
 
   private async requireTenant(id: TenantId): Promise<Tenant> {
