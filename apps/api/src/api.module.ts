@@ -18,6 +18,8 @@ import { AnomalyFeed } from './stream/anomaly.feed';
 import { AnomalyStreamController } from './stream/anomaly-stream.controller';
 import { TenantsController } from './tenants/tenants.controller';
 import { UsageController } from './usage/usage.controller';
+import { SilencesController } from './subscriptions/silences.controller';
+import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 
 /**
  * The HTTP API over a running SeismoRuntime (storage, tenants, queue, engine). An engine-only
@@ -47,6 +49,8 @@ export class ApiModule {
         KeysController,
         AuditController,
         UsageController,
+        SubscriptionsController,
+        SilencesController,
       ],
       providers: [
         ...providers,

@@ -11,6 +11,7 @@ export * from './migrator';
 export * from './point';
 export * from './point.repository';
 export * from './retention.repository';
+export * from './row-version';
 export * from './series';
 export * from './series.repository';
 export * from './series-hour.repository';

@@ -22,7 +22,7 @@ export interface AuditContext {
   readonly sourceIp: string;
 }
 
-/** Every action the log records; subscriptions will add theirs. */
+/** Every action the log records. */
 export const AUDIT_ACTIONS = [
   'tenant.created',
   'tenant.updated',
@@ -37,6 +37,13 @@ export const AUDIT_ACTIONS = [
   'member.removed',
   'key.created',
   'key.revoked',
+  'subscription.created',
+  'subscription.updated',
+  'subscription.removed',
+  'subscription.muted',
+  'subscription.unmuted',
+  'silence.created',
+  'silence.removed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

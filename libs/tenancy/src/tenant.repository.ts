@@ -1,6 +1,7 @@
 import {
   type ClickHouseAccess,
   describeCause,
+  nextRowVersion,
   parseTenantId,
   StorageException,
   StorageExceptionCode,
@@ -82,7 +83,7 @@ export class TenantRepository {
   constructor(private readonly clickhouse: ClickHouseAccess) {}
 
   async insertTenant(tenant: Tenant): Promise<StoredTenant> {
-    const version = nextVersion();
+    const version = nextRowVersion();
     // INSERT ... SELECT so that every value is a bound, typed parameter: nothing an
     // admin typed is ever spliced into SQL, and the instant needs no text format.
     await this.write(`tenant ${tenant.id}`, {
@@ -101,7 +102,7 @@ export class TenantRepository {
    * nothing for a tenant that has no row.
    */
   async updateTenant(tenant: Tenant): Promise<StoredTenant> {
-    const version = nextVersion();
+    const version = nextRowVersion();
     await this.write(`tenant ${tenant.id}`, {
       query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits,
                                    closed_at, purge_after, created_at, version)
@@ -114,7 +115,7 @@ export class TenantRepository {
   }
 
   async insertApiKey(keyHash: ApiKeyHash, key: Omit<ApiKeyInfo, 'createdAt'>): Promise<StoredApiKey> {
-    const version = nextVersion();
+    const version = nextRowVersion();
     const createdAt = Math.floor(version / 1000);
     await this.writeKey(keyHash, { ...key, createdAt }, false, version);
     return { ...key, keyHash, createdAt, version };
@@ -122,7 +123,7 @@ export class TenantRepository {
 
   /** The key's row again, revoked: from then on loadActive leaves it out. */
   async revokeApiKey(stored: StoredApiKey): Promise<void> {
-    await this.writeKey(stored.keyHash, stored, true, nextVersion());
+    await this.writeKey(stored.keyHash, stored, true, nextRowVersion());
   }
 
   /**
@@ -135,13 +136,13 @@ export class TenantRepository {
               SELECT key_hash, tenant_id, created_at, 1, {version:UInt64}, id, name, scopes, member_id
               FROM api_keys FINAL
               WHERE tenant_id = {tenantId:String} AND member_id = {memberId:String} AND revoked = 0`,
-      query_params: { tenantId, memberId, version: nextVersion() },
+      query_params: { tenantId, memberId, version: nextRowVersion() },
     });
   }
 
   /** A member's row: a new one, a role change, or (`removed`) their removal. */
   async writeMember(member: Member, removed = false): Promise<StoredMember> {
-    const version = nextVersion();
+    const version = nextRowVersion();
     await this.write(`member ${member.id} of tenant ${member.tenantId}`, {
       query: `INSERT INTO members (tenant_id, id, email, role, password_hash, created_at, removed, version)
               SELECT {tenantId:String}, {id:String}, {email:String}, {role:String}, NULL,
@@ -334,16 +335,4 @@ function keyOf(row: KeyRow): StoredApiKey {
     createdAt: Number(row.created_ms),
     version: Number(row.version),
   };
-}
-
-let lastVersion = 0;
-
-/**
- * A row version: the clock in epoch microseconds, so the latest write wins across
- * processes, and strictly increasing within this one, so two writes in the same
- * millisecond still keep their order. Exact as a double until the year 2255.
- */
-function nextVersion(): number {
-  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
-  return lastVersion;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { AlertingException, AlertingExceptionCode } from '@seismo/alerting';
 import { BillingException, BillingExceptionCode } from '@seismo/billing';
 import { IngestException, IngestExceptionCode } from '@seismo/ingest';
 import { StorageException, StorageExceptionCode } from '@seismo/storage';
@@ -26,6 +27,13 @@ const TENANCY_STATUS: Record<TenancyExceptionCode, number> = {
   [TenancyExceptionCode.LAST_ADMIN]: 409,
   // A broken admin token stops the process at start; seen here it is a bug.
   [TenancyExceptionCode.ADMIN_TOKEN_UNUSABLE]: 500,
+};
+
+const ALERTING_STATUS: Record<AlertingExceptionCode, number> = {
+  [AlertingExceptionCode.INVALID_SUBSCRIPTION]: 400,
+  [AlertingExceptionCode.INVALID_SILENCE]: 400,
+  [AlertingExceptionCode.UNKNOWN_SUBSCRIPTION]: 404,
+  [AlertingExceptionCode.UNKNOWN_SILENCE]: 404,
 };
 
 /**
@@ -67,6 +75,11 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     if (error instanceof TenancyException && TENANCY_STATUS[error.code] < 500) {
       const status = TENANCY_STATUS[error.code];
+      const field = error.field !== undefined ? { field: error.field } : {};
+      return [status, { statusCode: status, code: error.code, ...field, error: error.message }];
+    }
+    if (error instanceof AlertingException) {
+      const status = ALERTING_STATUS[error.code];
       const field = error.field !== undefined ? { field: error.field } : {};
       return [status, { statusCode: status, code: error.code, ...field, error: error.message }];
     }

@@ -712,3 +712,116 @@ export const USAGE: SchemaObject = {
 };
 
 export const instantQuery: SchemaObject = { type: 'string', description: 'RFC 3339 or epoch milliseconds' };
+
+const GLOB: SchemaObject = {
+  type: 'string',
+  maxLength: 200,
+  description: 'a glob: * any run, ? one character',
+};
+const SERIES_MATCHERS: Record<string, SchemaObject> = {
+  series: { ...GLOB, description: 'a glob on the metric name (on the whole series key when it holds "{")' },
+  labels: {
+    type: 'object',
+    additionalProperties: GLOB,
+    description: 'label name to a glob its value must match; a leading ! negates (absent or not matching)',
+  },
+};
+
+const SUBSCRIPTION_FILTER: SchemaObject = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...SERIES_MATCHERS,
+    min_severity: { type: 'string', enum: ['info', 'warning', 'critical'] },
+    min_score: { type: 'number', minimum: 0, maximum: 1 },
+    detectors: { type: 'array', items: { type: 'string' }, description: 'any of these detectors fired' },
+  },
+};
+
+export const NEW_SUBSCRIPTION: SchemaObject = {
+  type: 'object',
+  required: ['channel', 'target'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', maxLength: 100 },
+    channel: { type: 'string', enum: ['webhook', 'slack', 'email', 'pagerduty'] },
+    target: {
+      type: 'object',
+      description:
+        'webhook: {url}; slack: {url} (an incoming-webhook URL); email: {to: [addresses]}; ' +
+        'pagerduty: {routing_key} (an Events API v2 integration key)',
+    },
+    filter: SUBSCRIPTION_FILTER,
+    rate_limit_per_hour: { type: 'integer', minimum: 1, maximum: 3600, default: 60 },
+    owner_member_id: { type: 'string', description: 'the member who may list and mute it' },
+  },
+};
+
+export const SUBSCRIPTION: SchemaObject = {
+  type: 'object',
+  required: ['id', 'name', 'channel', 'target', 'filter', 'rate_limit_per_hour', 'created_at'],
+  properties: {
+    id: { type: 'string', example: 'sub_...' },
+    name: { type: 'string' },
+    channel: { type: 'string' },
+    target: { type: 'object', description: 'without secrets: a Slack URL shows only its host' },
+    filter: SUBSCRIPTION_FILTER,
+    rate_limit_per_hour: { type: 'integer' },
+    owner_member_id: { type: 'string' },
+    muted_until: { type: 'string', format: 'date-time' },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+export const CREATED_SUBSCRIPTION: SchemaObject = {
+  ...SUBSCRIPTION,
+  properties: {
+    ...SUBSCRIPTION.properties,
+    secret: { type: 'string', description: "a webhook's signing secret (whsec_...): shown once" },
+  },
+};
+
+export const SUBSCRIPTIONS: SchemaObject = {
+  type: 'object',
+  required: ['subscriptions'],
+  properties: { subscriptions: { type: 'array', items: SUBSCRIPTION } },
+};
+
+export const MUTE: SchemaObject = {
+  type: 'object',
+  required: ['until'],
+  additionalProperties: false,
+  properties: { until: { type: 'string', description: 'RFC 3339 or epoch milliseconds' } },
+};
+
+export const NEW_SILENCE: SchemaObject = {
+  type: 'object',
+  required: ['matchers', 'ends_at'],
+  additionalProperties: false,
+  properties: {
+    matchers: { type: 'object', additionalProperties: false, properties: SERIES_MATCHERS },
+    starts_at: { type: 'string', description: 'RFC 3339 or epoch milliseconds; default now' },
+    ends_at: { type: 'string', description: 'RFC 3339 or epoch milliseconds' },
+    comment: { type: 'string', maxLength: 500 },
+  },
+};
+
+export const SILENCE: SchemaObject = {
+  type: 'object',
+  required: ['id', 'matchers', 'starts_at', 'ends_at', 'comment', 'created_by', 'created_at'],
+  properties: {
+    id: { type: 'string', example: 'sil_...' },
+    matchers: { type: 'object', properties: SERIES_MATCHERS },
+    starts_at: { type: 'string', format: 'date-time' },
+    ends_at: { type: 'string', format: 'date-time' },
+    comment: { type: 'string' },
+    created_by: { type: 'string', description: 'member:<id>, service-key:<id> or deployment-admin' },
+    created_at: { type: 'string', format: 'date-time' },
+  },
+};
+
+export const SILENCES: SchemaObject = {
+  type: 'object',
+  required: ['silences'],
+  properties: { silences: { type: 'array', items: SILENCE } },
+};

@@ -23,6 +23,7 @@ import {
   type TenantId,
   UsageRepository,
 } from '@seismo/storage';
+import { SubscriptionDirectory } from '@seismo/alerting';
 import { resolveAdminToken, TenantDirectory, TenantEraser, TenantPurger } from '@seismo/tenancy';
 import { inletTopicOf } from '@seismo/engine/inlet/inlet-topic';
 import {
@@ -94,6 +95,8 @@ export class SeismoRuntime {
     readonly eraser: TenantEraser,
     /** Erases closed tenants once their grace period is over; absent in an engine-only process. */
     private readonly purger: TenantPurger | undefined,
+    /** Alert subscriptions and silences, in memory. */
+    readonly subscriptions: SubscriptionDirectory,
   ) {}
 
   static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
@@ -104,9 +107,13 @@ export class SeismoRuntime {
     });
     let transport: PointTransport | undefined;
     let tenants: TenantDirectory | undefined;
+    let subscriptions: SubscriptionDirectory | undefined;
     try {
       await new Migrator(connection.client).migrate();
       tenants = await TenantDirectory.open(connection, { reloadMs: config.tenantReloadMs });
+      subscriptions = await SubscriptionDirectory.open(connection, tenants.auditLog, {
+        reloadMs: config.tenantReloadMs,
+      });
       const admin =
         config.role === 'engine'
           ? undefined
@@ -198,9 +205,11 @@ export class SeismoRuntime {
         tenantData,
         eraser,
         purger,
+        subscriptions,
       );
     } catch (error) {
       await transport?.close().catch(() => undefined);
+      subscriptions?.close();
       await tenants?.close();
       await connection.close();
       throw error;
@@ -224,6 +233,7 @@ export class SeismoRuntime {
     await this.feedConsumer?.stop();
     await this.engine?.stop();
     await this.transport.close();
+    this.subscriptions.close();
     // Before the connection closes: it stores when keys were last used.
     await this.tenants.close();
     await this.connection.close();

@@ -1,0 +1,24 @@
+/** What went wrong in alerting, for callers that branch (HTTP status above all). */
+export enum AlertingExceptionCode {
+  /** 400: a field of a subscription is not valid; `field` names it as the API spells it. */
+  INVALID_SUBSCRIPTION = 'INVALID_SUBSCRIPTION',
+  /** 404: no such subscription in the caller's tenant (or none the caller may see). */
+  UNKNOWN_SUBSCRIPTION = 'UNKNOWN_SUBSCRIPTION',
+  /** 400: a field of a silence is not valid; `field` names it. */
+  INVALID_SILENCE = 'INVALID_SILENCE',
+  /** 404: no such silence in the caller's tenant. */
+  UNKNOWN_SILENCE = 'UNKNOWN_SILENCE',
+}
+
+export class AlertingException extends Error {
+  constructor(
+    readonly code: AlertingExceptionCode,
+    message: string,
+    /** The input field at fault, as the API spells it (`filter.min_score`, `target.url`). */
+    readonly field?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AlertingException';
+  }
+}
