@@ -5,7 +5,8 @@ import { IngestException, IngestExceptionCode } from '@seismo/ingest';
 import { StorageException, StorageExceptionCode } from '@seismo/storage';
 import { TenancyException, TenancyExceptionCode } from '@seismo/tenancy';
 import { type FastifyReply } from 'fastify';
-import { ZodError } from 'zod';
+import { type z, ZodError } from 'zod';
+import { AuthException } from '../auth/auth.exception';
 import { LimitException, LimitExceptionCode } from '../limits/limit.exception';
 
 const INGEST_STATUS: Record<IngestExceptionCode, number> = {
@@ -43,6 +44,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     // Whole seconds, as RFC 9110 allows for a delay; clients and proxies read it to back off.
     if (error instanceof LimitException && error.retryAfterSeconds !== undefined)
       void reply.header('retry-after', String(error.retryAfterSeconds));
+    // RFC 9110 requires a challenge on a 401; RFC 6750 names the scheme.
+    if (error instanceof AuthException) void reply.header('www-authenticate', 'Bearer realm="seismo"');
     void reply.status(status).send(body);
   }
 
@@ -51,6 +54,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const response = error.getResponse();
       const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
       return [error.getStatus(), { statusCode: error.getStatus(), error: message ?? error.message }];
+    }
+    if (error instanceof AuthException) {
+      return [401, { statusCode: 401, code: error.code, error: error.message }];
     }
     if (error instanceof LimitException) {
       const status = error.code === LimitExceptionCode.RATE_LIMITED ? 429 : 413;
