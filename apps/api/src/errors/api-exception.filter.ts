@@ -83,8 +83,16 @@ export class ApiExceptionFilter implements ExceptionFilter {
       ];
     }
     if (error instanceof ZodError) {
-      const errors = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
-      return [400, { statusCode: 400, error: errors.join('; '), errors }];
+      const errors = error.issues.flatMap(zodIssueErrors);
+      return [
+        400,
+        {
+          statusCode: 400,
+          field: errors[0].field,
+          error: errors.map((e) => e.text).join('; '),
+          errors: errors.map((e) => e.text),
+        },
+      ];
     }
     if (error instanceof StorageException && error.code === StorageExceptionCode.INVALID_QUERY) {
       return [400, { statusCode: 400, code: error.code, error: error.message }];
@@ -96,4 +104,21 @@ export class ApiExceptionFilter implements ExceptionFilter {
     );
     return [500, { statusCode: 500, error: 'internal error', error_id: id }];
   }
+}
+
+/**
+ * One error per field of a zod issue, each starting with the field. An unknown key is
+ * named as the field at fault (zod puts it in the message, at its parent's path, which
+ * for a whole body or query string is empty).
+ */
+function zodIssueErrors(issue: z.core.$ZodIssue): Array<{ field: string; text: string }> {
+  const at = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const field = [...at, key].join('.');
+      return { field, text: `${field}: unknown field` };
+    });
+  }
+  const field = at.join('.') || 'body';
+  return [{ field, text: `${field}: ${issue.message}` }];
 }
