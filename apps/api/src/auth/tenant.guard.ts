@@ -13,10 +13,10 @@ import {
   actorOf,
   type AuditContext,
   DEPLOYMENT_ADMIN,
+  isWellFormedApiKey,
   type KeyIdentity,
   requireScope,
   type Scope,
-  isWellFormedApiKey,
   type Tenant,
   verifyAdminToken,
 } from '@seismo/tenancy';
@@ -54,10 +54,10 @@ export const TenantOrDeploymentAdminAccess = (scope: Scope): MethodDecorator =>
   );
 
 /**
- * 401 without a valid key (missing, malformed, unknown, revoked, or its member removed;
- * the AuthException's code says which of the first two or the rest), 403 with
- * a valid key that lacks the route's scope or whose member's role does not allow it,
- * naming what is missing. A route with no declared scope is refused outright: forgetting
+ * 401 without a valid key: missing (MISSING_CREDENTIALS), malformed (MALFORMED_CREDENTIALS),
+ * or unknown, revoked or its member removed (INVALID_CREDENTIALS); 403 with a valid key
+ * that lacks the route's scope or whose member's role does not allow it, naming what is
+ * missing. A route with no declared scope is refused outright: forgetting
  * the declaration must close the route, not open it.
  */
 @Injectable()
