@@ -10,6 +10,7 @@ export * from './exec-batch.writer';
 export * from './migrator';
 export * from './point';
 export * from './point.repository';
+export * from './query.guard';
 export * from './retention.repository';
 export * from './row-version';
 export * from './series';

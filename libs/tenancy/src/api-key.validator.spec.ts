@@ -1,4 +1,6 @@
-import { checkScopes, validateNewApiKey } from './api-key.validator';
+import fc from 'fast-check';
+import { SCOPES } from './access';
+import { checkScopes, MAX_API_KEY_NAME_LENGTH, type NewApiKey, validateNewApiKey } from './api-key.validator';
 import { TenancyException, TenancyExceptionCode } from './tenancy.exception';
 
 function refusal(run: () => unknown): TenancyException {
@@ -58,6 +60,58 @@ describe('validateNewApiKey', () => {
   it('refuses an empty member id', () => {
     expect(refusal(() => validateNewApiKey({ name: 'k', scopes: ['read'], memberId: '' })).field).toBe(
       'member_id',
+    );
+  });
+});
+
+describe('validateNewApiKey, properties', () => {
+  const scope = fc.oneof(
+    fc.constantFrom(...SCOPES),
+    fc.constantFrom('Read', 'write', '', ' admin'),
+    fc.anything(),
+  );
+
+  it('takes a key exactly when its name and every scope are valid, naming the first field at fault', () => {
+    const name = fc.oneof(
+      fc.string({ minLength: 1, maxLength: 20 }).filter((n) => n.trim() !== '' && !/[\p{Cc}\p{Cs}]/u.test(n)),
+      fc.string({ unit: 'binary', maxLength: MAX_API_KEY_NAME_LENGTH + 5 }),
+      fc.anything(),
+    );
+    fc.assert(
+      fc.property(name, fc.oneof(fc.array(scope, { maxLength: 5 }), fc.anything()), (keyName, scopes) => {
+        let made: NewApiKey | undefined;
+        let refused: unknown;
+        try {
+          made = validateNewApiKey({ name: keyName, scopes } as NewApiKey);
+        } catch (error) {
+          refused = error;
+        }
+        const validName =
+          typeof keyName === 'string' &&
+          [...keyName].length >= 1 &&
+          [...keyName].length <= MAX_API_KEY_NAME_LENGTH &&
+          keyName.trim() !== '' &&
+          !/[\p{Cc}\p{Cs}]/u.test(keyName);
+        const badScope = Array.isArray(scopes)
+          ? scopes.findIndex((s) => !(SCOPES as readonly unknown[]).includes(s))
+          : -1;
+        const field = !validName
+          ? 'name'
+          : !Array.isArray(scopes) || scopes.length === 0
+            ? 'scopes'
+            : badScope >= 0
+              ? `scopes[${badScope}]`
+              : undefined;
+        if (field === undefined) {
+          // Deduplicated, in SCOPES order, each one asked for.
+          expect(made?.scopes).toEqual(SCOPES.filter((s) => (scopes as unknown[]).includes(s)));
+        } else {
+          expect(refused).toBeInstanceOf(TenancyException);
+          expect((refused as TenancyException).code).toBe(TenancyExceptionCode.INVALID_API_KEY);
+          expect((refused as TenancyException).field).toBe(field);
+        }
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -3,6 +3,7 @@ import {
   type ClickHouseAccess,
   describeCause,
   parseTenantId,
+  requireInstant,
   StorageException,
   StorageExceptionCode,
   type TenantId,
@@ -103,11 +104,11 @@ export class AuditLogRepository {
     // Only fixed fragments are joined; every value is a bound parameter.
     if (query.from !== undefined) {
       conditions.push("at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')");
-      params.from = query.from;
+      params.from = requireInstant(query.from, 'from');
     }
     if (query.to !== undefined) {
       conditions.push("at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')");
-      params.to = query.to;
+      params.to = requireInstant(query.to, 'to');
     }
     if (query.action !== undefined) {
       conditions.push('action = {action:String}');

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { TenancyException, TenancyExceptionCode } from './tenancy.exception';
-import { type NewTenant } from './tenant';
+import { MAX_RETENTION_DAYS, MAX_TENANT_NAME_LENGTH, MIN_RETENTION_DAYS, type NewTenant } from './tenant';
 import { validateNewTenant } from './tenant.validator';
 
 function refusal(input: NewTenant): TenancyException {
@@ -80,5 +81,62 @@ describe('validateNewTenant', () => {
     const error = refusal({ name: 'Acme', zeroRetention: 'yes' as unknown as boolean });
     expect(error.field).toBe('zeroRetention');
     expect(error.message).toBe('zeroRetention must be true or false, got "yes"');
+  });
+});
+
+describe('validateNewTenant, properties', () => {
+  /** What validation must throw, if anything: an INVALID_TENANT naming one of the input's fields. */
+  function outcome(input: NewTenant): 'ok' | string {
+    try {
+      validateNewTenant(input);
+      return 'ok';
+    } catch (error) {
+      expect(error).toBeInstanceOf(TenancyException);
+      expect((error as TenancyException).code).toBe(TenancyExceptionCode.INVALID_TENANT);
+      return (error as TenancyException).field!;
+    }
+  }
+
+  const CONTROL = /[\p{Cc}\p{Cs}]/u;
+
+  it('takes exactly the names of 1-100 characters, not blank, without control characters', () => {
+    const name = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 120 }),
+      fc.string({ unit: 'binary', maxLength: 120 }),
+      fc.string({ maxLength: 10 }).map((text) => `${text}\u0000`),
+      fc.constantFrom('\u007f', 'a\u0085b', '\ud800', ' \t '),
+    );
+    fc.assert(
+      fc.property(name, (text) => {
+        const length = [...text].length;
+        const valid =
+          length >= 1 && length <= MAX_TENANT_NAME_LENGTH && text.trim() !== '' && !CONTROL.test(text);
+        const answer = outcome({ name: text });
+        expect(answer).toBe(valid ? 'ok' : 'name');
+        if (valid) expect(validateNewTenant({ name: text }).name).toBe(text);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('takes exactly whole days in range for both retentions, naming the one at fault', () => {
+    const days = fc.oneof(
+      fc.integer({ min: -10, max: MAX_RETENTION_DAYS + 10 }),
+      fc.double(),
+      fc.constantFrom(Number.NaN, Infinity, -Infinity),
+      fc.anything(),
+    );
+    const inRange = (d: unknown) =>
+      typeof d === 'number' && Number.isInteger(d) && d >= MIN_RETENTION_DAYS && d <= MAX_RETENTION_DAYS;
+    fc.assert(
+      fc.property(days, days, (pointsDays, anomaliesDays) => {
+        const input = { name: 'Acme', pointsDays, anomaliesDays } as unknown as NewTenant;
+        // Absent (undefined, or null as `??` reads it) is the default.
+        const wrong = (d: unknown) => d !== undefined && d !== null && !inRange(d);
+        const expected = wrong(pointsDays) ? 'pointsDays' : wrong(anomaliesDays) ? 'anomaliesDays' : 'ok';
+        expect(outcome(input)).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -13,6 +13,7 @@ import {
   actorOf,
   type AuditContext,
   DEPLOYMENT_ADMIN,
+  isWellFormedApiKey,
   type KeyIdentity,
   requireScope,
   type Scope,
@@ -22,6 +23,7 @@ import {
 import { type FastifyRequest } from 'fastify';
 import { ApiTenantAuth, ApiTenantOrAdminAuth } from '../openapi/openapi.decorators';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
+import { AuthException, AuthExceptionCode } from './auth.exception';
 import { bearerToken } from './bearer-token';
 
 /** What the guard found out about the caller, kept on the request for the handler. */
@@ -52,9 +54,10 @@ export const TenantOrDeploymentAdminAccess = (scope: Scope): MethodDecorator =>
   );
 
 /**
- * 401 without a valid key (missing, unknown, revoked, or its member removed), 403 with
- * a valid key that lacks the route's scope or whose member's role does not allow it,
- * naming what is missing. A route with no declared scope is refused outright: forgetting
+ * 401 without a valid key: missing (MISSING_CREDENTIALS), malformed (MALFORMED_CREDENTIALS),
+ * or unknown, revoked or its member removed (INVALID_CREDENTIALS); 403 with a valid key
+ * that lacks the route's scope or whose member's role does not allow it, naming what is
+ * missing. A route with no declared scope is refused outright: forgetting
  * the declaration must close the route, not open it.
  */
 @Injectable()
@@ -71,8 +74,7 @@ export class TenantGuard implements CanActivate {
       throw new Error(`${context.getClass().name}.${context.getHandler().name} declares no scope`);
     }
     const request = context.switchToHttp().getRequest<CallerRequest>();
-    const token = bearerToken(request);
-    if (!token) throw new UnauthorizedException('Authorization: Bearer <api key> is required');
+    const token = bearerToken(request.headers.authorization);
     const adminToken = this.runtime.adminToken;
     if (
       adminToken !== undefined &&
@@ -82,8 +84,14 @@ export class TenantGuard implements CanActivate {
       request.deploymentAdmin = true;
       return true;
     }
+    if (!isWellFormedApiKey(token)) {
+      throw new AuthException(
+        AuthExceptionCode.MALFORMED_CREDENTIALS,
+        'the API key is malformed: a key is "sk_" and 43 base64url characters',
+      );
+    }
     const identity = this.runtime.tenants.identify(token);
-    if (!identity) throw new UnauthorizedException('the API key is not valid');
+    if (!identity) throw new AuthException(AuthExceptionCode.INVALID_CREDENTIALS, 'the API key is not valid');
     requireScope(identity, scope);
     request.identity = identity;
     return true;

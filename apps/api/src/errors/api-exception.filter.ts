@@ -6,7 +6,8 @@ import { IngestException, IngestExceptionCode } from '@seismo/ingest';
 import { StorageException, StorageExceptionCode } from '@seismo/storage';
 import { TenancyException, TenancyExceptionCode } from '@seismo/tenancy';
 import { type FastifyReply } from 'fastify';
-import { ZodError } from 'zod';
+import { type z, ZodError } from 'zod';
+import { AuthException } from '../auth/auth.exception';
 import { LimitException, LimitExceptionCode } from '../limits/limit.exception';
 
 const INGEST_STATUS: Record<IngestExceptionCode, number> = {
@@ -51,6 +52,8 @@ export class ApiExceptionFilter implements ExceptionFilter {
     // Whole seconds, as RFC 9110 allows for a delay; clients and proxies read it to back off.
     if (error instanceof LimitException && error.retryAfterSeconds !== undefined)
       void reply.header('retry-after', String(error.retryAfterSeconds));
+    // RFC 9110 requires a challenge on a 401; RFC 6750 names the scheme.
+    if (error instanceof AuthException) void reply.header('www-authenticate', 'Bearer realm="seismo"');
     void reply.status(status).send(body);
   }
 
@@ -59,6 +62,9 @@ export class ApiExceptionFilter implements ExceptionFilter {
       const response = error.getResponse();
       const message = typeof response === 'string' ? response : (response as { message?: unknown }).message;
       return [error.getStatus(), { statusCode: error.getStatus(), error: message ?? error.message }];
+    }
+    if (error instanceof AuthException) {
+      return [401, { statusCode: 401, code: error.code, error: error.message }];
     }
     if (error instanceof LimitException) {
       const status = error.code === LimitExceptionCode.RATE_LIMITED ? 429 : 413;
@@ -90,8 +96,16 @@ export class ApiExceptionFilter implements ExceptionFilter {
       ];
     }
     if (error instanceof ZodError) {
-      const errors = error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
-      return [400, { statusCode: 400, error: errors.join('; '), errors }];
+      const errors = error.issues.flatMap(zodIssueErrors);
+      return [
+        400,
+        {
+          statusCode: 400,
+          field: errors[0].field,
+          error: errors.map((e) => e.text).join('; '),
+          errors: errors.map((e) => e.text),
+        },
+      ];
     }
     if (error instanceof StorageException && error.code === StorageExceptionCode.INVALID_QUERY) {
       return [400, { statusCode: 400, code: error.code, error: error.message }];
@@ -103,4 +117,21 @@ export class ApiExceptionFilter implements ExceptionFilter {
     );
     return [500, { statusCode: 500, error: 'internal error', error_id: id }];
   }
+}
+
+/**
+ * One error per field of a zod issue, each starting with the field. An unknown key is
+ * named as the field at fault (zod puts it in the message, at its parent's path, which
+ * for a whole body or query string is empty).
+ */
+function zodIssueErrors(issue: z.core.$ZodIssue): Array<{ field: string; text: string }> {
+  const at = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const field = [...at, key].join('.');
+      return { field, text: `${field}: unknown field` };
+    });
+  }
+  const field = at.join('.') || 'body';
+  return [{ field, text: `${field}: ${issue.message}` }];
 }

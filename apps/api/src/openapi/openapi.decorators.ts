@@ -7,11 +7,20 @@ import { ERROR } from './api.schemas';
 export const ADMIN_AUTH = 'admin';
 export const TENANT_AUTH = 'tenant';
 
+/** What every 401 says in `code`: which of the three ways the credentials failed. */
+const AUTH_CODES =
+  '; `code` is MISSING_CREDENTIALS (no Authorization header), MALFORMED_CREDENTIALS (not "Bearer <token>", ' +
+  'or a token that cannot be an API key) or INVALID_CREDENTIALS (a well-formed token that opens nothing)';
+
 /** Documents a route behind AdminGuard; the guard itself stays on the controller. */
 export const ApiAdminAuth = (): MethodDecorator & ClassDecorator =>
   applyDecorators(
     ApiBearerAuth(ADMIN_AUTH),
-    ApiResponse({ status: 401, description: 'the admin token is missing or wrong', schema: ERROR }),
+    ApiResponse({
+      status: 401,
+      description: `the admin token is missing or wrong${AUTH_CODES}`,
+      schema: ERROR,
+    }),
   );
 
 /** The operation's extension naming the scope a key needs: clients and the isolation suite read it. */
@@ -27,7 +36,7 @@ export const ApiTenantAuth = (scope: Scope): MethodDecorator & ClassDecorator =>
     ApiExtension(SCOPE_EXTENSION, scope),
     ApiResponse({
       status: 401,
-      description: 'the API key is missing, unknown or revoked, or its member was removed',
+      description: `the API key is missing, malformed, unknown or revoked, or its member was removed${AUTH_CODES}`,
       schema: ERROR,
     }),
     ApiResponse({
@@ -43,7 +52,11 @@ export const ApiTenantOrAdminAuth = (scope: Scope): MethodDecorator =>
     ApiBearerAuth(ADMIN_AUTH),
     ApiBearerAuth(TENANT_AUTH),
     ApiExtension(SCOPE_EXTENSION, scope),
-    ApiResponse({ status: 401, description: 'neither the admin token nor a valid API key', schema: ERROR }),
+    ApiResponse({
+      status: 401,
+      description: `neither the admin token nor a valid API key${AUTH_CODES}`,
+      schema: ERROR,
+    }),
     ApiResponse({
       status: 403,
       description: `the key lacks the '${scope}' scope, or its member's role does not allow it`,
