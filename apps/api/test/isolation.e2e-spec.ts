@@ -49,6 +49,8 @@ interface TenantWorld {
   extraKey: string;
   extraKeyId: string;
   series: string;
+  subscriptionId: string;
+  silenceId: string;
 }
 
 interface Attacker extends TenantWorld {
@@ -275,6 +277,89 @@ const CASES: Record<string, Case> = {
       okOrRefused(answer, 404, smuggled);
     },
   },
+  'POST /v1/subscriptions': {
+    call: (_a, _b, n) => ({
+      method: 'POST',
+      path: '/v1/subscriptions',
+      ...json({ channel: 'email', target: { to: [`ops-${n}@a.example`] } }),
+    }),
+    // Made in A whatever names B: B's subscriptions are compared at the end.
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 201, smuggled);
+    },
+  },
+  'GET /v1/subscriptions': {
+    call: () => ({ method: 'GET', path: '/v1/subscriptions' }),
+    expect: (answer, smuggled, b) => {
+      if (okOrRefused(answer, 200, smuggled)) {
+        const ids = parsed<{ subscriptions: Array<{ id: string }> }>(answer).subscriptions.map((x) => x.id);
+        expect(ids).not.toContain(b.subscriptionId);
+      }
+    },
+  },
+  'GET /v1/subscriptions/{id}': {
+    call: (_a, b) => ({ method: 'GET', path: `/v1/subscriptions/${b.subscriptionId}` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
+  'PATCH /v1/subscriptions/{id}': {
+    call: (_a, b) => ({
+      method: 'PATCH',
+      path: `/v1/subscriptions/${b.subscriptionId}`,
+      ...json({ target: { url: 'https://attacker.example/steal' } }),
+    }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
+  'DELETE /v1/subscriptions/{id}': {
+    call: (_a, b) => ({ method: 'DELETE', path: `/v1/subscriptions/${b.subscriptionId}` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
+  'POST /v1/subscriptions/{id}/mute': {
+    call: (_a, b) => ({
+      method: 'POST',
+      path: `/v1/subscriptions/${b.subscriptionId}/mute`,
+      ...json({ until: Date.now() + 60 * MINUTE }),
+    }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
+  'DELETE /v1/subscriptions/{id}/mute': {
+    call: (_a, b) => ({ method: 'DELETE', path: `/v1/subscriptions/${b.subscriptionId}/mute` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
+  'POST /v1/silences': {
+    call: () => ({
+      method: 'POST',
+      path: '/v1/silences',
+      ...json({ matchers: { labels: { host: 'a-*' } }, ends_at: Date.now() + 60 * MINUTE }),
+    }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 201, smuggled);
+    },
+  },
+  'GET /v1/silences': {
+    call: () => ({ method: 'GET', path: '/v1/silences' }),
+    expect: (answer, smuggled, b) => {
+      if (okOrRefused(answer, 200, smuggled)) {
+        const ids = parsed<{ silences: Array<{ id: string }> }>(answer).silences.map((x) => x.id);
+        expect(ids).not.toContain(b.silenceId);
+      }
+    },
+  },
+  'DELETE /v1/silences/{id}': {
+    call: (_a, b) => ({ method: 'DELETE', path: `/v1/silences/${b.silenceId}` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
   'POST /v1/tenants/{id}/close': {
     call: (_a, b) => ({ method: 'POST', path: `/v1/tenants/${b.id}/close`, ...json({ grace_days: 0 }) }),
     expect: (answer, smuggled) => {
@@ -364,7 +449,18 @@ describe('tenant isolation (real embedded server): nothing reaches another tenan
       name: 'service',
       scopes: ['ingest', 'read', 'admin'],
     });
+    const subscription = await post<{ id: string }>('/v1/subscriptions', created.api_key, {
+      channel: 'webhook',
+      target: { url: `https://hooks.${name}.example/seismo` },
+      owner_member_id: member.id,
+    });
+    const silence = await post<{ id: string }>('/v1/silences', created.api_key, {
+      matchers: { series: 'maintenance_*' },
+      ends_at: Date.now() + 24 * 60 * MINUTE,
+    });
     return {
+      subscriptionId: subscription.id,
+      silenceId: silence.id,
       id: created.id,
       name,
       adminKey: created.api_key,
@@ -387,11 +483,15 @@ describe('tenant isolation (real embedded server): nothing reaches another tenan
     const anomalies = (await read('/v1/anomalies?limit=10000')).anomalies as Array<{ id: string }>;
     const members = (await read('/v1/members')).members as Array<{ id: string; email: string; role: string }>;
     const keys = (await read('/v1/keys')).keys as Array<{ id: string; scopes: string[] }>;
+    const subscriptions = (await read('/v1/subscriptions')).subscriptions as Array<Record<string, unknown>>;
+    const silences = (await read('/v1/silences')).silences as Array<{ id: string }>;
     return {
       series: series.map((s) => [s.series, s.points]),
       anomalies: anomalies.map((x) => x.id).sort(),
       members: members.map((m) => [m.id, m.email, m.role]),
       keys: keys.map((k) => [k.id, k.scopes]),
+      subscriptions,
+      silences: silences.map((x) => x.id),
     };
   }
 

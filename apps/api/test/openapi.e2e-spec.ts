@@ -46,6 +46,16 @@ const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 
     ['get', '/v1/series/{series}/points', 'tenant'],
     ['get', '/v1/usage', 'tenant'],
     ['get', '/v1/series/{series}/hourly', 'tenant'],
+    ['post', '/v1/subscriptions', 'tenant'],
+    ['get', '/v1/subscriptions', 'tenant'],
+    ['get', '/v1/subscriptions/{id}', 'tenant'],
+    ['patch', '/v1/subscriptions/{id}', 'tenant'],
+    ['delete', '/v1/subscriptions/{id}', 'tenant'],
+    ['post', '/v1/subscriptions/{id}/mute', 'tenant'],
+    ['delete', '/v1/subscriptions/{id}/mute', 'tenant'],
+    ['post', '/v1/silences', 'tenant'],
+    ['get', '/v1/silences', 'tenant'],
+    ['delete', '/v1/silences/{id}', 'tenant'],
   ];
 
 /** A schema, or the one its $ref names inside the document. */
