@@ -6,3 +6,4 @@ export * from './subscriptions/subscription';
 export * from './subscriptions/subscription.directory';
 export * from './subscriptions/subscription.repository';
 export * from './subscriptions/subscription.validator';
+export * from './routing/alert.router';

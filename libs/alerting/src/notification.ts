@@ -24,6 +24,8 @@ export interface NotifiedSeries {
   readonly ts: number;
   readonly value: number;
   readonly score: number;
+  /** The detectors that fired on it (what a subscription's `detectors` filter matches). */
+  readonly detectors?: readonly string[];
 }
 
 /** Where a person goes from an alert. Absent when the deployment has no public URL configured. */

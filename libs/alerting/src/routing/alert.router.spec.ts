@@ -1,0 +1,155 @@
+import { parseTenantId, type TenantId } from '@seismo/storage';
+import { type Notification } from '../notification';
+import { type Silence, type Subscription } from '../subscriptions/subscription';
+import { AlertRouter, deliveryOf, type RoutingSources } from './alert.router';
+
+const TENANT = parseTenantId('t_router');
+const HOUR = 3_600_000;
+const NOW = Date.UTC(2026, 11, 5, 12);
+
+function subscription(id: string, extra: Partial<Subscription> = {}): Subscription {
+  return {
+    id,
+    tenantId: TENANT,
+    name: id,
+    filter: {},
+    target: { kind: 'webhook', url: 'https://hooks.example/x', secret: 'whsec_x' },
+    ratePerHour: 60,
+    createdAt: 0,
+    ...extra,
+  };
+}
+
+function notification(state: Notification['state'], extra: Partial<Notification> = {}): Notification {
+  return {
+    id: `inc_1:${state}:0`,
+    tenantId: TENANT,
+    incidentId: 'inc_1',
+    kind: 'anomaly',
+    state,
+    severity: 'warning',
+    title: 'cpu anomalous',
+    summary: 'cpu anomalous',
+    openedAt: NOW,
+    at: NOW,
+    series: [
+      {
+        series: 'cpu{host="web-1"}',
+        metric: 'cpu',
+        labels: { host: 'web-1' },
+        ts: NOW,
+        value: 99,
+        score: 0.8,
+        detectors: ['ensemble'],
+      },
+    ],
+    anomalyIds: ['an_1'],
+    links: {},
+    ...extra,
+  };
+}
+
+class Sources implements RoutingSources {
+  constructor(
+    public subscriptions: Subscription[],
+    public silences: Silence[] = [],
+  ) {}
+  subscriptionsOf(tenant: TenantId): readonly Subscription[] {
+    return this.subscriptions.filter((s) => s.tenantId === tenant);
+  }
+  silencesOf(): readonly Silence[] {
+    return this.silences;
+  }
+}
+
+describe('AlertRouter', () => {
+  it('delivers to every subscription whose filter matches one of the series, with stable ids', () => {
+    const sources = new Sources([
+      subscription('sub_all'),
+      subscription('sub_cpu', { filter: { series: 'cpu' } }),
+      subscription('sub_disk', { filter: { series: 'disk*' } }),
+      subscription('sub_critical', { filter: { minSeverity: 'critical' } }),
+      subscription('sub_web', { filter: { labels: { host: 'web-*' } } }),
+      subscription('sub_rcf', { filter: { detectors: ['rcf'] } }),
+    ]);
+    const routed = new AlertRouter(sources).route(notification('opened'), NOW);
+    expect(routed.deliveries.map((d) => d.subscriptionId)).toEqual(['sub_all', 'sub_cpu', 'sub_web']);
+    const again = new AlertRouter(sources).route(notification('opened'), NOW);
+    expect(again.deliveries.map((d) => d.id)).toEqual(routed.deliveries.map((d) => d.id));
+    expect(new Set(routed.deliveries.map((d) => d.id)).size).toBe(3);
+    expect(routed.deliveries[0]).toEqual(deliveryOf(notification('opened'), sources.subscriptions[0]));
+    expect(routed.deliveries[0].idempotencyKey).toBe(routed.deliveries[0].id);
+  });
+
+  it('never routes to another tenant', () => {
+    const other = subscription('sub_other', { tenantId: parseTenantId('t_other') });
+    const routed = new AlertRouter(new Sources([other])).route(notification('opened'), NOW);
+    expect(routed.deliveries).toEqual([]);
+  });
+
+  it('holds a notification back while the subscription is muted, and sends again after', () => {
+    const sources = new Sources([subscription('sub_a', { mutedUntil: NOW + HOUR })]);
+    const router = new AlertRouter(sources);
+    expect(router.route(notification('opened'), NOW)).toMatchObject({ deliveries: [], muted: 1 });
+    expect(router.route(notification('renotified'), NOW + HOUR).deliveries).toHaveLength(1);
+  });
+
+  it('holds a notification back when a silence covers every series of it, not when it covers some', () => {
+    const silence: Silence = {
+      id: 'sil_1',
+      tenantId: TENANT,
+      matchers: { labels: { host: 'web-1' } },
+      startsAt: NOW - HOUR,
+      endsAt: NOW + HOUR,
+      comment: '',
+      createdBy: 'deployment-admin',
+      createdAt: 0,
+    };
+    const sources = new Sources([subscription('sub_a')], [silence]);
+    expect(new AlertRouter(sources).route(notification('opened'), NOW)).toMatchObject({
+      deliveries: [],
+      silenced: 1,
+    });
+    const two = notification('opened', {
+      series: [
+        ...notification('opened').series,
+        {
+          series: 'cpu{host="web-2"}',
+          metric: 'cpu',
+          labels: { host: 'web-2' },
+          ts: NOW,
+          value: 1,
+          score: 0.9,
+        },
+      ],
+    });
+    expect(new AlertRouter(sources).route(two, NOW).deliveries).toHaveLength(1);
+  });
+
+  it('keeps to the hourly rate, refilling over the hour', () => {
+    const sources = new Sources([subscription('sub_a', { ratePerHour: 2 })]);
+    const router = new AlertRouter(sources);
+    const sent = (at: number, n: number) =>
+      router.route(notification('updated', { id: `inc_1:updated:${n}` }), at).deliveries.length;
+    expect([sent(NOW, 1), sent(NOW, 2), sent(NOW, 3)]).toEqual([1, 1, 0]);
+    expect(sent(NOW + HOUR / 4, 4)).toBe(0);
+    expect(sent(NOW + HOUR / 2, 5)).toBe(1);
+  });
+
+  it('sends the recovery to those told of the incident, through mutes and rates, and forgets it then', () => {
+    const sources = new Sources([subscription('sub_a', { ratePerHour: 1 }), subscription('sub_b')]);
+    const router = new AlertRouter(sources);
+    expect(router.route(notification('opened'), NOW).deliveries).toHaveLength(2);
+    // Made after the incident opened: not told, so no recovery for it.
+    sources.subscriptions.push(subscription('sub_c'));
+    sources.subscriptions[0] = { ...sources.subscriptions[0], mutedUntil: NOW + HOUR };
+    const resolved = router.route(notification('resolved'), NOW + 1);
+    expect(resolved.deliveries.map((d) => d.subscriptionId)).toEqual(['sub_a', 'sub_b']);
+    // Memory of the incident is gone: a second recovery (a replay) goes to every matching subscription.
+    expect(router.route(notification('resolved'), NOW + 2).deliveries.map((d) => d.subscriptionId)).toEqual([
+      'sub_a',
+      'sub_b',
+      'sub_c',
+    ]);
+  });
+});
