@@ -244,8 +244,9 @@ function failureOf(error: unknown, signal: AbortSignal): SendOutcome {
 }
 
 function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
+  // AbortSignal.timeout's reason is a DOMException, not always an Error of this realm: its name says it.
+  const reason = signal.reason as { name?: unknown } | undefined;
+  const timedOut = reason?.name === 'TimeoutError';
   return new Error(timedOut ? 'timed out' : 'aborted');
 }
 

@@ -52,8 +52,12 @@ export function privateRangeOf(address: string): string | undefined {
 /** The IPv4 address in an IPv4-mapped (::ffff:0:0/96) or NAT64 (64:ff9b::/96) IPv6 address. */
 function embeddedIpv4(ipv6: string): string | undefined {
   const groups = expandIpv6(ipv6);
-  const mapped = groups.slice(0, 6).join(':') === '0:0:0:0:0:ffff';
-  const nat64 = groups.slice(0, 6).join(':') === '64:ff9b:0:0:0:0';
+  const prefix = groups
+    .slice(0, 6)
+    .map((group) => group.toString(16))
+    .join(':');
+  const mapped = prefix === '0:0:0:0:0:ffff';
+  const nat64 = prefix === '64:ff9b:0:0:0:0';
   if (!mapped && !nat64) return undefined;
   const [high, low] = [groups[6], groups[7]];
   return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
