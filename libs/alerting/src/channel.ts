@@ -44,6 +44,8 @@ export type SendOutcome =
       readonly error: string;
       readonly status?: number;
       readonly retryAfterMs?: number;
+      /** The receiver is gone for good (a 410, Slack's archived channel): the dispatcher may stop its subscription. */
+      readonly gone?: true;
     };
 
 /** A way out: renders a notification in its own shape and sends it once. Never throws: it answers a SendOutcome. */
@@ -51,4 +53,13 @@ export interface Channel {
   readonly kind: ChannelKind;
   /** `signal` aborts the attempt (the dispatcher's per-attempt timeout, or shutdown). */
   send(delivery: Delivery, signal: AbortSignal): Promise<SendOutcome>;
+}
+
+/** A delivery handed to a channel of another kind: the dispatcher's mistake, never right on a retry. */
+export function wrongTarget(target: ChannelTarget, channel: ChannelKind): SendOutcome {
+  return {
+    ok: false,
+    retryable: false,
+    error: `a ${target.kind} target cannot be sent by the ${channel} channel`,
+  };
 }

@@ -16,7 +16,24 @@ describe('loadConfig', () => {
       ingestThreads: defaultIngestThreads('all', availableParallelism()),
       tenantReloadMs: 5000,
       purgeIntervalMs: 3_600_000,
+      allowPrivateTargets: false,
     });
+  });
+
+  it('allows private alert targets only when told, and turns email on with an SMTP URL and a From', () => {
+    expect(loadConfig({ SEISMO_ALLOW_PRIVATE_TARGETS: 'true' }).allowPrivateTargets).toBe(true);
+    expect(loadConfig({ SEISMO_ALLOW_PRIVATE_TARGETS: 'false' }).allowPrivateTargets).toBe(false);
+    expect(loadConfig({}).smtp).toBeUndefined();
+    expect(
+      loadConfig({
+        SEISMO_SMTP_URL: 'smtps://alerts:s3cret@mail.example:465',
+        SEISMO_SMTP_FROM: 'Seismo <alerts@example.com>',
+      }).smtp,
+    ).toEqual({ url: 'smtps://alerts:s3cret@mail.example:465', from: 'Seismo <alerts@example.com>' });
+    expect(
+      loadConfig({ SEISMO_SMTP_URL: 'smtp://mail.example:587', SEISMO_SMTP_FROM: 'alerts@example.com' }).smtp,
+    ).toEqual({ url: 'smtp://mail.example:587', from: 'alerts@example.com' });
+    expect(() => loadConfig({ SEISMO_SMTP_URL: 'smtp://mail.example:587' })).toThrow(/SEISMO_SMTP_FROM/);
   });
 
   it('reads how often tenants are reloaded and closed ones purged', () => {
@@ -132,6 +149,10 @@ describe('loadConfig', () => {
     ['SEISMO_ROLE', 'worker'],
     ['SEISMO_ROLE', 'engine'],
     ['SEISMO_CHECKPOINT_INTERVAL_MS', '5'],
+    ['SEISMO_ALLOW_PRIVATE_TARGETS', 'yes'],
+    ['SEISMO_SMTP_URL', 'http://mail.example'],
+    ['SEISMO_SMTP_URL', 'mail.example:587'],
+    ['SEISMO_SMTP_FROM', 'Seismo'],
   ])('stops on a bad %s, naming it', (variable, value) => {
     let error: unknown;
     try {

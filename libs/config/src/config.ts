@@ -35,6 +35,19 @@ const schema = z.object({
   SEISMO_BILLING_CLOSE_DELAY_MS: z.coerce.number().int().min(0).default(600_000),
   SEISMO_TENANT_RELOAD_MS: z.coerce.number().int().min(100).default(5000),
   SEISMO_PURGE_INTERVAL_MS: z.coerce.number().int().min(100).default(3_600_000),
+  SEISMO_ALLOW_PRIVATE_TARGETS: z
+    .enum(['true', 'false'], { message: 'expected true or false' })
+    .default('false'),
+  SEISMO_SMTP_URL: z
+    .url({ protocol: /^smtps?$/, message: 'expected smtp://[user:pass@]host[:port] or smtps://...' })
+    .optional(),
+  SEISMO_SMTP_FROM: z
+    .string()
+    .regex(
+      /^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/,
+      'expected alerts@example.com or Name <alerts@example.com>',
+    )
+    .optional(),
 });
 
 /** Every variable Seismo reads: what docker-compose.yml and the README may set, and nothing else. */
@@ -71,6 +84,15 @@ export interface SeismoConfig {
   readonly tenantReloadMs: number;
   /** How often closed tenants past their grace period are looked for and erased. */
   readonly purgeIntervalMs: number;
+  /** Alert receivers on loopback, private and link-local addresses may be reached (tests, a closed network). */
+  readonly allowPrivateTargets: boolean;
+  /** Email alerts; absent (no SEISMO_SMTP_URL): the email channel is off. */
+  readonly smtp?: SmtpConfig;
+}
+
+export interface SmtpConfig {
+  readonly url: string;
+  readonly from: string;
 }
 
 export interface BillingConfig {
@@ -109,6 +131,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
       },
     ]);
   }
+  if (v.SEISMO_SMTP_URL !== undefined && v.SEISMO_SMTP_FROM === undefined) {
+    throw new ConfigError([
+      { variable: 'SEISMO_SMTP_FROM', problem: 'needed with SEISMO_SMTP_URL: the From of alert emails' },
+    ]);
+  }
   return {
     port: v.SEISMO_PORT,
     host: v.SEISMO_HOST,
@@ -125,6 +152,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
     ingestThreads: v.SEISMO_INGEST_THREADS ?? defaultIngestThreads(v.SEISMO_ROLE, availableParallelism()),
     tenantReloadMs: v.SEISMO_TENANT_RELOAD_MS,
     purgeIntervalMs: v.SEISMO_PURGE_INTERVAL_MS,
+    allowPrivateTargets: v.SEISMO_ALLOW_PRIVATE_TARGETS === 'true',
+    ...(v.SEISMO_SMTP_URL && v.SEISMO_SMTP_FROM
+      ? { smtp: { url: v.SEISMO_SMTP_URL, from: v.SEISMO_SMTP_FROM } }
+      : {}),
     ...(v.SEISMO_STRIPE_API_KEY
       ? {
           billing: {

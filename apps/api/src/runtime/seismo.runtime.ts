@@ -113,6 +113,7 @@ export class SeismoRuntime {
       tenants = await TenantDirectory.open(connection, { reloadMs: config.tenantReloadMs });
       subscriptions = await SubscriptionDirectory.open(connection, tenants.auditLog, {
         reloadMs: config.tenantReloadMs,
+        allowPrivateTargets: config.allowPrivateTargets,
       });
       const admin =
         config.role === 'engine'

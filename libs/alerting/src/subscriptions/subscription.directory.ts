@@ -11,6 +11,8 @@ export interface SubscriptionDirectoryOptions {
   /** How often to re-read the tables (default 5000 ms): another process's change applies here within it. */
   readonly reloadMs?: number;
   readonly logger?: Pick<LoggerService, 'warn'>;
+  /** SEISMO_ALLOW_PRIVATE_TARGETS: targets on private and loopback addresses are taken (default false). */
+  readonly allowPrivateTargets?: boolean;
 }
 
 /** Who is asking: what they may see and change of the subscriptions. */
@@ -36,6 +38,7 @@ export class SubscriptionDirectory {
     private readonly repository: SubscriptionRepository,
     private readonly auditLog: AuditLogRepository,
     private readonly logger: Pick<LoggerService, 'warn'>,
+    private readonly allowPrivate: boolean,
   ) {}
 
   static async open(
@@ -47,6 +50,7 @@ export class SubscriptionDirectory {
       new SubscriptionRepository(access),
       auditLog,
       options.logger ?? new Logger(SubscriptionDirectory.name),
+      options.allowPrivateTargets ?? false,
     );
     await directory.reload();
     directory.timer = setInterval(() => {
@@ -117,7 +121,7 @@ export class SubscriptionDirectory {
     by: AuditContext,
     memberExists: (memberId: string) => boolean,
   ): Promise<Subscription> {
-    const valid = validateSubscription(input);
+    const valid = validateSubscription(input, undefined, { allowPrivate: this.allowPrivate });
     if (valid.ownerMemberId !== undefined && !memberExists(valid.ownerMemberId)) {
       throw new AlertingException(
         AlertingExceptionCode.INVALID_SUBSCRIPTION,
@@ -156,6 +160,7 @@ export class SubscriptionDirectory {
     const valid = validateSubscription(
       merged,
       sameWebhook && current.target.kind === 'webhook' ? current.target.secret : undefined,
+      { allowPrivate: this.allowPrivate },
     );
     const subscription: Subscription = { ...current, ...valid };
     await this.repository.writeSubscription(subscription);

@@ -3,6 +3,7 @@ import { checkDisplayName, normalizeEmail, TenancyException, TenancyExceptionCod
 import { z } from 'zod';
 import { AlertingException, AlertingExceptionCode } from '../alerting.exception';
 import { type ChannelTarget, CHANNEL_KINDS } from '../channel';
+import { checkTargetUrl } from '../channels/outbound-http';
 import { SEVERITIES } from '../notification';
 import {
   DEFAULT_RATE_PER_HOUR,
@@ -108,9 +109,14 @@ export interface ValidSubscription {
  * Checks a subscription's fields as POST /v1/subscriptions takes them (snake_case);
  * throws INVALID_SUBSCRIPTION naming the first field at fault. `secret` is the webhook's
  * current signing secret when an existing webhook subscription changes (kept), else one
- * is made.
+ * is made. A target URL on a private or loopback address is refused unless `allowPrivate`
+ * (SEISMO_ALLOW_PRIVATE_TARGETS); a host name is checked again where it is resolved.
  */
-export function validateSubscription(input: unknown, secret?: string): ValidSubscription {
+export function validateSubscription(
+  input: unknown,
+  secret?: string,
+  options: { readonly allowPrivate?: boolean } = {},
+): ValidSubscription {
   const body = parse(subscriptionSchema, input, '', AlertingExceptionCode.INVALID_SUBSCRIPTION);
   const target = parse(
     targetSchemas[body.channel],
@@ -118,6 +124,11 @@ export function validateSubscription(input: unknown, secret?: string): ValidSubs
     'target.',
     AlertingExceptionCode.INVALID_SUBSCRIPTION,
   );
+  const url = 'url' in target ? target.url : undefined;
+  if (url !== undefined) {
+    const refused = checkTargetUrl(url, { allowPrivate: options.allowPrivate ?? false });
+    if (refused !== undefined) throw invalidSubscription('target.url', `target.url: ${refused}`);
+  }
   const name = body.name ?? `${body.channel} subscription`;
   try {
     checkDisplayName(name, 'name', MAX_SUBSCRIPTION_NAME_LENGTH, TenancyExceptionCode.INVALID_TENANT);
