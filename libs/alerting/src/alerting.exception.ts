@@ -8,6 +8,14 @@ export enum AlertingExceptionCode {
   INVALID_SILENCE = 'INVALID_SILENCE',
   /** 404: no such silence in the caller's tenant. */
   UNKNOWN_SILENCE = 'UNKNOWN_SILENCE',
+  /** 400: a field of a feedback is not valid (label, note, an unknown field); `field` names it. */
+  INVALID_FEEDBACK = 'INVALID_FEEDBACK',
+  /** 404: no such anomaly in the caller's tenant. */
+  UNKNOWN_ANOMALY = 'UNKNOWN_ANOMALY',
+  /** 401: a feedback link's token is malformed or its signature does not match (tampered, or another deployment's). */
+  INVALID_FEEDBACK_TOKEN = 'INVALID_FEEDBACK_TOKEN',
+  /** 410: a feedback link's token is genuine but past its expiry. */
+  EXPIRED_FEEDBACK_TOKEN = 'EXPIRED_FEEDBACK_TOKEN',
 }
 
 export class AlertingException extends Error {

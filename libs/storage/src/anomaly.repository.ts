@@ -90,6 +90,25 @@ export class AnomalyRepository {
       params.minScore = requireQueryNumber(query.minScore, 'minScore');
     }
 
+    return this.select(conditions, params);
+  }
+
+  /**
+   * One of the tenant's anomalies by id; undefined when the tenant has none of that id
+   * (another tenant's anomaly is as absent as one that never was).
+   */
+  async get(tenant: TenantId, id: string): Promise<StoredAnomaly | undefined> {
+    // Longer than any stored id (anomalyTuple's bound): no such anomaly, not a bad query.
+    if (typeof id !== 'string' || id.length === 0 || id.length > 256) return undefined;
+    const [found] = await this.select(['tenant_id = {tenant:String}', 'id = {id:String}'], {
+      tenant,
+      id,
+      limit: 1,
+    });
+    return found;
+  }
+
+  private async select(conditions: string[], params: Record<string, unknown>): Promise<StoredAnomaly[]> {
     let rows: AnomalyRow[];
     try {
       const result = await this.clickhouse.client.query({

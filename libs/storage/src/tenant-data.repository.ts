@@ -154,6 +154,17 @@ export const TENANT_TABLES: readonly TenantTable[] = [
     },
   },
   {
+    table: 'anomaly_feedback',
+    tenantColumn: 'tenant_id',
+    export: {
+      type: 'anomaly_feedback',
+      columns: `anomaly_id, series, ts, label, note, actor, created_at, direction, magnitude, detectors,
+                score`,
+      key: [key('anomaly_id', 'String')],
+      final: true,
+    },
+  },
+  {
     table: 'tenant_billing',
     tenantColumn: 'tenant_id',
     export: {

@@ -162,6 +162,7 @@ function actorColumns(actor: Actor): { kind: string; memberId: string; keyId: st
   switch (actor.kind) {
     case 'deployment-admin':
     case 'system':
+    case 'feedback-link':
       return { kind: actor.kind, memberId: '', keyId: '' };
     case 'member':
       return { kind: actor.kind, memberId: actor.memberId, keyId: actor.keyId };
@@ -175,5 +176,6 @@ function actorOf(row: AuditRow): Actor {
     return { kind: 'member', memberId: row.actor_member_id, keyId: row.actor_key_id };
   if (row.actor === 'service-key') return { kind: 'service-key', keyId: row.actor_key_id };
   if (row.actor === 'system') return { kind: 'system' };
+  if (row.actor === 'feedback-link') return { kind: 'feedback-link' };
   return { kind: 'deployment-admin' };
 }

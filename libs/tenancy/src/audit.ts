@@ -8,7 +8,9 @@ export type Actor =
   | { readonly kind: 'deployment-admin' }
   | { readonly kind: 'member'; readonly memberId: string; readonly keyId: string }
   | { readonly kind: 'service-key'; readonly keyId: string }
-  | { readonly kind: 'system' };
+  | { readonly kind: 'system' }
+  /** Whoever followed a signed feedback link from an alert: the link is the credential, not a key. */
+  | { readonly kind: 'feedback-link' };
 
 export const DEPLOYMENT_ADMIN: Actor = { kind: 'deployment-admin' };
 
@@ -44,6 +46,8 @@ export const AUDIT_ACTIONS = [
   'subscription.unmuted',
   'silence.created',
   'silence.removed',
+  /** A label on an anomaly (true_positive, false_positive or expected), by key or by a link in an alert. */
+  'anomaly.feedback',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

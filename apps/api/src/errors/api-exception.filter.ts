@@ -35,6 +35,10 @@ const ALERTING_STATUS: Record<AlertingExceptionCode, number> = {
   [AlertingExceptionCode.INVALID_SILENCE]: 400,
   [AlertingExceptionCode.UNKNOWN_SUBSCRIPTION]: 404,
   [AlertingExceptionCode.UNKNOWN_SILENCE]: 404,
+  [AlertingExceptionCode.INVALID_FEEDBACK]: 400,
+  [AlertingExceptionCode.UNKNOWN_ANOMALY]: 404,
+  [AlertingExceptionCode.INVALID_FEEDBACK_TOKEN]: 401,
+  [AlertingExceptionCode.EXPIRED_FEEDBACK_TOKEN]: 410,
 };
 
 /**

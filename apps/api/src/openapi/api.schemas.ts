@@ -350,7 +350,10 @@ export const AUDIT_LOG: SchemaObject = {
             type: 'object',
             required: ['type'],
             properties: {
-              type: { type: 'string', enum: ['member', 'service-key', 'deployment-admin', 'system'] },
+              type: {
+                type: 'string',
+                enum: ['member', 'service-key', 'deployment-admin', 'system', 'feedback-link'],
+              },
               member_id: { type: 'string' },
               key_id: { type: 'string', description: 'the key the actor used' },
             },

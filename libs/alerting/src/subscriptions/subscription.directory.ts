@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { type ClickHouseAccess, describeCause, type TenantId } from '@seismo/storage';
-import { type Actor, type AuditContext, type AuditLogRepository } from '@seismo/tenancy';
+import { type AuditContext, type AuditLogRepository } from '@seismo/tenancy';
+import { actorName } from '../actor-name';
 import { AlertingException, AlertingExceptionCode } from '../alerting.exception';
 import { publicTarget, type Silence, type Subscription } from './subscription';
 import { SubscriptionRepository } from './subscription.repository';
@@ -284,15 +285,4 @@ function describe(subscription: Subscription): Record<string, unknown> {
     rate_per_hour: subscription.ratePerHour,
     ...(subscription.ownerMemberId ? { owner_member_id: subscription.ownerMemberId } : {}),
   };
-}
-
-function actorName(actor: Actor): string {
-  switch (actor.kind) {
-    case 'member':
-      return `member:${actor.memberId}`;
-    case 'service-key':
-      return `service-key:${actor.keyId}`;
-    default:
-      return actor.kind;
-  }
 }
