@@ -165,6 +165,19 @@ export const TENANT_TABLES: readonly TenantTable[] = [
     },
   },
   {
+    table: 'alert_deliveries',
+    tenantColumn: 'tenant_id',
+    export: {
+      type: 'alert_delivery',
+      // The target stays out: it holds the channel's secrets (a signing secret, a Slack URL, a routing key);
+      // subscription_id names where it went, and the subscription's own record shows its target as listings do.
+      columns: `id, idempotency_key, subscription_id, channel, notification, status, attempts, next_attempt_at,
+                last_error, last_status, created_at, sent_at`,
+      key: [key('id', 'String')],
+      final: true,
+    },
+  },
+  {
     table: 'tenant_billing',
     tenantColumn: 'tenant_id',
     export: {

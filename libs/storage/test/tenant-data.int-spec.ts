@@ -114,6 +114,7 @@ describe('export', () => {
       'usage_hour',
       'series_hour',
       'billing_send',
+      'alert_delivery',
     ]) {
       expect(types).toContain(type);
     }
