@@ -8,13 +8,9 @@ function line(arm: string, pointsPerSecond: number[], extra: Record<string, numb
     params: { arm, points: 1000, series: 10, requestPoints: 1000 },
     figures: {
       pointsPerSecond: figure('points/s', pointsPerSecond),
-      ingestPointsPerSecond: figure(
+      acceptedPointsPerSecond: figure(
         'points/s',
         pointsPerSecond.map((x) => 2 * x),
-      ),
-      enginePointsPerSecond: figure(
-        'points/s',
-        pointsPerSecond.map((x) => 3 * x),
       ),
       ...Object.fromEntries(Object.entries(extra).map(([name, value]) => [name, figure('ns', [value])])),
     },
@@ -140,9 +136,8 @@ describe('summarizeOverhead', () => {
     expect(summary.samples).toEqual({ guarded: [97_100, 96_900], bare: [100_100, 99_900] });
     expect(summary.path.share).toBeCloseTo(0.03, 10);
     expect(summary.verdict).toBe(summary.path.verdict);
-    // The stages scale with the path here, so their shares are the path's.
-    expect(summary.ingestStage.share).toBeCloseTo(0.03, 10);
-    expect(summary.engineStage.share).toBeCloseTo(0.03, 10);
+    // Accepted scales with stored here, so its share is the path's.
+    expect(summary.accepted.share).toBeCloseTo(0.03, 10);
     // Median of 40 and 60; per-request costs over 1000 points.
     expect(summary.components!.nsPerPoint.tallyNsPerPoint).toBe(50);
     expect(summary.components!.nsPerPoint.authNsPerRequest).toBe(3);

@@ -116,11 +116,11 @@ export function componentShares(
 export interface OverheadSummary {
   readonly benchmark: 'overhead-summary';
   readonly target: number;
-  /** Judged on the whole path, ingest stage and engine stage together. */
+  /** Judged on the whole path: points/s stored. */
   readonly verdict: OverheadVerdict;
   readonly path: OverheadShare;
-  readonly ingestStage: OverheadShare;
-  readonly engineStage: OverheadShare;
+  /** The same for points/s accepted (the last 202), the ingest side as clients see it. */
+  readonly accepted: OverheadShare;
   /** Per arm, each process's mean points/s of the whole path: the samples compared. */
   readonly samples: Readonly<Record<OverheadArm, readonly number[]>>;
   /** The micro-benchmarks' estimate, pooled over the guarded processes (medians of their costs). */
@@ -170,8 +170,7 @@ export function summarizeOverhead(
     target,
     verdict: path.verdict,
     path,
-    ingestStage: share('ingestPointsPerSecond'),
-    engineStage: share('enginePointsPerSecond'),
+    accepted: share('acceptedPointsPerSecond'),
     samples: { guarded, bare: samples('bare', 'pointsPerSecond') },
     components,
   };
