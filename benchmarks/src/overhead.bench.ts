@@ -10,7 +10,7 @@ import { type ProcessedBatch } from '@seismo/engine/pipeline/processed-batch';
 import { type BatchSink } from '@seismo/engine/pipeline/sink';
 import * as usageTallyModule from '@seismo/engine/pipeline/usage.tally';
 import { UsageTally } from '@seismo/engine/pipeline/usage.tally';
-import { decodePointBatch, partitionOf, type PointBatch } from '@seismo/pipeline';
+import { decodePointBatch, type PointBatch } from '@seismo/pipeline';
 import {
   AnomalyRepository,
   ClickHouseConnection,
@@ -86,8 +86,9 @@ const MICRO_ROUNDS = 5;
  * in a run). Each run pushes `points` points, the series advancing from run to run; one
  * untimed run first warms the JIT, the detectors and ClickHouse. Figures: points/s
  * stored (the run's points all written; the one the target is judged on) and accepted
- * (the last 202), and, in the guarded arm, each piece alone over one more run's requests:
- * ns per request or per point.
+ * (the last 202), points per engine batch (the usage INSERT is one per batch), and, in
+ * the guarded arm, each piece alone over one more run's requests: ns per request or per
+ * point.
  */
 export async function measureOverhead(config: OverheadConfig): Promise<Measurement> {
   const dir = await mkdtemp(join(tmpdir(), 'seismo-bench-overhead-'));
@@ -146,13 +147,18 @@ export async function measureOverhead(config: OverheadConfig): Promise<Measureme
       new SeriesHourRepository(connection),
     );
     let stored = 0;
+    let batches = 0;
     let refusal: string | undefined;
+    /** A real batch's usage rows, which the micro-benchmark writes again under tokens of its own. */
+    let lastUsage: ProcessedBatch['usage'] = [];
     const sink: BatchSink = {
       write: async (batch: ProcessedBatch) => {
         // A refused point would make the arms do different work: noted, and the run fails after.
         refusal ??= batch.deadLetters[0]?.reason;
         await clickhouse.write(batch);
         stored += batch.points.length;
+        batches++;
+        if (batch.usage.length > 0) lastUsage = batch.usage;
       },
     };
     // The embedded server's engine, running throughout as it does: scoring a partition's next
@@ -205,10 +211,13 @@ export async function measureOverhead(config: OverheadConfig): Promise<Measureme
     await runOnce(0);
     const storedRate: number[] = [];
     const acceptedRate: number[] = [];
+    const batchPoints: number[] = [];
     for (let run = 1; run <= config.runs; run++) {
+      const batchesBefore = batches;
       const { acceptedSeconds, storedSeconds } = await runOnce(run);
       storedRate.push(config.points / storedSeconds);
       acceptedRate.push(config.points / acceptedSeconds);
+      batchPoints.push(config.points / (batches - batchesBefore));
       process.stderr.write(
         `${config.arm} run ${run}: ${Math.round(storedRate[storedRate.length - 1])} points/s stored ` +
           `(accepted in ${acceptedSeconds.toFixed(2)} s, stored in ${storedSeconds.toFixed(2)} s)\n`,
@@ -223,12 +232,25 @@ export async function measureOverhead(config: OverheadConfig): Promise<Measureme
     const figures: Record<string, Figure> = {
       pointsPerSecond: figure('points/s', storedRate),
       acceptedPointsPerSecond: figure('points/s', acceptedRate),
+      // The usage INSERT is one per batch: how many points share it, in each arm.
+      pointsPerBatch: figure('points', batchPoints),
     };
     if (guarded) {
       const next = (config.runs + 1) * config.points;
       Object.assign(
         figures,
-        await microBenchmarks({ workload, from: next, config, guard, context, tenant, directory, usage }),
+        await microBenchmarks({
+          workload,
+          from: next,
+          config,
+          guard,
+          context,
+          tenant,
+          directory,
+          usage,
+          usageRows: lastUsage,
+          pointsPerBatch: figures.pointsPerBatch.mean,
+        }),
       );
     }
     return {
@@ -310,6 +332,9 @@ interface MicroInput {
   readonly tenant: TenantId;
   readonly directory: TenantDirectory;
   readonly usage: UsageRepository;
+  /** A batch's usage rows as the engine wrote them, and the mean points of a batch. */
+  readonly usageRows: ProcessedBatch['usage'];
+  readonly pointsPerBatch: number;
 }
 
 /**
@@ -317,7 +342,8 @@ interface MicroInput {
  * where the guarded arm's extra time goes. Each is the best of MICRO_ROUNDS passes.
  */
 async function microBenchmarks(input: MicroInput): Promise<Record<string, Figure>> {
-  const { workload, from, config, guard, context, tenant, directory, usage } = input;
+  const { workload, from, config, guard, context, tenant, directory, usage, usageRows, pointsPerBatch } =
+    input;
   const requests = Math.ceil(config.points / config.requestPoints);
   // The points of each request as the engine and the limiter see them: series name per point.
   const perRequest: Array<Pick<PointBatch, 'series' | 'seriesIndex'>> = [];
@@ -380,21 +406,12 @@ async function microBenchmarks(input: MicroInput): Promise<Record<string, Figure
     }
     usageTally.records(now);
   });
-  // One usage row per batch, as the sink writes it: a partition's batch of a run, its share of the series.
-  const rows = new UsageTally(hashes);
-  const partitionSeries: string[] = [];
-  for (let s = 0; s < workload.count; s++) {
-    if (partitionOf(tenant, workload.name(s), PARTITIONS) === 0) partitionSeries.push(workload.name(s));
-  }
-  rows.scored(tenant, points / PARTITIONS, 0, partitionSeries);
-  const batchRows = rows.records(now);
   const writes: number[] = [];
   for (let round = 0; round < MICRO_ROUNDS; round++) {
     const start = process.hrtime.bigint();
-    await usage.insertBatch(batchRows, parseDedupToken(`seismo.bench-usage/0/${round}-${round}`));
+    await usage.insertBatch(usageRows, parseDedupToken(`seismo.bench-usage/0/${round}-${round}`));
     writes.push(Number(process.hrtime.bigint() - start));
   }
-  const pointsPerBatch = points / PARTITIONS;
   return {
     authNsPerRequest: figure('ns/request', [auth / requests]),
     admitNsPerRequest: figure('ns/request', [admit / requests]),
