@@ -4,9 +4,12 @@ import {
   engineArguments,
   type MemoryConfig,
   memoryArguments,
+  type OverheadConfig,
+  overheadArguments,
   parseCompareArguments,
   parseEngineArguments,
   parseMemoryArguments,
+  parseOverheadArguments,
   parseRunArguments,
   parseServerArguments,
   parseThroughputArguments,
@@ -25,6 +28,9 @@ const PIPELINE_DEFAULTS = {
   concurrency: DEFAULTS.concurrency,
   latencyRate: DEFAULTS.latencyRate,
   latencySeconds: DEFAULTS.latencySeconds,
+  overheadPairs: DEFAULTS.overheadPairs,
+  overheadRuns: DEFAULTS.overheadRuns,
+  overheadPoints: DEFAULTS.overheadPoints,
 };
 
 describe('parseRunArguments', () => {
@@ -83,7 +89,9 @@ describe('parseRunArguments', () => {
       'engine',
       'embedded',
       'end-to-end',
+      'overhead',
     ]);
+    expect(parseRunArguments(['--suite', 'overhead']).benchmarks).toEqual(['overhead']);
     expect(parseRunArguments(['--only', 'end-to-end']).benchmarks).toEqual(['end-to-end']);
   });
 
@@ -111,6 +119,12 @@ describe('parseRunArguments', () => {
     });
   });
 
+  it('reads the overhead options', () => {
+    expect(
+      parseRunArguments(['--overhead-pairs', '4', '--overhead-runs=3', '--overhead-points', '5e4']),
+    ).toMatchObject({ overheadPairs: 4, overheadRuns: 3, overheadPoints: 50_000 });
+  });
+
   it('recognises --help and -h', () => {
     expect(parseRunArguments(['--help']).help).toBe(true);
     expect(parseRunArguments(['-h']).help).toBe(true);
@@ -125,9 +139,12 @@ describe('parseRunArguments', () => {
     [['--points', '1e30'], '--points'],
     [
       ['--only', 'latency'],
-      "--only must be one of throughput, memory, series-memory, engine, embedded, end-to-end, got 'latency'",
+      "--only must be one of throughput, memory, series-memory, engine, embedded, end-to-end, overhead, got 'latency'",
     ],
-    [['--suite', 'fast'], "--suite must be one of detectors, pipeline, all, got 'fast'"],
+    [['--suite', 'fast'], "--suite must be one of detectors, pipeline, overhead, all, got 'fast'"],
+    // One process per arm would leave no spread to build a confidence interval from.
+    [['--overhead-pairs', '1'], "--overhead-pairs must be an integer >= 2, got '1'"],
+    [['--overhead-runs', '0'], '--overhead-runs'],
     [['--suite', 'pipeline', '--only', 'engine'], '--only and --suite exclude each other'],
     [['--concurrency', '0'], "--concurrency must be an integer >= 1, got '0'"],
     [['--latency-rate', '-5'], '--latency-rate'],
@@ -185,6 +202,27 @@ describe('child arguments', () => {
     const embedded = { ...config, mode: 'embedded' as const };
     expect(parseServerArguments(serverArguments(embedded))).toEqual(embedded);
     expect(() => parseServerArguments(['--points', '5'])).toThrow('--mode must be one of embedded, kafka');
+  });
+
+  it('round-trips an overhead configuration through its command line, in both arms', () => {
+    const config: OverheadConfig = {
+      arm: 'guarded',
+      points: 50_000,
+      series: 2000,
+      requestPoints: 500,
+      runs: 3,
+    };
+    expect(parseOverheadArguments(overheadArguments(config))).toEqual(config);
+    const bare = { ...config, arm: 'bare' as const };
+    expect(parseOverheadArguments(overheadArguments(bare))).toEqual(bare);
+    expect(parseOverheadArguments(['--arm', 'bare'])).toEqual({
+      arm: 'bare',
+      points: DEFAULTS.overheadPoints,
+      series: DEFAULTS.pipelineSeries,
+      requestPoints: DEFAULTS.overheadRequestPoints,
+      runs: DEFAULTS.overheadRuns,
+    });
+    expect(() => parseOverheadArguments(['--arm', 'off'])).toThrow('--arm must be one of guarded, bare');
   });
 
   it('needs a detector and refuses the runner-only flags', () => {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { OVERHEAD_ARMS, type OverheadArm } from './overhead';
 
 /**
  * Command lines of the benchmark runner, of the child processes it forks, and of the
@@ -13,6 +14,7 @@ export const BENCHMARKS = [
   'engine',
   'embedded',
   'end-to-end',
+  'overhead',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
@@ -23,6 +25,7 @@ export type BenchmarkName = (typeof BENCHMARKS)[number];
 export const SUITES = {
   detectors: ['throughput', 'memory'],
   pipeline: ['series-memory', 'engine', 'embedded', 'end-to-end'],
+  overhead: ['overhead'],
   all: BENCHMARKS,
 } as const satisfies Record<string, readonly BenchmarkName[]>;
 export type SuiteName = keyof typeof SUITES;
@@ -40,6 +43,10 @@ export const DEFAULTS = {
   concurrency: 4,
   latencyRate: 50_000,
   latencySeconds: 20,
+  overheadPairs: 10,
+  overheadPoints: 200_000,
+  overheadRuns: 5,
+  overheadRequestPoints: 1000,
 } as const;
 
 export interface RunOptions {
@@ -64,6 +71,12 @@ export interface RunOptions {
   /** Points/s of the paced load under which latency is measured. */
   readonly latencyRate: number;
   readonly latencySeconds: number;
+  /** Processes of each arm of the overhead benchmark, run interleaved. */
+  readonly overheadPairs: number;
+  /** Points of each of its timed runs. */
+  readonly overheadPoints: number;
+  /** Timed runs in each of its processes. */
+  readonly overheadRuns: number;
   readonly help: boolean;
 }
 
@@ -107,6 +120,15 @@ export interface ServerConfig extends PipelineLoad {
   readonly latencySeconds: number;
 }
 
+/** One process of the overhead benchmark: one arm, `runs` timed runs of `points` points. */
+export interface OverheadConfig {
+  readonly arm: OverheadArm;
+  readonly points: number;
+  readonly series: number;
+  readonly requestPoints: number;
+  readonly runs: number;
+}
+
 export interface CompareOptions {
   readonly baseline: string;
   readonly candidate: string;
@@ -118,9 +140,10 @@ export class UsageError extends Error {
 }
 
 export const RUN_USAGE = `Usage: npm run bench -- [options]
-  --suite detectors|pipeline|all
+  --suite detectors|pipeline|overhead|all
                              which benchmarks (default ${DEFAULTS.suite}: throughput and memory of the
-                             detectors; pipeline: series-memory, engine, embedded, end-to-end)
+                             detectors; pipeline: series-memory, engine, embedded, end-to-end;
+                             overhead: what auth, limits and metering cost of ingest, an A/B)
   --only NAME                run one benchmark: ${BENCHMARKS.join(', ')}
   --detectors a,b            detector kinds (default: all for throughput, the default one for memory)
   --runs N                   timed runs per throughput configuration (default ${DEFAULTS.runs})
@@ -135,7 +158,11 @@ pipeline benchmarks:
   --request-points N         points per HTTP request and per produced request (default ${DEFAULTS.requestPoints})
   --concurrency N            HTTP requests in flight (default ${DEFAULTS.concurrency})
   --latency-rate N           points/s of the paced load latency is measured under (default ${DEFAULTS.latencyRate})
-  --latency-seconds N        length of that phase, 0 to skip it (default ${DEFAULTS.latencySeconds})`;
+  --latency-seconds N        length of that phase, 0 to skip it (default ${DEFAULTS.latencySeconds})
+overhead benchmark (series: --pipeline-series; ${DEFAULTS.overheadRequestPoints}-point requests):
+  --overhead-pairs N         processes of each arm, interleaved (default ${DEFAULTS.overheadPairs})
+  --overhead-runs N          timed runs per process (default ${DEFAULTS.overheadRuns})
+  --overhead-points N        points per timed run (default ${DEFAULTS.overheadPoints})`;
 
 export const COMPARE_USAGE = 'Usage: npm run bench:compare -- baseline.jsonl candidate.jsonl';
 
@@ -156,6 +183,9 @@ export function parseRunArguments(argv: readonly string[]): RunOptions {
     concurrency: { type: 'string' },
     'latency-rate': { type: 'string' },
     'latency-seconds': { type: 'string' },
+    'overhead-pairs': { type: 'string' },
+    'overhead-runs': { type: 'string' },
+    'overhead-points': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const only = text(values, 'only');
@@ -178,6 +208,10 @@ export function parseRunArguments(argv: readonly string[]): RunOptions {
     concurrency: integer(values, 'concurrency', DEFAULTS.concurrency, 1),
     latencyRate: integer(values, 'latency-rate', DEFAULTS.latencyRate, 1),
     latencySeconds: integer(values, 'latency-seconds', DEFAULTS.latencySeconds, 0),
+    // Two samples per arm at least: the confidence interval needs a spread on each side.
+    overheadPairs: integer(values, 'overhead-pairs', DEFAULTS.overheadPairs, 2),
+    overheadRuns: integer(values, 'overhead-runs', DEFAULTS.overheadRuns, 1),
+    overheadPoints: integer(values, 'overhead-points', DEFAULTS.overheadPoints, 1),
     help: values.help === true,
   };
 }
@@ -282,6 +316,40 @@ export function serverArguments(config: ServerConfig): string[] {
     String(config.latencyRate),
     '--latency-seconds',
     String(config.latencySeconds),
+  ];
+}
+
+export function parseOverheadArguments(argv: readonly string[]): OverheadConfig {
+  const values = parseFlags(argv, {
+    arm: { type: 'string' },
+    points: { type: 'string' },
+    series: { type: 'string' },
+    'request-points': { type: 'string' },
+    runs: { type: 'string' },
+  });
+  const arm = OVERHEAD_ARMS.find((a) => a === values.arm);
+  if (!arm) throw new UsageError(`--arm must be one of ${OVERHEAD_ARMS.join(', ')}`);
+  return {
+    arm,
+    points: integer(values, 'points', DEFAULTS.overheadPoints, 1),
+    series: integer(values, 'series', DEFAULTS.pipelineSeries, 1),
+    requestPoints: integer(values, 'request-points', DEFAULTS.overheadRequestPoints, 1),
+    runs: integer(values, 'runs', DEFAULTS.overheadRuns, 1),
+  };
+}
+
+export function overheadArguments(config: OverheadConfig): string[] {
+  return [
+    '--arm',
+    config.arm,
+    '--points',
+    String(config.points),
+    '--series',
+    String(config.series),
+    '--request-points',
+    String(config.requestPoints),
+    '--runs',
+    String(config.runs),
   ];
 }
 

@@ -2,8 +2,10 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_DETECTOR, detectorKinds } from '@seismo/detectors';
 import {
+  DEFAULTS,
   engineArguments,
   memoryArguments,
+  overheadArguments,
   parseRunArguments,
   RUN_USAGE,
   type RunOptions,
@@ -14,6 +16,7 @@ import {
 import { forkMeasurement } from './fork';
 import { describeMachine } from './machine';
 import { MEMORY_EXEC_ARGV } from './memory.bench';
+import { overheadOrder, summarizeOverhead } from './overhead';
 import { type BenchmarkResult } from './result';
 import { readCsvSeries } from './series';
 import { SERIES_MEMORY_EXEC_ARGV } from './series-memory.bench';
@@ -64,6 +67,16 @@ async function main(): Promise<void> {
     } catch (error) {
       // One broken detector must not cost the figures of all the others.
       failures.push(`${job.label}: ${(error as Error).message}`);
+    }
+  }
+  if (results.some((r) => r.benchmark === 'overhead')) {
+    try {
+      // The machine as the run ends too: the load another engineer put on it meanwhile.
+      const line = `${JSON.stringify({ ...summarizeOverhead(results), machine, loadAverageAtEnd: describeMachine().loadAverage })}\n`;
+      process.stdout.write(line);
+      appendFileSync(file, line);
+    } catch (error) {
+      failures.push(`overhead summary: ${(error as Error).message}`);
     }
   }
   if (results.length > 0) process.stderr.write(`\n${summary(results)}\n\nresults: ${file}\n`);
@@ -156,6 +169,22 @@ function plan(options: RunOptions): Job[] {
       }),
       execArgv: PIPELINE_EXEC_ARGV,
     });
+  }
+  if (options.benchmarks.includes('overhead')) {
+    for (const [i, arm] of overheadOrder(options.overheadPairs).entries()) {
+      jobs.push({
+        label: `overhead ${arm} (${Math.floor(i / 2) + 1} of ${options.overheadPairs})`,
+        script: path.join(__dirname, 'overhead.bench.js'),
+        args: overheadArguments({
+          arm,
+          points: options.overheadPoints,
+          series: options.pipelineSeries,
+          requestPoints: DEFAULTS.overheadRequestPoints,
+          runs: options.overheadRuns,
+        }),
+        execArgv: PIPELINE_EXEC_ARGV,
+      });
+    }
   }
   return jobs;
 }
