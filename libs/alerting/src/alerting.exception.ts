@@ -8,6 +8,10 @@ export enum AlertingExceptionCode {
   INVALID_SILENCE = 'INVALID_SILENCE',
   /** 404: no such silence in the caller's tenant. */
   UNKNOWN_SILENCE = 'UNKNOWN_SILENCE',
+  /** A delivery dispatcher's option is out of range; `field` names it. A boot error. */
+  INVALID_DISPATCHER_OPTIONS = 'INVALID_DISPATCHER_OPTIONS',
+  /** Deliveries handed to a dispatcher that was stopped: nothing was stored, the caller must not count them as taken. */
+  DISPATCHER_STOPPED = 'DISPATCHER_STOPPED',
 }
 
 export class AlertingException extends Error {

@@ -44,6 +44,8 @@ export type SendOutcome =
       readonly error: string;
       readonly status?: number;
       readonly retryAfterMs?: number;
+      /** The receiver is gone for good (410 Gone): the caller may mute its subscription. */
+      readonly gone?: true;
     };
 
 /** A way out: renders a notification in its own shape and sends it once. Never throws: it answers a SendOutcome. */

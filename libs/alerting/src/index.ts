@@ -6,3 +6,7 @@ export * from './subscriptions/subscription';
 export * from './subscriptions/subscription.directory';
 export * from './subscriptions/subscription.repository';
 export * from './subscriptions/subscription.validator';
+export * from './delivery/backoff';
+export * from './delivery/delivery';
+export * from './delivery/delivery.dispatcher';
+export * from './delivery/delivery.repository';

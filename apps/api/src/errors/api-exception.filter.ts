@@ -35,6 +35,10 @@ const ALERTING_STATUS: Record<AlertingExceptionCode, number> = {
   [AlertingExceptionCode.INVALID_SILENCE]: 400,
   [AlertingExceptionCode.UNKNOWN_SUBSCRIPTION]: 404,
   [AlertingExceptionCode.UNKNOWN_SILENCE]: 404,
+  // A dispatcher's options are checked at start; seen here it is a bug.
+  [AlertingExceptionCode.INVALID_DISPATCHER_OPTIONS]: 500,
+  // The process is shutting down: the client may try again, on this or another instance.
+  [AlertingExceptionCode.DISPATCHER_STOPPED]: 503,
 };
 
 /**
