@@ -422,7 +422,8 @@ export class DeliveryDispatcher {
           error: describeCause(error),
         }));
       const outcome = await Promise.race([sent, aborted]);
-      if (outcome !== 'aborted' && !abort.signal.aborted) return outcome;
+      // An answer that came first stands, even if the abort followed in the same instant.
+      if (outcome !== 'aborted') return outcome;
       if (!timedOut) return 'stopped';
       return { ok: false, retryable: true, error: `no answer within ${this.attemptTimeoutMs} ms` };
     } finally {
