@@ -22,3 +22,7 @@ export * from './feedback/feedback.directory';
 export * from './feedback/feedback.repository';
 export * from './feedback/feedback.suppressor';
 export * from './feedback/feedback.validator';
+export * from './delivery/backoff';
+export * from './delivery/delivery';
+export * from './delivery/delivery.dispatcher';
+export * from './delivery/delivery.repository';

@@ -39,6 +39,10 @@ const ALERTING_STATUS: Record<AlertingExceptionCode, number> = {
   [AlertingExceptionCode.UNKNOWN_ANOMALY]: 404,
   [AlertingExceptionCode.INVALID_FEEDBACK_TOKEN]: 401,
   [AlertingExceptionCode.EXPIRED_FEEDBACK_TOKEN]: 410,
+  // A dispatcher's options are checked at start; seen here it is a bug.
+  [AlertingExceptionCode.INVALID_DISPATCHER_OPTIONS]: 500,
+  // The process is shutting down: the client may try again, on this or another instance.
+  [AlertingExceptionCode.DISPATCHER_STOPPED]: 503,
 };
 
 /**

@@ -1,7 +1,8 @@
 import { parseTenantId, type TenantId } from '@seismo/storage';
 import { type Notification } from '../notification';
 import { type Silence, type Subscription } from '../subscriptions/subscription';
-import { AlertRouter, deliveryOf, type RoutingSources } from './alert.router';
+import { deliveryOf } from '../delivery/delivery';
+import { AlertRouter, type RoutingSources } from './alert.router';
 
 const TENANT = parseTenantId('t_router');
 const HOUR = 3_600_000;

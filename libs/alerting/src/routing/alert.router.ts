@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { type TenantId } from '@seismo/storage';
-import { type Delivery } from '../channel';
+import { deliveryOf, type NewDelivery } from '../delivery/delivery';
 import { type Notification, type NotifiedSeries } from '../notification';
 import {
   type AlertCandidate,
@@ -18,7 +17,7 @@ export interface RoutingSources {
 
 /** What became of one notification. */
 export interface RoutedNotification {
-  readonly deliveries: Delivery[];
+  readonly deliveries: NewDelivery[];
   /** Subscriptions whose filter matched but that were muted, silenced or over their rate. */
   readonly muted: number;
   readonly silenced: number;
@@ -57,7 +56,7 @@ export class AlertRouter {
     const candidates = notification.series.map((series) => candidateOf(series, notification));
     const resolving = notification.state === 'resolved';
     const toldBefore = this.told.get(notification.incidentId);
-    const deliveries: Delivery[] = [];
+    const deliveries: NewDelivery[] = [];
     let muted = 0;
     let silenced = 0;
     let rateLimited = 0;
@@ -131,19 +130,5 @@ function candidateOf(series: NotifiedSeries, notification: Notification): AlertC
     severity: notification.severity,
     score: series.score,
     detectors: series.detectors ?? [],
-  };
-}
-
-/** The delivery of `notification` to `subscription`: the same ids however often it is routed. */
-export function deliveryOf(notification: Notification, subscription: Subscription): Delivery {
-  const id = `dlv_${createHash('sha256').update(`${notification.id}\n${subscription.id}`).digest('hex').slice(0, 24)}`;
-  return {
-    id,
-    idempotencyKey: id,
-    tenantId: notification.tenantId,
-    subscriptionId: subscription.id,
-    target: subscription.target,
-    notification,
-    attempt: 1,
   };
 }
