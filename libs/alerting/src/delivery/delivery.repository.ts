@@ -82,8 +82,10 @@ export class DeliveryRepository {
       (
         await this.read<{ tenant_id: string; id: string }>(
           `looking up ${records.length} deliveries`,
-          `SELECT DISTINCT tenant_id, id FROM alert_deliveries WHERE id IN {ids:Array(String)}`,
-          { ids: records.map((r) => r.id) },
+          // The tenants narrow the read to their parts of the sort key; the ids pick the rows.
+          `SELECT DISTINCT tenant_id, id FROM alert_deliveries
+           WHERE tenant_id IN {tenants:Array(String)} AND id IN {ids:Array(String)}`,
+          { tenants: [...new Set(records.map((r) => r.tenantId))], ids: records.map((r) => r.id) },
         )
       ).map((row) => `${row.tenant_id}\n${row.id}`),
     );
