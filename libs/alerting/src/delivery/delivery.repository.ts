@@ -14,6 +14,7 @@ import { type ChannelTarget } from '../channel';
 import { type Notification } from '../notification';
 import { publicTarget } from '../subscriptions/subscription';
 import {
+  DELIVERY_STATUSES,
   type DeliveryQuery,
   type DeliveryRecord,
   type DeliveryStatus,
@@ -140,8 +141,14 @@ export class DeliveryRepository {
     };
     // Only fixed fragments are joined here; every value is a bound parameter.
     if (query.status !== undefined) {
+      if (!DELIVERY_STATUSES.includes(query.status)) {
+        throw new StorageException(
+          StorageExceptionCode.INVALID_QUERY,
+          `status is ${JSON.stringify(query.status)}: expected one of ${DELIVERY_STATUSES.join(', ')}`,
+        );
+      }
       conditions.push('status = {status:String}');
-      params.status = requireQueryText(query.status, 'status', 16);
+      params.status = query.status;
     }
     if (query.subscriptionId !== undefined) {
       conditions.push('subscription_id = {subscription:String}');
