@@ -1,4 +1,10 @@
-import { nextRowVersion, StorageException, TenantDataRepository, type TenantId } from '@seismo/storage';
+import {
+  nextRowVersion,
+  StorageException,
+  StorageExceptionCode,
+  TenantDataRepository,
+  type TenantId,
+} from '@seismo/storage';
 import { freshTenant, TestStorage } from '../../storage/test/storage.harness';
 import { type ChannelTarget } from '../src/channel';
 import { deliveryOf, type DeliveryRecord } from '../src/delivery/delivery';
@@ -155,6 +161,9 @@ describe('DeliveryRepository', () => {
     expect(await ids({ limit: 1 })).toEqual([rows[3].id]);
     expect(await ids({ limit: 10, subscriptionId: 'nope' })).toEqual([]);
     await expect(repository.list(tenant, { limit: 0 })).rejects.toBeInstanceOf(StorageException);
+    await expect(
+      repository.list(tenant, { limit: 10, status: 'lost' as DeliveryRecord['status'] }),
+    ).rejects.toMatchObject({ code: StorageExceptionCode.INVALID_QUERY });
   });
 
   it("exports a tenant's deliveries without their targets, and erases them with the tenant", async () => {

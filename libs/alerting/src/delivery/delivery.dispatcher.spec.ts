@@ -119,10 +119,10 @@ describe('DeliveryDispatcher', () => {
       return sent;
     });
     const observed: AttemptResult[] = [];
-    const delivered: [string, number][] = [];
+    const delivered: [string, number, string][] = [];
     const d = dispatch(channel, {
       observe: (result) => observed.push(result),
-      delivered: (t, n) => delivered.push([t, n]),
+      delivered: (t, n, batch) => delivered.push([t, n, batch]),
     });
     await d.start();
     await d.enqueue([delivery('sub-1', 'inc-1')]);
@@ -133,7 +133,8 @@ describe('DeliveryDispatcher', () => {
     const [row] = store.rows.values();
     expect(row).toMatchObject({ status: 'sent', attempts: 1, lastStatus: 200, lastError: '', sentAt: T0 });
     expect(observed).toEqual(['sent']);
-    expect(delivered).toEqual([['acme', 1]]);
+    // The batch's name is a usage dedup token: letters, digits and '/' only.
+    expect(delivered).toEqual([['acme', 1, expect.stringMatching(/^alerts\/[0-9a-f]{32}$/)]]);
   });
 
   it('retries with exponential backoff and full jitter, then gives up after maxAttempts', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { describeCause, nextRowVersion, type TenantId } from '@seismo/storage';
 import { AlertingException, AlertingExceptionCode } from '../alerting.exception';
@@ -42,8 +43,12 @@ export interface DeliveryDispatcherOptions {
   readonly onGone?: (delivery: Delivery) => void;
   /** Every attempt's end, for metrics. */
   readonly observe?: (result: AttemptResult, channel: ChannelKind) => void;
-  /** Deliveries sent, once their state is stored: usage metering's `alerts_delivered`. */
-  readonly delivered?: (tenant: TenantId, count: number) => void;
+  /**
+   * Deliveries of a tenant sent, once their state is stored: usage metering's `alerts_delivered`.
+   * `batch` (`alerts/<hash of their ids>`) names them: a usage write retried with it as its dedup
+   * token counts them once. A sent delivery is never in a second call, from this process or a later one.
+   */
+  readonly delivered?: (tenant: TenantId, count: number, batch: string) => void;
   readonly logger?: Pick<LoggerService, 'warn' | 'error'>;
 }
 
@@ -541,11 +546,17 @@ export class DeliveryDispatcher {
     } finally {
       this.writing = new Set();
     }
-    const sent = new Map<TenantId, number>();
+    const sent = new Map<TenantId, string[]>();
     for (const record of batch) {
-      if (record.status === 'sent') sent.set(record.tenantId, (sent.get(record.tenantId) ?? 0) + 1);
+      if (record.status !== 'sent') continue;
+      const ids = sent.get(record.tenantId) ?? [];
+      ids.push(record.id);
+      sent.set(record.tenantId, ids);
     }
-    for (const [tenant, count] of sent) this.hook('delivered', () => this.options.delivered?.(tenant, count));
+    for (const [tenant, ids] of sent) {
+      const name = `alerts/${createHash('sha256').update(ids.sort().join('\n')).digest('hex').slice(0, 32)}`;
+      this.hook('delivered', () => this.options.delivered?.(tenant, ids.length, name));
+    }
     return true;
   }
 

@@ -14,6 +14,7 @@ import { type ChannelTarget } from '../channel';
 import { type Notification } from '../notification';
 import { publicTarget } from '../subscriptions/subscription';
 import {
+  DELIVERY_STATUSES,
   type DeliveryQuery,
   type DeliveryRecord,
   type DeliveryStatus,
@@ -82,8 +83,10 @@ export class DeliveryRepository {
       (
         await this.read<{ tenant_id: string; id: string }>(
           `looking up ${records.length} deliveries`,
-          `SELECT DISTINCT tenant_id, id FROM alert_deliveries WHERE id IN {ids:Array(String)}`,
-          { ids: records.map((r) => r.id) },
+          // The tenants narrow the read to their parts of the sort key; the ids pick the rows.
+          `SELECT DISTINCT tenant_id, id FROM alert_deliveries
+           WHERE tenant_id IN {tenants:Array(String)} AND id IN {ids:Array(String)}`,
+          { tenants: [...new Set(records.map((r) => r.tenantId))], ids: records.map((r) => r.id) },
         )
       ).map((row) => `${row.tenant_id}\n${row.id}`),
     );
@@ -138,8 +141,14 @@ export class DeliveryRepository {
     };
     // Only fixed fragments are joined here; every value is a bound parameter.
     if (query.status !== undefined) {
+      if (!DELIVERY_STATUSES.includes(query.status)) {
+        throw new StorageException(
+          StorageExceptionCode.INVALID_QUERY,
+          `status is ${JSON.stringify(query.status)}: expected one of ${DELIVERY_STATUSES.join(', ')}`,
+        );
+      }
       conditions.push('status = {status:String}');
-      params.status = requireQueryText(query.status, 'status', 16);
+      params.status = query.status;
     }
     if (query.subscriptionId !== undefined) {
       conditions.push('subscription_id = {subscription:String}');
