@@ -247,6 +247,7 @@ describe('members, API keys and the audit log (real embedded server)', () => {
           max_series: 100_000,
         },
         limit_overrides: {},
+        status: 'active',
       },
     });
     const byTenant = await call<Body>('PATCH', `/v1/tenants/${id}`, key, {
