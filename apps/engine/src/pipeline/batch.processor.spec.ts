@@ -262,6 +262,49 @@ describe('BatchProcessor', () => {
     expect(processed.anomalies.length).toBeGreaterThan(0);
   });
 
+  it('leaves out of a usage row the series a stored row already carried in its hour', () => {
+    let now = T0 + 999;
+    const scoring = processor({ clock: () => now });
+    const first = scoring.process(
+      batchOf(
+        [
+          message('acme', [
+            ['a', 0, 1],
+            ['b', 0, 1],
+          ]),
+        ],
+        3,
+        100,
+      ),
+    );
+    expect(first.usage[0].seriesHashes).toEqual([seriesHash('a'), seriesHash('b')]);
+    // Not yet stored: the next batch names its series again.
+    const second = scoring.process(batchOf([message('acme', [['a', 1, 1]])], 3, 101));
+    expect(second.usage[0].seriesHashes).toEqual([seriesHash('a')]);
+    scoring.stored(first);
+    const third = scoring.process(
+      batchOf(
+        [
+          message('acme', [
+            ['a', 2, 1],
+            ['c', 2, 1],
+          ]),
+        ],
+        3,
+        102,
+      ),
+    );
+    expect(third.usage[0]).toMatchObject({ pointsScored: 2, seriesHashes: [seriesHash('c')] });
+    // A new hour starts with every series again.
+    now += 60 * MINUTE;
+    const later = scoring.process(batchOf([message('acme', [['a', 3, 1]])], 3, 103));
+    expect(later.usage[0].seriesHashes).toEqual([seriesHash('a')]);
+    scoring.stored(later);
+    scoring.forgetTenant(parseTenantId('acme'));
+    const erased = scoring.process(batchOf([message('acme', [['a', 4, 1]])], 3, 104));
+    expect(erased.usage[0].seriesHashes).toEqual([seriesHash('a')]);
+  });
+
   it('meters nothing for a replayed batch: its counts were written the first time', () => {
     const first = processor();
     const batch = batchOf(twoTenants(2, 'acme'));

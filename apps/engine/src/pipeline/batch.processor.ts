@@ -20,6 +20,7 @@ import { PointFlag } from './point-flag';
 import { type DeadLetter, type ProcessedBatch } from './processed-batch';
 import { severityOf } from './severity';
 import { type RetentionOf, type TenantRetention } from './tenant-retention';
+import { ActiveSeriesLedger } from './active-series.ledger';
 import { UsageTally } from './usage.tally';
 
 export interface BatchProcessorOptions {
@@ -114,6 +115,8 @@ export class BatchProcessor {
   private readonly clock: () => number;
   /** Hashes of the series metered as active, so a batch does not hash its series again. */
   private readonly seriesHashes = new Map<string, bigint>();
+  /** Series hashes known stored in usage_hourly this hour, kept out of the next rows. */
+  private readonly activeSeries = new ActiveSeriesLedger();
   private readonly maxSeriesOf: ((tenant: TenantId) => number) | undefined;
   private readonly onSeriesRefused: ((tenant: TenantId, points: number) => void) | undefined;
   /** Each tenant's series across the partitions held here. */
@@ -157,7 +160,7 @@ export class BatchProcessor {
     }
     const deadLetters: DeadLetter[] = [];
     const accepted: AcceptedMessage[] = [];
-    const usage = new UsageTally(this.seriesHashes);
+    const usage = new UsageTally(this.seriesHashes, this.activeSeries);
     for (const message of messages) {
       const outcome = this.accept(message.offset, message.value, options.unknownTenants === 'throw');
       if ('reason' in outcome) {
@@ -282,6 +285,15 @@ export class BatchProcessor {
     return bytes;
   }
 
+  /**
+   * The sink stored `batch`, and it cannot be the rewrite of a batch an earlier attempt
+   * wrote (whose usage INSERT ClickHouse would have dropped as a duplicate, in another
+   * hour maybe): its series are known active in its hour, and later rows leave them out.
+   */
+  stored(batch: ProcessedBatch): void {
+    this.activeSeries.stored(batch.usage);
+  }
+
   /** Forgets a partition's state: it moved to another engine, or is about to be restored. */
   drop(partition: number): void {
     const state = this.partitions.get(partition);
@@ -301,6 +313,7 @@ export class BatchProcessor {
       for (const key of state.covered.keys()) if (key.startsWith(prefix)) state.covered.delete(key);
     }
     this.budgets.delete(tenant);
+    this.activeSeries.forget(tenant);
     for (const key of this.seriesHashes.keys()) if (key.startsWith(prefix)) this.seriesHashes.delete(key);
   }
 

@@ -55,6 +55,12 @@ interface PartitionWrites {
   readonly pending: Array<Promise<void>>;
   /** The first write or commit that failed: the later batches are dropped, the partition delivered again. */
   failure: unknown;
+  /**
+   * The last offset stored in this delivery of the partition. A batch that starts right
+   * after it was never written before: only the first batch of a delivery can repeat one
+   * an earlier attempt or owner wrote (each writes one batch past its commit at most).
+   */
+  storedThrough: number | undefined;
 }
 
 /** Thrown to the queue for batches that arrive while the engine stops: they stay uncommitted. */
@@ -162,7 +168,9 @@ export class EngineRunner {
     // state is then compared with the commit the group holds, which is all that counts.
     await this.drain(partition);
     if (this.stopping.signal.aborted) throw new EngineStopping();
-    this.writesOf(partition).failure = undefined;
+    const fresh = this.writesOf(partition);
+    fresh.failure = undefined;
+    fresh.storedThrough = undefined;
     const committed = committedNext - 1;
     if (!this.checkpoints || this.processor.lastOffset(partition) === committed) {
       this.committed.set(partition, committed);
@@ -216,6 +224,7 @@ export class EngineRunner {
       await this.drain(partition);
       const failure = writes.failure;
       writes.failure = undefined;
+      writes.storedThrough = undefined;
       throw failure;
     }
     if (batch.replay) {
@@ -282,6 +291,8 @@ export class EngineRunner {
     try {
       const offsets = `partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
       await this.untilTaken(`writing ${offsets}`, () => this.sink.write(batch));
+      if (writes.storedThrough === batch.firstOffset - 1) this.processor.stored(batch);
+      writes.storedThrough = batch.lastOffset;
       // A commit the queue refuses for good (the partition went to another member) is not
       // retried: the partition is delivered again from the last commit it holds.
       await this.untilTaken(
@@ -300,6 +311,7 @@ export class EngineRunner {
       }
     } catch (error) {
       writes.failure = error;
+      writes.storedThrough = undefined;
       if (error instanceof PointQueueException && error.code === PointQueueExceptionCode.FENCED) {
         // A rebalance: what this engine wrote is stored, and the next owner, this engine
         // or another, takes the partition from the commit the group holds.
@@ -318,7 +330,7 @@ export class EngineRunner {
   private writesOf(partition: number): PartitionWrites {
     let writes = this.writes.get(partition);
     if (!writes) {
-      writes = { pending: [], failure: undefined };
+      writes = { pending: [], failure: undefined, storedThrough: undefined };
       this.writes.set(partition, writes);
     }
     return writes;

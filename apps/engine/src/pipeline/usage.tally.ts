@@ -1,4 +1,5 @@
 import { emptyUsage, hourOf, seriesHash, type TenantId, type UsageRecord } from '@seismo/storage';
+import { type ActiveSeriesLedger } from './active-series.ledger';
 
 interface TenantTally {
   ingested: number;
@@ -24,7 +25,11 @@ const MAX_CACHED_HASHES = 100_000;
 export class UsageTally {
   private readonly tenants = new Map<TenantId, TenantTally>();
 
-  constructor(private readonly hashes: Map<string, bigint>) {}
+  constructor(
+    private readonly hashes: Map<string, bigint>,
+    /** Series known stored in the hour already: left out of `seriesHashes` (none if absent). */
+    private readonly ledger?: ActiveSeriesLedger,
+  ) {}
 
   /** Points that reached the engine in a message of `tenant`, whatever became of them. */
   ingested(tenant: TenantId, points: number): void {
@@ -44,7 +49,7 @@ export class UsageTally {
     for (const name of series) tally.series.add(name);
   }
 
-  /** One row per tenant seen, all in the hour of `now`. */
+  /** One row per tenant seen, all in the hour of `now`; its series hashes only those not known stored in it. */
   records(now: number): UsageRecord[] {
     const hour = hourOf(now);
     const rows: UsageRecord[] = [];
@@ -55,10 +60,19 @@ export class UsageTally {
         pointsScored: tally.scored,
         pointsRejected: tally.rejected,
         anomalies: tally.anomalies,
-        seriesHashes: [...tally.series].map((name) => this.hashOf(tenant, name)),
+        seriesHashes: this.newInHour(tenant, hour, tally.series),
       });
     }
     return rows;
+  }
+
+  private newInHour(tenant: TenantId, hour: number, series: Set<string>): bigint[] {
+    const hashes: bigint[] = [];
+    for (const name of series) {
+      const hash = this.hashOf(tenant, name);
+      if (!this.ledger?.has(tenant, hour, hash)) hashes.push(hash);
+    }
+    return hashes;
   }
 
   private hashOf(tenant: TenantId, series: string): bigint {
