@@ -19,6 +19,8 @@ import { AnomalyStreamController } from './stream/anomaly-stream.controller';
 import { TenantsController } from './tenants/tenants.controller';
 import { UsageController } from './usage/usage.controller';
 import { SilencesController } from './subscriptions/silences.controller';
+import { DeliveriesController } from './deliveries/deliveries.controller';
+import { FeedbackController } from './feedback/feedback.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 
 /**
@@ -51,6 +53,8 @@ export class ApiModule {
         UsageController,
         SubscriptionsController,
         SilencesController,
+        DeliveriesController,
+        FeedbackController,
       ],
       providers: [
         ...providers,

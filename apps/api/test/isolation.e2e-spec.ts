@@ -51,6 +51,8 @@ interface TenantWorld {
   series: string;
   subscriptionId: string;
   silenceId: string;
+  /** One of its anomalies, once its spike was scored. */
+  anomalyId?: string;
 }
 
 interface Attacker extends TenantWorld {
@@ -360,6 +362,31 @@ const CASES: Record<string, Case> = {
       okOrRefused(answer, 404, smuggled);
     },
   },
+  'GET /v1/deliveries': {
+    call: () => ({ method: 'GET', path: '/v1/deliveries' }),
+    expect: (answer, smuggled, b) => {
+      if (okOrRefused(answer, 200, smuggled)) {
+        const listed = parsed<{ deliveries: Array<{ subscription_id: string }> }>(answer).deliveries;
+        expect(listed.map((d) => d.subscription_id)).not.toContain(b.subscriptionId);
+      }
+    },
+  },
+  'POST /v1/anomalies/{id}/feedback': {
+    call: (_a, b) => ({
+      method: 'POST',
+      path: `/v1/anomalies/${b.anomalyId}/feedback`,
+      ...json({ label: 'false_positive', note: 'not yours to label' }),
+    }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
+  'GET /v1/anomalies/{id}/feedback': {
+    call: (_a, b) => ({ method: 'GET', path: `/v1/anomalies/${b.anomalyId}/feedback` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
   'POST /v1/tenants/{id}/close': {
     call: (_a, b) => ({ method: 'POST', path: `/v1/tenants/${b.id}/close`, ...json({ grace_days: 0 }) }),
     expect: (answer, smuggled) => {
@@ -578,6 +605,7 @@ describe('tenant isolation (real embedded server): nothing reaches another tenan
       ).anomalies;
       return found.length > 0 ? found.map((x) => x.id) : undefined;
     }, "B's spike to become an anomaly");
+    b = { ...b, anomalyId: bAnomalyIds[0] };
     await eventually(
       async () => (ownStream.anomalies() > 0 ? true : undefined),
       "B's own stream to carry its anomaly",

@@ -56,6 +56,9 @@ const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 
     ['post', '/v1/silences', 'tenant'],
     ['get', '/v1/silences', 'tenant'],
     ['delete', '/v1/silences/{id}', 'tenant'],
+    ['get', '/v1/deliveries', 'tenant'],
+    ['post', '/v1/anomalies/{id}/feedback', 'tenant'],
+    ['get', '/v1/anomalies/{id}/feedback', 'tenant'],
   ];
 
 /** A schema, or the one its $ref names inside the document. */

@@ -6,6 +6,7 @@ export * from './subscriptions/subscription';
 export * from './subscriptions/subscription.directory';
 export * from './subscriptions/subscription.repository';
 export * from './subscriptions/subscription.validator';
+export * from './incidents/incident.tracker';
 export * from './routing/alert.router';
 export * from './channels/channels';
 export * from './channels/email.channel';

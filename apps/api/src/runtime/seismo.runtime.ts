@@ -23,7 +23,8 @@ import {
   type TenantId,
   UsageRepository,
 } from '@seismo/storage';
-import { SubscriptionDirectory } from '@seismo/alerting';
+import { DeliveryRepository, FeedbackDirectory, SubscriptionDirectory } from '@seismo/alerting';
+import { type RunningAlerting, startAlerting } from '../alerting/alerting.start';
 import { resolveAdminToken, TenantDirectory, TenantEraser, TenantPurger } from '@seismo/tenancy';
 import { inletTopicOf } from '@seismo/engine/inlet/inlet-topic';
 import {
@@ -97,6 +98,12 @@ export class SeismoRuntime {
     private readonly purger: TenantPurger | undefined,
     /** Alert subscriptions and silences, in memory. */
     readonly subscriptions: SubscriptionDirectory,
+    /** The alert outbox (GET /v1/deliveries). */
+    readonly deliveries: DeliveryRepository,
+    /** Incidents, routing and the dispatcher; absent in an engine-only process. */
+    private readonly alerting: RunningAlerting | undefined,
+    /** Labels on anomalies, and what they teach the alert path. */
+    readonly feedback: FeedbackDirectory,
   ) {}
 
   static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
@@ -108,6 +115,8 @@ export class SeismoRuntime {
     let transport: PointTransport | undefined;
     let tenants: TenantDirectory | undefined;
     let subscriptions: SubscriptionDirectory | undefined;
+    let alerting: RunningAlerting | undefined;
+    let feedback: FeedbackDirectory | undefined;
     try {
       await new Migrator(connection.client).migrate();
       tenants = await TenantDirectory.open(connection, { reloadMs: config.tenantReloadMs });
@@ -184,6 +193,14 @@ export class SeismoRuntime {
         purger = new TenantPurger(eraser, config.purgeIntervalMs);
         purger.start();
       }
+      const deliveries = new DeliveryRepository(connection);
+      feedback = await FeedbackDirectory.open(connection, directory.auditLog, {
+        reloadMs: config.tenantReloadMs,
+      });
+      // In the API side only, on the live feed: the engine never waits on an alert.
+      if (config.role !== 'engine') {
+        alerting = await startAlerting(config, { feed, subscriptions, deliveries, usage, feedback });
+      }
       return new SeismoRuntime(
         config.role,
         connection,
@@ -207,14 +224,24 @@ export class SeismoRuntime {
         eraser,
         purger,
         subscriptions,
+        deliveries,
+        alerting,
+        feedback,
       );
     } catch (error) {
+      await alerting?.close().catch(() => undefined);
+      feedback?.close();
       await transport?.close().catch(() => undefined);
       subscriptions?.close();
       await tenants?.close();
       await connection.close();
       throw error;
     }
+  }
+
+  /** The alerting path (undefined in an engine-only process). */
+  get alertingService() {
+    return this.alerting?.service;
   }
 
   /** Embedded (an in-process queue) or Kafka (SEISMO_KAFKA_BROKERS). */
@@ -233,6 +260,9 @@ export class SeismoRuntime {
     await this.billingWorker?.stop();
     await this.feedConsumer?.stop();
     await this.engine?.stop();
+    // After the engine: the anomalies of its last batches are routed before the outbox closes.
+    await this.alerting?.close();
+    this.feedback.close();
     await this.transport.close();
     this.subscriptions.close();
     // Before the connection closes: it stores when keys were last used.

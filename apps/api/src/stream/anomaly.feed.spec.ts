@@ -61,6 +61,20 @@ describe('AnomalyFeed', () => {
     expect(feed.watched(ACME)).toBe(false);
   });
 
+  it("hands every tenant's events to a listener of all, which makes every tenant watched", () => {
+    const feed = new AnomalyFeed({ logger: quiet });
+    const all: string[] = [];
+    expect(feed.watched('initech')).toBe(false);
+    const stop = feed.subscribeAll((e) => all.push(e.id));
+    expect(feed.watched('initech')).toBe(true);
+    feed.publish(event('acme', 'a1'));
+    feed.publish(event('initech', 'i1'));
+    stop();
+    feed.publish(event('acme', 'a2'));
+    expect(all).toEqual(['a1', 'i1']);
+    expect(feed.watched('initech')).toBe(false);
+  });
+
   it('keeps delivering to the other listeners when one throws, and logs it', () => {
     const logger = { error: jest.fn() };
     const feed = new AnomalyFeed({ logger });

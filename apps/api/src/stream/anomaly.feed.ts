@@ -21,6 +21,8 @@ export interface AnomalyFeedOptions {
  */
 export class AnomalyFeed {
   private readonly listeners = new Map<string, Set<AnomalyListener>>();
+  /** Listeners of every tenant's events: the process's own services (alerting), never a client. */
+  private readonly everyTenant = new Set<AnomalyListener>();
   private readonly logger: Pick<LoggerService, 'error'>;
 
   constructor(options: AnomalyFeedOptions = {}) {
@@ -44,9 +46,20 @@ export class AnomalyFeed {
     };
   }
 
+  /**
+   * Calls `listener` with the events of every tenant: for a service of this process that
+   * acts on all of them (alerting). Never for a client: a client's stream takes its tenant
+   * from its credentials, through `subscribe`. Returns the unsubscribe.
+   */
+  subscribeAll(listener: AnomalyListener): () => void {
+    const entry: AnomalyListener = (event) => listener(event);
+    this.everyTenant.add(entry);
+    return () => void this.everyTenant.delete(entry);
+  }
+
   /** Whether anyone listens to `tenant`: publishers skip building events nobody reads. */
   watched(tenant: string): boolean {
-    return this.listeners.has(tenant);
+    return this.everyTenant.size > 0 || this.listeners.has(tenant);
   }
 
   /**
@@ -56,8 +69,7 @@ export class AnomalyFeed {
    */
   publish(event: AnomalyEvent): void {
     const set = this.listeners.get(event.tenant_id);
-    if (!set) return;
-    for (const listener of set) {
+    for (const listener of [...this.everyTenant, ...(set ?? [])]) {
       try {
         listener(event);
       } catch (error) {

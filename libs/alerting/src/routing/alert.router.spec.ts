@@ -130,8 +130,10 @@ describe('AlertRouter', () => {
   it('keeps to the hourly rate, refilling over the hour', () => {
     const sources = new Sources([subscription('sub_a', { ratePerHour: 2 })]);
     const router = new AlertRouter(sources);
+    // One incident each: updates of one incident are also spaced by minUpdateIntervalMs.
     const sent = (at: number, n: number) =>
-      router.route(notification('updated', { id: `inc_1:updated:${n}` }), at).deliveries.length;
+      router.route(notification('opened', { id: `inc_${n}:opened:1`, incidentId: `inc_${n}` }), at).deliveries
+        .length;
     expect([sent(NOW, 1), sent(NOW, 2), sent(NOW, 3)]).toEqual([1, 1, 0]);
     expect(sent(NOW + HOUR / 4, 4)).toBe(0);
     expect(sent(NOW + HOUR / 2, 5)).toBe(1);
@@ -152,5 +154,61 @@ describe('AlertRouter', () => {
       'sub_b',
       'sub_c',
     ]);
+  });
+
+  it('tells a subscription of a grouped incident once a series it wants joins, at once', () => {
+    const sources = new Sources([
+      subscription('sub_all'),
+      subscription('sub_latency', { filter: { series: 'latency' } }),
+    ]);
+    const router = new AlertRouter(sources);
+    expect(router.route(notification('opened'), NOW).deliveries.map((d) => d.subscriptionId)).toEqual([
+      'sub_all',
+    ]);
+    const joined = notification('updated', {
+      id: 'inc_1:updated:2',
+      series: [
+        ...notification('opened').series,
+        { ...notification('opened').series[0], series: 'latency{host="web-1"}', metric: 'latency' },
+      ],
+    });
+    const routed = router.route(joined, NOW + 1000);
+    // sub_all was told a second ago: its update waits; sub_latency hears of the incident now.
+    expect(routed.deliveries.map((d) => d.subscriptionId)).toEqual(['sub_latency']);
+    expect(routed.deliveries[0].notification).toMatchObject({ state: 'opened', id: 'inc_1:opened:2' });
+  });
+
+  it('spaces the updates of one incident to one subscription, sending the latest held one when due', () => {
+    const sources = new Sources([subscription('sub_a')]);
+    const router = new AlertRouter(sources, { minUpdateIntervalMs: 60_000 });
+    router.route(notification('opened'), NOW);
+    expect(router.route(notification('updated', { id: 'inc_1:updated:2' }), NOW + 1000).deliveries).toEqual(
+      [],
+    );
+    expect(router.route(notification('updated', { id: 'inc_1:updated:3' }), NOW + 2000).deliveries).toEqual(
+      [],
+    );
+    expect(router.tick(NOW + 30_000)).toEqual([]);
+    const [released] = router.tick(NOW + 60_000);
+    expect(released.deliveries.map((d) => d.notification.id)).toEqual(['inc_1:updated:3']);
+    expect(router.tick(NOW + 200_000)).toEqual([]);
+    // Due again: an update goes out at once.
+    expect(
+      router.route(notification('updated', { id: 'inc_1:updated:4' }), NOW + 120_000).deliveries,
+    ).toHaveLength(1);
+  });
+
+  it('drops what it held for an incident that resolves: the recovery tells the rest', () => {
+    const router = new AlertRouter(new Sources([subscription('sub_a')]));
+    router.route(notification('opened'), NOW);
+    router.route(notification('updated', { id: 'inc_1:updated:2' }), NOW + 1000);
+    expect(router.route(notification('resolved'), NOW + 2000).deliveries).toHaveLength(1);
+    expect(router.tick(NOW + HOUR)).toEqual([]);
+  });
+
+  it('rejects a negative update interval', () => {
+    expect(() => new AlertRouter(new Sources([]), { minUpdateIntervalMs: -1 })).toThrow(
+      /minUpdateIntervalMs/,
+    );
   });
 });

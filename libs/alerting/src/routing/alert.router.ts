@@ -24,9 +24,23 @@ export interface RoutedNotification {
   readonly rateLimited: number;
 }
 
+export interface AlertRouterOptions {
+  /** Least time between two notifications of one incident to one subscription; later updates wait (default 60 s). */
+  readonly minUpdateIntervalMs?: number;
+}
+
 /** Open incidents remembered per subscription (for who gets the recovery notice). */
 const MAX_TRACKED_INCIDENTS = 100_000;
 const HOUR_MS = 3_600_000;
+const DEFAULT_MIN_UPDATE_INTERVAL_MS = 60_000;
+
+const NOTHING_ROUTED: RoutedNotification = { deliveries: [], muted: 0, silenced: 0, rateLimited: 0 };
+
+/** The latest update of an incident held back from the subscriptions told of it too recently. */
+interface HeldUpdate {
+  notification: Notification;
+  readonly subscriptions: Set<string>;
+}
 
 /**
  * Turns a notification into one delivery per subscription that wants it.
@@ -39,52 +53,138 @@ const HOUR_MS = 3_600_000;
  * an incident open in somebody's head, so it also passes mutes, silences and rates. After a
  * restart that memory is gone, and a recovery goes to every subscription whose filter matches.
  *
+ * Incidents are grouped before routing (every series of a host in one incident), so a
+ * subscription may first want an incident when a series it matches joins it: that update
+ * goes to it at once, as `opened` (for that subscriber, it is). A subscription told of an incident hears of it again no sooner than
+ * `minUpdateIntervalMs`; the latest update held back meanwhile goes out on `tick`.
+ *
  * Delivery ids are derived from the notification id and the subscription id, so routing the
  * same notification again (a replay after a restart) yields the same deliveries, which the
  * outbox keeps once.
  */
 export class AlertRouter {
-  /** incident id -> subscriptions told of it. Insertion order is age: the oldest go first. */
-  private readonly told = new Map<string, Set<string>>();
+  /**
+   * incident id -> subscription id -> when it was last told of it. Insertion order is age:
+   * the oldest go first.
+   */
+  private readonly told = new Map<string, Map<string, number>>();
+  /** incident id -> its latest update not yet told to some subscriptions. */
+  private readonly held = new Map<string, HeldUpdate>();
   /** subscription id -> its hourly budget, as a token bucket. */
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly minUpdateIntervalMs: number;
 
-  constructor(private readonly sources: RoutingSources) {}
+  constructor(
+    private readonly sources: RoutingSources,
+    options: AlertRouterOptions = {},
+  ) {
+    this.minUpdateIntervalMs = options.minUpdateIntervalMs ?? DEFAULT_MIN_UPDATE_INTERVAL_MS;
+    if (!(Number.isInteger(this.minUpdateIntervalMs) && this.minUpdateIntervalMs >= 0)) {
+      throw new RangeError(
+        `minUpdateIntervalMs must be an integer of milliseconds, got ${this.minUpdateIntervalMs}`,
+      );
+    }
+  }
 
   route(notification: Notification, now: number): RoutedNotification {
-    const tenant = notification.tenantId;
+    if (notification.state === 'resolved') return this.resolve(notification);
     const candidates = notification.series.map((series) => candidateOf(series, notification));
-    const resolving = notification.state === 'resolved';
-    const toldBefore = this.told.get(notification.incidentId);
+    const wanting = this.sources
+      .subscriptionsOf(notification.tenantId)
+      .filter((subscription) => this.wants(subscription, candidates));
+    const told = this.told.get(notification.incidentId);
+    const due: Subscription[] = [];
+    for (const subscription of wanting) {
+      const toldAt = told?.get(subscription.id);
+      if (
+        notification.state === 'updated' &&
+        toldAt !== undefined &&
+        now - toldAt < this.minUpdateIntervalMs
+      ) {
+        this.hold(notification, subscription.id);
+      } else {
+        due.push(subscription);
+      }
+    }
+    return this.deliver(notification, candidates, due, now);
+  }
+
+  /** The held updates now due, to the subscriptions they were held from. */
+  tick(now: number): RoutedNotification[] {
+    const out: RoutedNotification[] = [];
+    for (const [incident, held] of this.held) {
+      const told = this.told.get(incident);
+      const dueIds = [...held.subscriptions].filter(
+        (id) => now - (told?.get(id) ?? 0) >= this.minUpdateIntervalMs,
+      );
+      if (dueIds.length === 0) continue;
+      for (const id of dueIds) held.subscriptions.delete(id);
+      if (held.subscriptions.size === 0) this.held.delete(incident);
+      const notification = held.notification;
+      const ids = new Set(dueIds);
+      const due = this.sources.subscriptionsOf(notification.tenantId).filter((s) => ids.has(s.id));
+      const candidates = notification.series.map((series) => candidateOf(series, notification));
+      out.push(this.deliver(notification, candidates, due, now));
+    }
+    return out;
+  }
+
+  /** Mutes, silences and rates decide which of the subscriptions due are told now. */
+  private deliver(
+    notification: Notification,
+    candidates: readonly AlertCandidate[],
+    due: readonly Subscription[],
+    now: number,
+  ): RoutedNotification {
+    if (due.length === 0) return NOTHING_ROUTED;
     const deliveries: NewDelivery[] = [];
     let muted = 0;
     let silenced = 0;
     let rateLimited = 0;
-    const silences = this.sources.silencesOf(tenant, now);
+    const silences = this.sources.silencesOf(notification.tenantId, now);
     const allSilenced = candidates.every((candidate) => silenceOf(silences, candidate, now) !== undefined);
-    for (const subscription of this.sources.subscriptionsOf(tenant)) {
-      if (resolving) {
-        if (toldBefore ? !toldBefore.has(subscription.id) : !this.wants(subscription, candidates)) continue;
-      } else {
-        if (!this.wants(subscription, candidates)) continue;
-        if (subscription.mutedUntil !== undefined && now < subscription.mutedUntil) {
-          muted++;
-          continue;
-        }
-        if (allSilenced) {
-          silenced++;
-          continue;
-        }
-        if (!this.take(subscription, now)) {
-          rateLimited++;
-          continue;
-        }
-        this.remember(notification.incidentId, subscription.id);
+    for (const subscription of due) {
+      if (subscription.mutedUntil !== undefined && now < subscription.mutedUntil) {
+        muted++;
+        continue;
       }
-      deliveries.push(deliveryOf(notification, subscription));
+      if (allSilenced) {
+        silenced++;
+        continue;
+      }
+      if (!this.take(subscription, now)) {
+        rateLimited++;
+        continue;
+      }
+      const first = !this.told.get(notification.incidentId)?.has(subscription.id);
+      this.remember(notification.incidentId, subscription.id, now);
+      this.held.get(notification.incidentId)?.subscriptions.delete(subscription.id);
+      deliveries.push(deliveryOf(first ? asOpened(notification) : notification, subscription));
     }
-    if (resolving) this.told.delete(notification.incidentId);
     return { deliveries, muted, silenced, rateLimited };
+  }
+
+  /** A recovery goes to those told of the incident, through mutes, silences and rates. */
+  private resolve(notification: Notification): RoutedNotification {
+    const told = this.told.get(notification.incidentId);
+    const candidates = notification.series.map((series) => candidateOf(series, notification));
+    const deliveries = this.sources
+      .subscriptionsOf(notification.tenantId)
+      .filter((subscription) => (told ? told.has(subscription.id) : this.wants(subscription, candidates)))
+      .map((subscription) => deliveryOf(notification, subscription));
+    this.told.delete(notification.incidentId);
+    this.held.delete(notification.incidentId);
+    return { deliveries, muted: 0, silenced: 0, rateLimited: 0 };
+  }
+
+  private hold(notification: Notification, subscription: string): void {
+    let held = this.held.get(notification.incidentId);
+    if (!held) {
+      held = { notification, subscriptions: new Set() };
+      this.held.set(notification.incidentId, held);
+    }
+    held.notification = notification;
+    held.subscriptions.add(subscription);
   }
 
   private wants(subscription: Subscription, candidates: readonly AlertCandidate[]): boolean {
@@ -105,20 +205,34 @@ export class AlertRouter {
     return true;
   }
 
-  private remember(incident: string, subscription: string): void {
-    let set = this.told.get(incident);
-    if (!set) {
-      if (this.told.size >= MAX_TRACKED_INCIDENTS) this.told.delete(this.told.keys().next().value!);
-      set = new Set();
-      this.told.set(incident, set);
+  private remember(incident: string, subscription: string, now: number): void {
+    let told = this.told.get(incident);
+    if (!told) {
+      if (this.told.size >= MAX_TRACKED_INCIDENTS) {
+        const oldest = this.told.keys().next().value!;
+        this.told.delete(oldest);
+        this.held.delete(oldest);
+      }
+      told = new Map();
+      this.told.set(incident, told);
     }
-    set.add(subscription);
+    told.set(subscription, now);
   }
 
   /** Forgets the buckets of subscriptions that no longer exist. */
   prune(existing: ReadonlySet<string>): void {
     for (const id of this.buckets.keys()) if (!existing.has(id)) this.buckets.delete(id);
   }
+}
+
+/**
+ * An incident as a subscription first hears of it: opened, whatever changed it last (a
+ * series it matches joined). Its id keeps the incident's sequence, so it is stable too.
+ */
+function asOpened(notification: Notification): Notification {
+  if (notification.state === 'opened') return notification;
+  const sequence = notification.id.slice(notification.id.lastIndexOf(':') + 1);
+  return { ...notification, state: 'opened', id: `${notification.incidentId}:opened:${sequence}` };
 }
 
 function candidateOf(series: NotifiedSeries, notification: Notification): AlertCandidate {

@@ -1,0 +1,136 @@
+import {
+  AlertRouter,
+  type Channel,
+  type Delivery,
+  DeliveryDispatcher,
+  IncidentTracker,
+  type Subscription,
+} from '@seismo/alerting';
+import { MemoryDeliveryStore } from '@seismo/alerting/testing';
+import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
+import { parseTenantId } from '@seismo/storage';
+import { AnomalyFeed } from '../stream/anomaly.feed';
+import { AlertingService } from './alerting.service';
+
+const ACME = parseTenantId('acme');
+const NOW = Date.UTC(2026, 11, 6, 12);
+const MINUTE = 60_000;
+
+function subscription(id: string, extra: Partial<Subscription> = {}): Subscription {
+  return {
+    id,
+    tenantId: ACME,
+    name: id,
+    filter: {},
+    target: { kind: 'webhook', url: 'https://hooks.example/x', secret: 'whsec_x' },
+    ratePerHour: 60,
+    createdAt: 0,
+    ...extra,
+  };
+}
+
+function event(id: string, series: string, at: number, score = 0.95): AnomalyEvent {
+  return {
+    v: 1,
+    tenant_id: 'acme',
+    id,
+    series,
+    ts: new Date(at).toISOString(),
+    value: 400,
+    score,
+    severity: score >= 0.9 ? 'critical' : 'warning',
+    detectors: ['ensemble'],
+    context: { ts: [new Date(at - MINUTE).toISOString(), new Date(at).toISOString()], values: [50, 400] },
+  };
+}
+
+/** A channel that records what it was asked to send, and answers 200. */
+class RecordingChannel implements Channel {
+  readonly kind = 'webhook' as const;
+  readonly sent: Delivery[] = [];
+  async send(delivery: Delivery) {
+    this.sent.push(delivery);
+    return { ok: true as const, status: 200 };
+  }
+}
+
+function world(options: { subscriptions?: Subscription[]; suppress?: (series: string) => boolean } = {}) {
+  let now = NOW;
+  const feed = new AnomalyFeed();
+  const store = new MemoryDeliveryStore();
+  const channel = new RecordingChannel();
+  const dispatcher = new DeliveryDispatcher(store, { channelFor: () => channel, now: () => now, flushMs: 1 });
+  const router = new AlertRouter({
+    subscriptionsOf: () => options.subscriptions ?? [subscription('sub_all')],
+    silencesOf: () => [],
+  });
+  const service = new AlertingService(feed, new IncidentTracker(), router, dispatcher, {
+    clock: () => now,
+    tickMs: 60_000,
+    ...(options.suppress
+      ? { suppresses: (c) => (options.suppress?.(c.series) ? { by: 'an_labelled' } : undefined) }
+      : {}),
+  });
+  return {
+    feed,
+    store,
+    channel,
+    service,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+async function sentEventually(channel: RecordingChannel, count: number): Promise<void> {
+  for (let i = 0; i < 1000 && channel.sent.length < count; i++) await new Promise((r) => setTimeout(r, 2));
+}
+
+describe('AlertingService', () => {
+  it('turns an anomaly on the feed into one stored, sent delivery per subscription that wants it', async () => {
+    const { feed, store, channel, service } = world({
+      subscriptions: [
+        subscription('sub_cpu', { filter: { series: 'cpu' } }),
+        subscription('sub_disk', { filter: { series: 'disk' } }),
+      ],
+    });
+    await service.start();
+    feed.publish(event('an_1', 'cpu{host="a"}', NOW));
+    await service.settled();
+    await sentEventually(channel, 1);
+    await service.stop();
+    expect([...store.rows.values()].map((r) => r.subscriptionId)).toEqual(['sub_cpu']);
+    expect(channel.sent).toHaveLength(1);
+    expect(channel.sent[0].notification).toMatchObject({ state: 'opened', anomalyIds: ['an_1'] });
+    expect(service.counts).toMatchObject({ notifications: 1, deliveries: 1 });
+  });
+
+  it('folds the next anomalies of the series into the open incident, and tells its resolution', async () => {
+    const { feed, channel, service, advance } = world();
+    await service.start();
+    feed.publish(event('an_1', 'cpu{host="a"}', NOW));
+    feed.publish(event('an_2', 'cpu{host="a"}', NOW + 1000));
+    await service.settled();
+    await sentEventually(channel, 1);
+    expect(channel.sent.map((d) => d.notification.state)).toEqual(['opened']);
+    advance(60 * MINUTE);
+    service.tick();
+    await service.settled();
+    await sentEventually(channel, 2);
+    await service.stop();
+    expect(channel.sent.map((d) => d.notification.state)).toEqual(['opened', 'resolved']);
+  });
+
+  it('keeps quiet about an anomaly feedback suppresses, and stops following the feed once stopped', async () => {
+    const { feed, store, service } = world({ suppress: (series) => series.startsWith('noisy') });
+    await service.start();
+    feed.publish(event('an_1', 'noisy{host="a"}', NOW));
+    await service.settled();
+    expect(service.counts).toMatchObject({ suppressed: 1, notifications: 0 });
+    await service.stop();
+    feed.publish(event('an_2', 'cpu{host="a"}', NOW));
+    await service.settled();
+    expect(store.rows.size).toBe(0);
+    expect(feed.watched('acme')).toBe(false);
+  });
+});

@@ -1,0 +1,175 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import {
+  type AlertRouter,
+  type DeliveryDispatcher,
+  type IncidentTracker,
+  type NewDelivery,
+  type Notification,
+  type ObservedAnomaly,
+  type RoutedNotification,
+  SEVERITIES,
+  type Severity,
+  type Suppression,
+  type SuppressionCandidate,
+} from '@seismo/alerting';
+import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
+import { parseTenantId } from '@seismo/storage';
+import { type AnomalyFeed } from '../stream/anomaly.feed';
+
+export interface AlertingServiceOptions {
+  /** What feedback taught (FeedbackDirectory.suppresses): a suppressed anomaly opens and updates nothing. */
+  readonly suppresses?: (candidate: SuppressionCandidate) => Suppression | undefined;
+  /** How often open incidents are looked at: resolved when quiet, notified again when due (default 5 s). */
+  readonly tickMs?: number;
+  readonly clock?: () => number;
+  readonly logger?: Pick<LoggerService, 'log' | 'error'>;
+}
+
+/** What became of the notifications so far: for the metrics and the tests. */
+export interface AlertingCounts {
+  /** Anomalies kept quiet by a false_positive or expected label of their series. */
+  suppressed: number;
+  notifications: number;
+  deliveries: number;
+  muted: number;
+  silenced: number;
+  rateLimited: number;
+}
+
+const DEFAULT_TICK_MS = 5000;
+
+/**
+ * The alerting path of the process: the live anomalies (the feed, which announces only what
+ * ClickHouse stored) fold into incidents, each change of an incident is routed to the
+ * subscriptions that want it, and the deliveries go to the outbox, whose dispatcher sends
+ * them. The engine publishes to the feed and returns: scoring never waits on any of this.
+ *
+ * Enqueues are chained, so deliveries reach the outbox in the order the incidents changed
+ * (an incident's `resolved` after its `opened`); a failed enqueue is logged and the chain
+ * goes on, for one outbox write that failed must not stop every later alert.
+ */
+export class AlertingService {
+  private readonly tickMs: number;
+  private readonly clock: () => number;
+  private readonly logger: Pick<LoggerService, 'log' | 'error'>;
+  private readonly suppresses: AlertingServiceOptions['suppresses'];
+  private unsubscribe: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  readonly counts: AlertingCounts = {
+    suppressed: 0,
+    notifications: 0,
+    deliveries: 0,
+    muted: 0,
+    silenced: 0,
+    rateLimited: 0,
+  };
+
+  constructor(
+    private readonly feed: AnomalyFeed,
+    private readonly tracker: IncidentTracker,
+    private readonly router: AlertRouter,
+    private readonly dispatcher: DeliveryDispatcher,
+    options: AlertingServiceOptions = {},
+  ) {
+    this.tickMs = options.tickMs ?? DEFAULT_TICK_MS;
+    if (!(Number.isInteger(this.tickMs) && this.tickMs > 0)) {
+      throw new RangeError(`tickMs must be a positive integer, got ${this.tickMs}`);
+    }
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? new Logger(AlertingService.name);
+    this.suppresses = options.suppresses;
+  }
+
+  /** Resumes the outbox's pending deliveries, then follows the feed. */
+  async start(): Promise<void> {
+    await this.dispatcher.start();
+    this.unsubscribe = this.feed.subscribeAll((event) => this.observe(event));
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  /** Stops following the feed; what was routed reaches the outbox, then the dispatcher stops. */
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.chain;
+    await this.dispatcher.stop();
+  }
+
+  /** One anomaly the engine stored: into its incident, unless feedback on its series says it is noise. */
+  observe(event: AnomalyEvent): void {
+    const tenantId = parseTenantId(event.tenant_id);
+    const ts = Date.parse(event.ts);
+    const suppression = this.suppresses?.({
+      tenantId,
+      series: event.series,
+      ts,
+      value: event.value,
+      score: event.score,
+      detectors: event.detectors,
+      context: { ts: event.context.ts.map((t) => Date.parse(t)), values: event.context.values },
+    });
+    if (suppression) {
+      this.counts.suppressed++;
+      return;
+    }
+    const anomaly: ObservedAnomaly = {
+      tenantId,
+      id: event.id,
+      series: event.series,
+      ts,
+      value: event.value,
+      score: event.score,
+      severity: severityOf(event.severity),
+      detectors: event.detectors,
+    };
+    this.route(this.tracker.observe(anomaly, this.clock()));
+  }
+
+  /** Incidents gone quiet resolve, open ones due are notified again, held updates go out. */
+  tick(): void {
+    const now = this.clock();
+    this.route(this.tracker.tick(now));
+    this.enqueue(this.router.tick(now));
+  }
+
+  /** Resolves once every notification routed so far is in the outbox. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  private route(notifications: readonly Notification[]): void {
+    if (notifications.length === 0) return;
+    const now = this.clock();
+    this.counts.notifications += notifications.length;
+    this.enqueue(notifications.map((notification) => this.router.route(notification, now)));
+  }
+
+  private enqueue(routedNotifications: readonly RoutedNotification[]): void {
+    const deliveries: NewDelivery[] = [];
+    for (const routed of routedNotifications) {
+      this.counts.muted += routed.muted;
+      this.counts.silenced += routed.silenced;
+      this.counts.rateLimited += routed.rateLimited;
+      deliveries.push(...routed.deliveries);
+    }
+    if (deliveries.length === 0) return;
+    this.counts.deliveries += deliveries.length;
+    this.chain = this.chain.then(() =>
+      this.dispatcher.enqueue(deliveries).catch((error: unknown) => {
+        this.logger.error(
+          `${deliveries.length} deliveries could not be stored in the outbox: ${error instanceof Error ? error.message : String(error)}`,
+          error instanceof Error ? error.stack : undefined,
+        );
+      }),
+    );
+  }
+}
+
+/** The engine grades severity; an event from an older engine with another word is taken as info. */
+function severityOf(value: string): Severity {
+  return (SEVERITIES as readonly string[]).includes(value) ? (value as Severity) : 'info';
+}

@@ -1,0 +1,152 @@
+import { verifyWebhookSignature } from '@seismo/alerting';
+import { startReceiver } from '../../../libs/alerting/test/receiver';
+import { eventually, startTestServer, type TestServer } from './embedded-server.harness';
+
+const ADMIN = 'e2e-admin-token-0123456789';
+const MINUTE = 60_000;
+
+/** 600 points a minute apart, calm but for a spike at index 500. */
+function spikySeries(series: string, host: string, start: number): unknown[] {
+  const points: unknown[] = [];
+  for (let i = 0; i < 600; i++) {
+    const value = i === 500 ? 400 : 50 + 5 * Math.sin(i / 20) + ((i * 7919) % 13) / 13;
+    points.push({ series, labels: { host }, ts: start + i * MINUTE, value });
+  }
+  return points;
+}
+
+interface WebhookBody {
+  id: string;
+  incident_id: string;
+  state: string;
+  idempotency_key: string;
+  series: Array<{ series: string; score: number }>;
+}
+
+interface DeliveryBody {
+  id: string;
+  idempotency_key: string;
+  subscription_id: string;
+  channel: string;
+  status: string;
+  state: string;
+  incident_id: string;
+  attempts: number;
+  sent_at: string | null;
+}
+
+describe('alerts from the embedded server: anomaly -> incident -> signed webhook (real receiver)', () => {
+  let server: TestServer;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+
+  const call = async <T>(method: string, path: string, key: string, body?: unknown) => {
+    const response = await fetch(`${server.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: response.status, body: (await response.json()) as T };
+  };
+
+  const createTenant = async (name: string): Promise<string> => {
+    const created = await call<{ api_key: string }>('POST', '/v1/tenants', ADMIN, { name });
+    expect(created.status).toBe(201);
+    return created.body.api_key;
+  };
+
+  beforeAll(async () => {
+    receiver = await startReceiver((_, __, response) => response.writeHead(204).end());
+    server = await startTestServer({
+      SEISMO_ADMIN_TOKEN: ADMIN,
+      SEISMO_PARTITIONS: '2',
+      SEISMO_ALLOW_PRIVATE_TARGETS: 'true',
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.close();
+    await receiver?.close();
+  }, 60_000);
+
+  it("delivers one signed notification per incident to the tenant's subscription, and lists it as sent", async () => {
+    const acme = await createTenant('acme-alerts');
+    const globex = await createTenant('globex-alerts');
+    const subscribed = await call<{ id: string; secret: string }>('POST', '/v1/subscriptions', acme, {
+      channel: 'webhook',
+      target: { url: `${receiver.url}/hooks/acme` },
+      filter: { series: 'latency*' },
+    });
+    expect(subscribed.status).toBe(201);
+    const { id: subscriptionId, secret } = subscribed.body;
+
+    const start = Date.now() - 600 * MINUTE;
+    for (const [key, points] of [
+      [globex, spikySeries('latency', 'a', start)],
+      [acme, spikySeries('cpu', 'a', start)],
+      [acme, spikySeries('latency', 'a', start)],
+    ] as const) {
+      const pushed = await fetch(`${server.url}/v1/points`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ points }),
+      });
+      expect(pushed.status).toBe(202);
+    }
+
+    const [request] = await eventually(
+      async () => (receiver.received.length > 0 ? receiver.received : undefined),
+      'the webhook received a notification',
+    );
+    expect(request.headers['idempotency-key']).toEqual(expect.any(String));
+    expect(
+      verifyWebhookSignature({
+        secret,
+        signatureHeader: request.headers['seismo-signature'] as string,
+        timestampHeader: request.headers['seismo-timestamp'] as string,
+        body: request.body,
+      }),
+    ).toBe(true);
+    const notification = JSON.parse(request.body.toString()) as WebhookBody;
+    expect(notification).toMatchObject({
+      state: 'opened',
+      idempotency_key: request.headers['idempotency-key'],
+    });
+    // acme's cpu and latency of host a are one incident, which the latency subscription hears
+    // of as opened once its series is in it; globex's latency is never in it.
+    const series = notification.series.map((s) => s.series);
+    expect(series).toContain('latency{host="a"}');
+    expect(series.every((s) => s === 'latency{host="a"}' || s === 'cpu{host="a"}')).toBe(true);
+    expect(notification.series.every((s) => s.score >= 0.5)).toBe(true);
+
+    const sent = await eventually(async () => {
+      const listed = await call<{ deliveries: DeliveryBody[] }>('GET', '/v1/deliveries?status=sent', acme);
+      return listed.body.deliveries.length > 0 ? listed.body.deliveries : undefined;
+    }, 'the delivery is listed as sent');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({
+      subscription_id: subscriptionId,
+      channel: 'webhook',
+      state: 'opened',
+      incident_id: notification.incident_id,
+      idempotency_key: notification.idempotency_key,
+      attempts: 1,
+      sent_at: expect.any(String),
+    });
+    // One incident, one notification: the spike's neighbours folded into it.
+    expect(receiver.received).toHaveLength(1);
+    const theirs = await call<{ deliveries: DeliveryBody[] }>('GET', '/v1/deliveries', globex);
+    expect(theirs.body.deliveries).toEqual([]);
+  }, 60_000);
+
+  it('refuses a bad filter of GET /v1/deliveries with 400 naming it', async () => {
+    const key = await createTenant('picky-alerts');
+    const bad = await call<{ error: string }>('GET', '/v1/deliveries?status=lost', key);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/status/);
+    const unknown = await call<{ error: string }>('GET', '/v1/deliveries?colour=red', key);
+    expect(unknown.status).toBe(400);
+  });
+});

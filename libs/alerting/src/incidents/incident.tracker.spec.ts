@@ -1,0 +1,204 @@
+import { parseTenantId } from '@seismo/storage';
+import { type Severity } from '../notification';
+import { IncidentTracker, type ObservedAnomaly } from './incident.tracker';
+
+const ACME = parseTenantId('acme');
+const GLOBEX = parseTenantId('globex');
+const T0 = Date.UTC(2026, 11, 6, 12);
+const MINUTE = 60_000;
+
+let counter = 0;
+function anomaly(series: string, extra: Partial<ObservedAnomaly> = {}): ObservedAnomaly {
+  counter++;
+  return {
+    tenantId: ACME,
+    id: `an_${counter}`,
+    series,
+    ts: T0,
+    value: 400,
+    score: 0.8,
+    severity: 'warning' as Severity,
+    detectors: ['ensemble'],
+    ...extra,
+  };
+}
+
+beforeEach(() => {
+  counter = 0;
+});
+
+describe('IncidentTracker', () => {
+  it('opens one incident per series and folds the next anomalies of that series into it quietly', () => {
+    const tracker = new IncidentTracker();
+    const [opened] = tracker.observe(anomaly('cpu{host="a"}'), T0);
+    expect(opened).toMatchObject({
+      tenantId: ACME,
+      kind: 'anomaly',
+      state: 'opened',
+      severity: 'warning',
+      title: 'cpu{host="a"} anomalous (warning)',
+      openedAt: T0,
+      at: T0,
+      anomalyIds: ['an_1'],
+      series: [{ series: 'cpu{host="a"}', metric: 'cpu', labels: { host: 'a' }, value: 400, score: 0.8 }],
+      links: {},
+    });
+    expect(opened.id).toBe(`${opened.incidentId}:opened:1`);
+    expect(opened.incidentId).toMatch(/^inc_[0-9a-f]{20}$/);
+    expect(tracker.observe(anomaly('cpu{host="a"}'), T0 + 1000)).toEqual([]);
+    expect(tracker.open(ACME)).toHaveLength(1);
+  });
+
+  it('tells at once when the incident gets worse, and not again at the same severity', () => {
+    const tracker = new IncidentTracker();
+    tracker.observe(anomaly('cpu{host="a"}'), T0);
+    const [updated] = tracker.observe(
+      anomaly('cpu{host="a"}', { severity: 'critical', score: 0.97 }),
+      T0 + 1000,
+    );
+    expect(updated).toMatchObject({
+      state: 'updated',
+      severity: 'critical',
+      title: 'cpu{host="a"} anomalous (critical)',
+    });
+    expect(updated.id).toBe(`${updated.incidentId}:updated:2`);
+    expect(tracker.observe(anomaly('cpu{host="a"}', { severity: 'critical' }), T0 + 2000)).toEqual([]);
+    expect(tracker.observe(anomaly('cpu{host="a"}', { severity: 'info' }), T0 + 3000)).toEqual([]);
+  });
+
+  it('groups series of one host into one incident, telling each series that joins it', () => {
+    const tracker = new IncidentTracker();
+    const [opened] = tracker.observe(anomaly('cpu{host="a"}'), T0);
+    expect(tracker.observe(anomaly('latency{host="a",path="/"}'), T0 + 1000)).toMatchObject([
+      { incidentId: opened.incidentId, state: 'updated', title: '2 series anomalous on host=a (warning)' },
+    ]);
+    const [updated] = tracker.observe(anomaly('disk{host="a"}'), T0 + 2000);
+    expect(updated).toMatchObject({
+      incidentId: opened.incidentId,
+      state: 'updated',
+      title: '3 series anomalous on host=a (warning)',
+      anomalyIds: ['an_1', 'an_2', 'an_3'],
+    });
+    expect(updated.id).toBe(`${opened.incidentId}:updated:3`);
+    expect(updated.summary).toBe(
+      `cpu{host="a"}, latency{host="a",path="/"}, disk{host="a"} went anomalous together since ${new Date(T0).toISOString()}.`,
+    );
+    // A series already in it folds in quietly, its latest anomaly remembered.
+    expect(tracker.observe(anomaly('cpu{host="a"}', { value: 500 }), T0 + 3000)).toEqual([]);
+    expect(tracker.open(ACME)[0].series[0]).toMatchObject({ series: 'cpu{host="a"}', value: 500 });
+    expect(tracker.tick(T0 + 5 * 60_000)).toEqual([]);
+  });
+
+  it('groups by service when a series has no host, and keeps series without either label apart', () => {
+    const tracker = new IncidentTracker();
+    const a = tracker.observe(anomaly('errors{service="checkout"}'), T0);
+    const b = tracker.observe(anomaly('latency{service="checkout"}'), T0 + 1000);
+    const c = tracker.observe(anomaly('sales'), T0 + 1000);
+    const d = tracker.observe(anomaly('queue{env="prod"}'), T0 + 1000);
+    expect(a).toHaveLength(1);
+    expect(b).toMatchObject([{ incidentId: a[0].incidentId, state: 'updated' }]);
+    expect(c).toMatchObject([
+      { state: 'opened', series: [{ series: 'sales', metric: 'sales', labels: {} }] },
+    ]);
+    expect(d).toMatchObject([{ state: 'opened' }]);
+    expect(new Set([a[0].incidentId, c[0].incidentId, d[0].incidentId]).size).toBe(3);
+  });
+
+  it('never folds one tenant into another', () => {
+    const tracker = new IncidentTracker();
+    const [a] = tracker.observe(anomaly('cpu{host="a"}'), T0);
+    const [b] = tracker.observe(anomaly('cpu{host="a"}', { tenantId: GLOBEX }), T0);
+    expect(b).toMatchObject({ tenantId: GLOBEX, state: 'opened' });
+    expect(b.incidentId).not.toBe(a.incidentId);
+    expect(tracker.open(GLOBEX)).toHaveLength(1);
+    tracker.forgetTenant(GLOBEX);
+    expect(tracker.open(GLOBEX)).toEqual([]);
+    expect(tracker.open(ACME)).toHaveLength(1);
+  });
+
+  it('resolves after the quiet time, with a recovery notice, and opens a new incident after that', () => {
+    const tracker = new IncidentTracker({ policy: { resolveAfterMs: 10 * MINUTE } });
+    const [opened] = tracker.observe(anomaly('cpu{host="a"}'), T0);
+    tracker.observe(anomaly('cpu{host="a"}'), T0 + 5 * MINUTE);
+    expect(tracker.tick(T0 + 14 * MINUTE)).toEqual([]);
+    const [resolved] = tracker.tick(T0 + 15 * MINUTE);
+    expect(resolved).toMatchObject({
+      incidentId: opened.incidentId,
+      state: 'resolved',
+      title: 'Resolved: cpu{host="a"} anomalous (warning)',
+      resolvedAt: T0 + 15 * MINUTE,
+      openedAt: T0,
+    });
+    expect(resolved.summary).toBe(
+      `No anomaly for 10 min; the incident was open since ${new Date(T0).toISOString()}.`,
+    );
+    expect(tracker.open(ACME)).toEqual([]);
+    const [again] = tracker.observe(anomaly('cpu{host="a"}'), T0 + 16 * MINUTE);
+    expect(again.state).toBe('opened');
+    expect(again.incidentId).not.toBe(opened.incidentId);
+  });
+
+  it('re-notifies an incident that stays open, counting from the last notification', () => {
+    const tracker = new IncidentTracker({
+      policy: { renotifyAfterMs: 30 * MINUTE, resolveAfterMs: 20 * MINUTE },
+    });
+    tracker.observe(anomaly('cpu{host="a"}'), T0);
+    for (let m = 5; m < 30; m += 5) {
+      tracker.observe(anomaly('cpu{host="a"}'), T0 + m * MINUTE);
+      expect(tracker.tick(T0 + m * MINUTE)).toEqual([]);
+    }
+    expect(tracker.tick(T0 + 30 * MINUTE)).toMatchObject([{ state: 'renotified' }]);
+    expect(tracker.tick(T0 + 31 * MINUTE)).toEqual([]);
+  });
+
+  it('gives the same ids to the same anomalies observed again, as after a restart', () => {
+    const run = () => {
+      counter = 0;
+      const tracker = new IncidentTracker();
+      return [
+        ...tracker.observe(anomaly('cpu{host="a"}'), T0),
+        ...tracker.observe(anomaly('cpu{host="a"}', { severity: 'critical' }), T0 + 1000),
+        ...tracker.tick(T0 + 11 * MINUTE),
+      ].map((n) => n.id);
+    };
+    const first = run();
+    expect(first).toHaveLength(3);
+    expect(run()).toEqual(first);
+  });
+
+  it('bounds its memory: open incidents per tenant and series listed per incident', () => {
+    const tracker = new IncidentTracker({ policy: { maxOpenPerTenant: 2, maxSeriesPerIncident: 2 } });
+    tracker.observe(anomaly('a'), T0);
+    tracker.observe(anomaly('b'), T0);
+    expect(tracker.observe(anomaly('c'), T0)).toEqual([]);
+    expect(tracker.dropped).toBe(1);
+    expect(tracker.observe(anomaly('c', { tenantId: GLOBEX }), T0)).toHaveLength(1);
+
+    const wide = new IncidentTracker({ policy: { maxSeriesPerIncident: 2 } });
+    wide.observe(anomaly('cpu{host="h"}'), T0);
+    wide.observe(anomaly('mem{host="h"}'), T0);
+    const [updated] = wide.observe(anomaly('disk{host="h"}'), T0);
+    expect(updated.series).toHaveLength(2);
+    expect(updated.title).toBe('3 series anomalous on host=h (warning)');
+    expect(updated.summary).toContain('and 1 more');
+  });
+
+  it('puts the links of the latest anomaly on each notification', () => {
+    const tracker = new IncidentTracker({
+      linksFor: (tenant, anomalyId, series) => ({
+        series: `https://seismo.example/${tenant}/${series}#${anomalyId}`,
+      }),
+    });
+    tracker.observe(anomaly('cpu{host="a"}'), T0);
+    const [updated] = tracker.observe(anomaly('cpu{host="a"}', { severity: 'critical' }), T0 + 1000);
+    expect(updated.links).toEqual({ series: 'https://seismo.example/acme/cpu{host="a"}#an_2' });
+  });
+
+  it('rejects a policy it cannot follow, naming the field', () => {
+    expect(() => new IncidentTracker({ policy: { resolveAfterMs: 0 } })).toThrow(/resolveAfterMs/);
+    expect(() => new IncidentTracker({ policy: { maxSeriesPerIncident: 1.5 } })).toThrow(
+      /maxSeriesPerIncident/,
+    );
+    expect(() => new IncidentTracker({ policy: { groupBy: [''] } })).toThrow(/groupBy/);
+  });
+});

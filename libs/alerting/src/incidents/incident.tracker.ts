@@ -1,0 +1,336 @@
+import { createHash } from 'node:crypto';
+import { parseSeriesKey } from '@seismo/ingest';
+import { type TenantId } from '@seismo/storage';
+import {
+  type IncidentState,
+  type Notification,
+  type NotificationLinks,
+  type NotifiedSeries,
+  SEVERITIES,
+  type Severity,
+} from '../notification';
+
+/** One anomaly the engine stored, as the tracker needs it. */
+export interface ObservedAnomaly {
+  readonly tenantId: TenantId;
+  readonly id: string;
+  /** The canonical series key. */
+  readonly series: string;
+  /** Epoch milliseconds of the anomalous point. */
+  readonly ts: number;
+  readonly value: number;
+  readonly score: number;
+  readonly severity: Severity;
+  readonly detectors: readonly string[];
+}
+
+/** How anomalies fold into incidents and when an incident speaks. One policy for the deployment. */
+export interface IncidentPolicy {
+  /**
+   * Labels that make series one problem: anomalous series sharing the first of these they
+   * carry (same host, else same service) fold into one incident. A series with none of them
+   * is an incident of its own.
+   */
+  readonly groupBy: readonly string[];
+  /** An open incident is told again after this long without a notification. */
+  readonly renotifyAfterMs: number;
+  /** An incident resolves once none of its series was anomalous for this long. */
+  readonly resolveAfterMs: number;
+  /** Most open incidents per tenant; the anomalies that would open more are counted in `dropped`. */
+  readonly maxOpenPerTenant: number;
+  /** Most series listed in an incident; more are counted in its summary, not listed. */
+  readonly maxSeriesPerIncident: number;
+}
+
+export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = {
+  groupBy: ['host', 'service'],
+  renotifyAfterMs: 4 * 3_600_000,
+  resolveAfterMs: 10 * 60_000,
+  maxOpenPerTenant: 10_000,
+  maxSeriesPerIncident: 100,
+};
+
+export interface IncidentTrackerOptions {
+  readonly policy?: Partial<IncidentPolicy>;
+  /** The chart and feedback links of a notification, from its latest anomaly. */
+  readonly linksFor?: (tenant: TenantId, anomalyId: string, series: string) => NotificationLinks;
+}
+
+/** An open incident, as the API shows it. */
+export interface IncidentView {
+  readonly id: string;
+  readonly tenantId: TenantId;
+  readonly group: string;
+  readonly severity: Severity;
+  readonly openedAt: number;
+  readonly lastAnomalyAt: number;
+  readonly series: readonly NotifiedSeries[];
+  /** Series beyond `maxSeriesPerIncident`, counted and not listed. */
+  readonly unlistedSeries: number;
+}
+
+interface TrackedSeries extends NotifiedSeries {
+  readonly anomalyId: string;
+}
+
+interface OpenIncident {
+  readonly id: string;
+  readonly tenantId: TenantId;
+  readonly group: string;
+  /** Epoch milliseconds of its first anomalous point. */
+  readonly openedAt: number;
+  severity: Severity;
+  /** The severity last told; an incident that gets worse is told at once. */
+  toldSeverity: Severity;
+  readonly series: Map<string, TrackedSeries>;
+  unlistedSeries: number;
+  /** The latest anomaly folded in, for the links. */
+  latest: TrackedSeries;
+  /** Clock time of the latest anomaly: quiet since then resolves it. */
+  lastAnomalyAt: number;
+  lastToldAt: number;
+  sequence: number;
+}
+
+const PRESENTED_SERIES = 3;
+
+/**
+ * Folds the anomalies of a tenant into incidents and says when each one should notify.
+ *
+ * An anomaly joins the open incident of its group (its series alone, or every series on the
+ * same host or service); otherwise it opens one. An incident notifies when it opens, when it
+ * gets worse (a higher severity, a series joining), every `renotifyAfterMs` while it stays
+ * open, and once when it resolves, `resolveAfterMs` after its last anomaly. How often one
+ * subscription hears of one incident is the router's to decide (AlertRouter), for a
+ * subscription may first want an incident when a series it matches joins it. Quiet time runs on the process clock,
+ * not on point timestamps, so a backfill of old points does not resolve what it opens.
+ *
+ * Ids are deterministic: an incident's id comes from its tenant, its group and its first
+ * anomaly, a notification's from its incident, its change and its sequence, so the same
+ * anomalies observed again after a restart yield the same notifications, which the outbox
+ * keeps once. The tracker keeps no state outside this process (a restart forgets what was
+ * open; see the README). Memory is bounded by `maxOpenPerTenant` x `maxSeriesPerIncident`.
+ */
+export class IncidentTracker {
+  private readonly policy: IncidentPolicy;
+  private readonly linksFor: IncidentTrackerOptions['linksFor'];
+  /** `<tenant>\0<group>` -> the open incident. */
+  private readonly incidents = new Map<string, OpenIncident>();
+  private readonly openPerTenant = new Map<TenantId, number>();
+  /** Anomalies that would have opened an incident over a tenant's `maxOpenPerTenant`. */
+  dropped = 0;
+
+  constructor(options: IncidentTrackerOptions = {}) {
+    this.policy = validatePolicy({ ...DEFAULT_INCIDENT_POLICY, ...options.policy });
+    this.linksFor = options.linksFor;
+  }
+
+  /** Folds one anomaly in; the notifications it causes, in order. */
+  observe(anomaly: ObservedAnomaly, now: number): Notification[] {
+    const group = this.groupOf(anomaly.series);
+    const key = `${anomaly.tenantId}\u0000${group}`;
+    const tracked = trackedOf(anomaly);
+    const incident = this.incidents.get(key);
+    if (!incident) return this.openIncident(key, group, anomaly, tracked, now);
+
+    incident.lastAnomalyAt = now;
+    incident.latest = tracked;
+    const joined = !incident.series.has(anomaly.series);
+    if (joined && incident.series.size >= this.policy.maxSeriesPerIncident) incident.unlistedSeries++;
+    else incident.series.set(anomaly.series, tracked);
+    if (rank(anomaly.severity) > rank(incident.severity)) incident.severity = anomaly.severity;
+
+    const worse = rank(incident.severity) > rank(incident.toldSeverity);
+    return worse || joined ? [this.tell(incident, 'updated', now)] : [];
+  }
+
+  /** What time alone changes: re-notifications and resolutions. */
+  tick(now: number): Notification[] {
+    const out: Notification[] = [];
+    for (const [key, incident] of this.incidents) {
+      if (now - incident.lastAnomalyAt >= this.policy.resolveAfterMs) {
+        this.incidents.delete(key);
+        this.countOpen(incident.tenantId, -1);
+        out.push(this.tell(incident, 'resolved', now));
+      } else if (now - incident.lastToldAt >= this.policy.renotifyAfterMs) {
+        out.push(this.tell(incident, 'renotified', now));
+      }
+    }
+    return out;
+  }
+
+  /** The tenant's open incidents, most recently anomalous first. */
+  open(tenant: TenantId): IncidentView[] {
+    const views: IncidentView[] = [];
+    for (const incident of this.incidents.values()) {
+      if (incident.tenantId !== tenant) continue;
+      views.push({
+        id: incident.id,
+        tenantId: incident.tenantId,
+        group: incident.group,
+        severity: incident.severity,
+        openedAt: incident.openedAt,
+        lastAnomalyAt: incident.lastAnomalyAt,
+        series: [...incident.series.values()].map(notifiedOf),
+        unlistedSeries: incident.unlistedSeries,
+      });
+    }
+    return views.sort((a, b) => b.lastAnomalyAt - a.lastAnomalyAt);
+  }
+
+  /** Forgets a tenant's open incidents without telling anyone (its data was erased). */
+  forgetTenant(tenant: TenantId): void {
+    for (const [key, incident] of this.incidents)
+      if (incident.tenantId === tenant) this.incidents.delete(key);
+    this.openPerTenant.delete(tenant);
+  }
+
+  private openIncident(
+    key: string,
+    group: string,
+    anomaly: ObservedAnomaly,
+    tracked: TrackedSeries,
+    now: number,
+  ): Notification[] {
+    if ((this.openPerTenant.get(anomaly.tenantId) ?? 0) >= this.policy.maxOpenPerTenant) {
+      this.dropped++;
+      return [];
+    }
+    const incident: OpenIncident = {
+      id: incidentIdOf(anomaly.tenantId, group, anomaly.id),
+      tenantId: anomaly.tenantId,
+      group,
+      openedAt: anomaly.ts,
+      severity: anomaly.severity,
+      toldSeverity: anomaly.severity,
+      series: new Map([[anomaly.series, tracked]]),
+      unlistedSeries: 0,
+      latest: tracked,
+      lastAnomalyAt: now,
+      lastToldAt: now,
+      sequence: 0,
+    };
+    this.incidents.set(key, incident);
+    this.countOpen(anomaly.tenantId, 1);
+    return [this.tell(incident, 'opened', now)];
+  }
+
+  private tell(incident: OpenIncident, state: IncidentState, now: number): Notification {
+    incident.sequence++;
+    incident.lastToldAt = now;
+    incident.toldSeverity = incident.severity;
+    const listed = [...incident.series.values()];
+    const title = titleOf(incident, listed);
+    return {
+      id: `${incident.id}:${state}:${incident.sequence}`,
+      tenantId: incident.tenantId,
+      incidentId: incident.id,
+      kind: 'anomaly',
+      state,
+      severity: incident.severity,
+      title: state === 'resolved' ? `Resolved: ${title}` : title,
+      summary: summaryOf(incident, listed, state, now),
+      openedAt: incident.openedAt,
+      at: now,
+      ...(state === 'resolved' ? { resolvedAt: now } : {}),
+      series: listed.map(notifiedOf),
+      anomalyIds: listed.map((series) => series.anomalyId),
+      links: this.linksFor?.(incident.tenantId, incident.latest.anomalyId, incident.latest.series) ?? {},
+    };
+  }
+
+  private groupOf(series: string): string {
+    const labels = parseSeriesKey(series)?.labels;
+    if (labels) {
+      for (const name of this.policy.groupBy) {
+        const value = labels[name];
+        if (value !== undefined) return `${name}=${value}`;
+      }
+    }
+    return `series:${series}`;
+  }
+
+  private countOpen(tenant: TenantId, delta: number): void {
+    const count = (this.openPerTenant.get(tenant) ?? 0) + delta;
+    if (count > 0) this.openPerTenant.set(tenant, count);
+    else this.openPerTenant.delete(tenant);
+  }
+}
+
+function validatePolicy(policy: IncidentPolicy): IncidentPolicy {
+  const durations = ['renotifyAfterMs', 'resolveAfterMs'] as const;
+  for (const name of durations) {
+    if (!(Number.isInteger(policy[name]) && policy[name] > 0)) {
+      throw new RangeError(
+        `incident policy ${name} must be a positive integer of milliseconds, got ${policy[name]}`,
+      );
+    }
+  }
+  for (const name of ['maxOpenPerTenant', 'maxSeriesPerIncident'] as const) {
+    if (!(Number.isInteger(policy[name]) && policy[name] >= 1)) {
+      throw new RangeError(`incident policy ${name} must be an integer of at least 1, got ${policy[name]}`);
+    }
+  }
+  if (!policy.groupBy.every((label) => typeof label === 'string' && label.length > 0)) {
+    throw new RangeError('incident policy groupBy must hold label names');
+  }
+  return { ...policy, groupBy: [...policy.groupBy] };
+}
+
+function incidentIdOf(tenant: TenantId, group: string, firstAnomaly: string): string {
+  const digest = createHash('sha256').update(`${tenant}\u0000${group}\u0000${firstAnomaly}`).digest('hex');
+  return `inc_${digest.slice(0, 20)}`;
+}
+
+function trackedOf(anomaly: ObservedAnomaly): TrackedSeries {
+  const identity = parseSeriesKey(anomaly.series);
+  return {
+    series: anomaly.series,
+    metric: identity?.metric ?? anomaly.series,
+    labels: identity?.labels ?? {},
+    ts: anomaly.ts,
+    value: anomaly.value,
+    score: anomaly.score,
+    detectors: anomaly.detectors,
+    anomalyId: anomaly.id,
+  };
+}
+
+function notifiedOf(series: TrackedSeries): NotifiedSeries {
+  const { anomalyId: _, ...notified } = series;
+  return notified;
+}
+
+function rank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
+
+function titleOf(incident: OpenIncident, listed: readonly TrackedSeries[]): string {
+  const count = listed.length + incident.unlistedSeries;
+  if (count === 1) return `${listed[0].series} anomalous (${incident.severity})`;
+  return `${count} series anomalous on ${incident.group} (${incident.severity})`;
+}
+
+function summaryOf(
+  incident: OpenIncident,
+  listed: readonly TrackedSeries[],
+  state: IncidentState,
+  now: number,
+): string {
+  const since = new Date(incident.openedAt).toISOString();
+  if (state === 'resolved') {
+    const quiet = Math.round((now - incident.lastAnomalyAt) / 60_000);
+    return `No anomaly for ${quiet} min; the incident was open since ${since}.`;
+  }
+  if (listed.length + incident.unlistedSeries === 1) {
+    const s = listed[0];
+    return `Value ${formatNumber(s.value)} at ${new Date(s.ts).toISOString()}, score ${s.score.toFixed(2)}; anomalous since ${since}.`;
+  }
+  const named = listed.slice(0, PRESENTED_SERIES).map((s) => s.series);
+  const more = listed.length + incident.unlistedSeries - named.length;
+  return `${named.join(', ')}${more > 0 ? ` and ${more} more` : ''} went anomalous together since ${since}.`;
+}
+
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toPrecision(6).replace(/\.?0+$/, '');
+}
