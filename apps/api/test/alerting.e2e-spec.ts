@@ -18,7 +18,9 @@ function spikySeries(series: string, host: string, start: number): unknown[] {
 interface WebhookBody {
   id: string;
   incident_id: string;
+  kind: string;
   state: string;
+  title: string;
   idempotency_key: string;
   series: Array<{ series: string; score: number }>;
 }
@@ -63,6 +65,8 @@ describe('alerts from the embedded server: anomaly -> incident -> signed webhook
       SEISMO_ADMIN_TOKEN: ADMIN,
       SEISMO_PARTITIONS: '2',
       SEISMO_ALLOW_PRIVATE_TARGETS: 'true',
+      SEISMO_ALERT_TICK_MS: '200',
+      SEISMO_NO_DATA_AFTER_MS: '1000',
     });
   }, 60_000);
 
@@ -139,6 +143,48 @@ describe('alerts from the embedded server: anomaly -> incident -> signed webhook
     expect(receiver.received).toHaveLength(1);
     const theirs = await call<{ deliveries: DeliveryBody[] }>('GET', '/v1/deliveries', globex);
     expect(theirs.body.deliveries).toEqual([]);
+  }, 60_000);
+
+  it('opens a no-data incident when a series that reported regularly goes silent, and resolves it when it reports again', async () => {
+    const key = await createTenant('quiet-alerts');
+    const subscribed = await call<{ id: string }>('POST', '/v1/subscriptions', key, {
+      channel: 'webhook',
+      target: { url: `${receiver.url}/hooks/quiet` },
+      filter: { series: 'heartbeat*' },
+    });
+    expect(subscribed.status).toBe(201);
+    const push = async (value: number) => {
+      const pushed = await fetch(`${server.url}/v1/points`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          points: [{ series: 'heartbeat', labels: { host: 'h' }, ts: Date.now(), value }],
+        }),
+      });
+      expect(pushed.status).toBe(202);
+    };
+    const heard = (state: string) =>
+      eventually(async () => {
+        const bodies = receiver.received.map((r) => JSON.parse(r.body.toString()) as WebhookBody);
+        return bodies.find((b) => b.kind === 'no_data' && b.state === state);
+      }, `the webhook heard of the silence as ${state}`);
+
+    for (let i = 0; i < 12; i++) {
+      await push(i);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const opened = await heard('opened');
+    expect(opened).toMatchObject({
+      title: 'heartbeat{host="h"} stopped reporting',
+      series: [expect.objectContaining({ series: 'heartbeat{host="h"}' })],
+    });
+
+    await push(12);
+    const resolved = await heard('resolved');
+    expect(resolved).toMatchObject({
+      incident_id: opened.incident_id,
+      title: 'Resolved: heartbeat{host="h"} stopped reporting',
+    });
   }, 60_000);
 
   it('refuses a bad filter of GET /v1/deliveries with 400 naming it', async () => {

@@ -17,6 +17,12 @@ describe('loadConfig', () => {
       tenantReloadMs: 5000,
       purgeIntervalMs: 3_600_000,
       allowPrivateTargets: false,
+      incidents: {
+        tickMs: 5000,
+        resolveAfterMs: 600_000,
+        renotifyAfterMs: 14_400_000,
+        noDataAfterMs: 120_000,
+      },
     });
   });
 
@@ -150,6 +156,9 @@ describe('loadConfig', () => {
     ['SEISMO_ROLE', 'engine'],
     ['SEISMO_CHECKPOINT_INTERVAL_MS', '5'],
     ['SEISMO_ALLOW_PRIVATE_TARGETS', 'yes'],
+    ['SEISMO_ALERT_TICK_MS', '10'],
+    ['SEISMO_INCIDENT_RESOLVE_MS', 'soon'],
+    ['SEISMO_NO_DATA_AFTER_MS', '86400000'],
     ['SEISMO_SMTP_URL', 'http://mail.example'],
     ['SEISMO_SMTP_URL', 'mail.example:587'],
     ['SEISMO_SMTP_FROM', 'Seismo'],

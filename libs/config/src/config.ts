@@ -38,6 +38,10 @@ const schema = z.object({
   SEISMO_ALLOW_PRIVATE_TARGETS: z
     .enum(['true', 'false'], { message: 'expected true or false' })
     .default('false'),
+  SEISMO_ALERT_TICK_MS: z.coerce.number().int().min(100).default(5000),
+  SEISMO_INCIDENT_RESOLVE_MS: z.coerce.number().int().min(1000).default(600_000),
+  SEISMO_INCIDENT_RENOTIFY_MS: z.coerce.number().int().min(1000).default(14_400_000),
+  SEISMO_NO_DATA_AFTER_MS: z.coerce.number().int().min(1000).max(86_399_000).default(120_000),
   SEISMO_SMTP_URL: z
     .url({ protocol: /^smtps?$/, message: 'expected smtp://[user:pass@]host[:port] or smtps://...' })
     .optional(),
@@ -88,6 +92,18 @@ export interface SeismoConfig {
   readonly allowPrivateTargets: boolean;
   /** Email alerts; absent (no SEISMO_SMTP_URL): the email channel is off. */
   readonly smtp?: SmtpConfig;
+  readonly incidents: IncidentConfig;
+}
+
+export interface IncidentConfig {
+  /** How often open incidents and silent series are looked at. */
+  readonly tickMs: number;
+  /** An incident resolves once none of its series was anomalous for this long. */
+  readonly resolveAfterMs: number;
+  /** An open incident is told again after this long without a notification. */
+  readonly renotifyAfterMs: number;
+  /** The shortest silence of a regularly reporting series that opens a no_data incident. */
+  readonly noDataAfterMs: number;
 }
 
 export interface SmtpConfig {
@@ -153,6 +169,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
     tenantReloadMs: v.SEISMO_TENANT_RELOAD_MS,
     purgeIntervalMs: v.SEISMO_PURGE_INTERVAL_MS,
     allowPrivateTargets: v.SEISMO_ALLOW_PRIVATE_TARGETS === 'true',
+    incidents: {
+      tickMs: v.SEISMO_ALERT_TICK_MS,
+      resolveAfterMs: v.SEISMO_INCIDENT_RESOLVE_MS,
+      renotifyAfterMs: v.SEISMO_INCIDENT_RENOTIFY_MS,
+      noDataAfterMs: v.SEISMO_NO_DATA_AFTER_MS,
+    },
     ...(v.SEISMO_SMTP_URL && v.SEISMO_SMTP_FROM
       ? { smtp: { url: v.SEISMO_SMTP_URL, from: v.SEISMO_SMTP_FROM } }
       : {}),

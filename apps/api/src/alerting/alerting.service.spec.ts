@@ -4,6 +4,7 @@ import {
   type Delivery,
   DeliveryDispatcher,
   IncidentTracker,
+  SilenceWatch,
   type Subscription,
 } from '@seismo/alerting';
 import { MemoryDeliveryStore } from '@seismo/alerting/testing';
@@ -54,7 +55,9 @@ class RecordingChannel implements Channel {
   }
 }
 
-function world(options: { subscriptions?: Subscription[]; suppress?: (series: string) => boolean } = {}) {
+function world(
+  options: { subscriptions?: Subscription[]; suppress?: (series: string) => boolean; watched?: boolean } = {},
+) {
   let now = NOW;
   const feed = new AnomalyFeed();
   const store = new MemoryDeliveryStore();
@@ -67,6 +70,7 @@ function world(options: { subscriptions?: Subscription[]; suppress?: (series: st
   const service = new AlertingService(feed, new IncidentTracker(), router, dispatcher, {
     clock: () => now,
     tickMs: 60_000,
+    silence: { watch: new SilenceWatch(), watches: () => options.watched ?? true },
     ...(options.suppress
       ? { suppresses: (c) => (options.suppress?.(c.series) ? { by: 'an_labelled' } : undefined) }
       : {}),
@@ -132,5 +136,34 @@ describe('AlertingService', () => {
     await service.settled();
     expect(store.rows.size).toBe(0);
     expect(feed.watched('acme')).toBe(false);
+  });
+
+  it('opens a no_data incident for a series that went silent, and resolves it when the series reports again', async () => {
+    const { channel, service, advance } = world();
+    await service.start();
+    expect(service.watches(ACME)).toBe(true);
+    for (let i = 0; i < 12; i++) {
+      service.seen(ACME, [{ series: 'cpu{host="a"}', ts: NOW + i * 10_000, value: i }]);
+      advance(10_000);
+    }
+    service.tick();
+    expect(service.counts.notifications).toBe(0);
+    advance(2 * MINUTE);
+    service.tick();
+    await service.settled();
+    await sentEventually(channel, 1);
+    service.seen(ACME, [{ series: 'cpu{host="a"}', ts: NOW + 20 * MINUTE, value: 3 }]);
+    await service.settled();
+    await sentEventually(channel, 2);
+    await service.stop();
+    expect(channel.sent.map((d) => `${d.notification.kind}:${d.notification.state}`)).toEqual([
+      'no_data:opened',
+      'no_data:resolved',
+    ]);
+  });
+
+  it('tells the ingest path not to report the arrivals of a tenant nobody subscribed for', () => {
+    const { service } = world({ watched: false });
+    expect(service.watches(ACME)).toBe(false);
   });
 });

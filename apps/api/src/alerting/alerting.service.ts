@@ -7,18 +7,25 @@ import {
   type Notification,
   type ObservedAnomaly,
   type RoutedNotification,
+  type SeriesArrival,
   SEVERITIES,
   type Severity,
+  type SilenceWatch,
   type Suppression,
   type SuppressionCandidate,
 } from '@seismo/alerting';
 import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
-import { parseTenantId } from '@seismo/storage';
+import { parseTenantId, type TenantId } from '@seismo/storage';
 import { type AnomalyFeed } from '../stream/anomaly.feed';
 
 export interface AlertingServiceOptions {
   /** What feedback taught (FeedbackDirectory.suppresses): a suppressed anomaly opens and updates nothing. */
   readonly suppresses?: (candidate: SuppressionCandidate) => Suppression | undefined;
+  /**
+   * Watches arrivals for series gone silent (no_data incidents); absent: none. Arrivals of
+   * a tenant are watched only while `watches` says so (it has a subscription).
+   */
+  readonly silence?: { readonly watch: SilenceWatch; readonly watches: (tenant: TenantId) => boolean };
   /** How often open incidents are looked at: resolved when quiet, notified again when due (default 5 s). */
   readonly tickMs?: number;
   readonly clock?: () => number;
@@ -53,6 +60,7 @@ export class AlertingService {
   private readonly clock: () => number;
   private readonly logger: Pick<LoggerService, 'log' | 'error'>;
   private readonly suppresses: AlertingServiceOptions['suppresses'];
+  private readonly silence: AlertingServiceOptions['silence'];
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -79,6 +87,7 @@ export class AlertingService {
     this.clock = options.clock ?? Date.now;
     this.logger = options.logger ?? new Logger(AlertingService.name);
     this.suppresses = options.suppresses;
+    this.silence = options.silence;
   }
 
   /** Resumes the outbox's pending deliveries, then follows the feed. */
@@ -129,9 +138,31 @@ export class AlertingService {
     this.route(this.tracker.observe(anomaly, this.clock()));
   }
 
-  /** Incidents gone quiet resolve, open ones due are notified again, held updates go out. */
+  /** Whether the arrivals of `tenant` are worth reporting to `seen` (the ingest path asks first). */
+  watches(tenant: TenantId): boolean {
+    return this.silence?.watches(tenant) ?? false;
+  }
+
+  /** The newest point of each series of one accepted request: a silent series among them resolves its no_data incident. */
+  seen(tenant: TenantId, arrivals: readonly SeriesArrival[]): void {
+    if (!this.silence) return;
+    const now = this.clock();
+    for (const series of this.silence.watch.seen(tenant, arrivals, now)) {
+      this.route(this.tracker.resumed(series, now));
+    }
+  }
+
+  /**
+   * Incidents gone quiet resolve, open ones due are notified again, series gone silent
+   * open no_data incidents, held updates go out.
+   */
   tick(): void {
     const now = this.clock();
+    if (this.silence) {
+      const { silent, forgotten } = this.silence.watch.tick(now);
+      for (const series of silent) this.route(this.tracker.silent(series, now));
+      for (const series of forgotten) this.route(this.tracker.resumed(series, now, true));
+    }
     this.route(this.tracker.tick(now));
     this.enqueue(this.router.tick(now));
   }

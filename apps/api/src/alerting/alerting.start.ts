@@ -7,6 +7,7 @@ import {
   type DeliveryRepository,
   type FeedbackDirectory,
   IncidentTracker,
+  SilenceWatch,
   type SubscriptionDirectory,
 } from '@seismo/alerting';
 import { emptyUsage, hourOf, parseDedupToken, type UsageRepository } from '@seismo/storage';
@@ -33,7 +34,8 @@ export interface RunningAlerting {
 /**
  * Builds and starts the alerting path of an API process: channels, the outbox's dispatcher
  * (which resumes the deliveries a previous process left pending), the router over the
- * tenants' subscriptions and silences, and the incident tracker on the live feed.
+ * tenants' subscriptions and silences, the incident tracker on the live feed, and the watch
+ * for series gone silent, on the arrivals of tenants with a subscription.
  *
  * A delivery sent is metered (`alerts_delivered`) under a token naming the deliveries, so
  * a usage write retried counts them once. A receiver that answers 410 has its subscription
@@ -73,8 +75,15 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
     subscriptionsOf: (tenant) => parts.subscriptions.list(tenant),
     silencesOf: (tenant, now) => parts.subscriptions.silencesOf(tenant, now),
   });
-  const service = new AlertingService(parts.feed, new IncidentTracker(), router, dispatcher, {
+  const { tickMs, resolveAfterMs, renotifyAfterMs, noDataAfterMs } = config.incidents;
+  const tracker = new IncidentTracker({ policy: { resolveAfterMs, renotifyAfterMs } });
+  const service = new AlertingService(parts.feed, tracker, router, dispatcher, {
     suppresses: (candidate) => parts.feedback.suppresses(candidate),
+    silence: {
+      watch: new SilenceWatch({ minSilenceMs: noDataAfterMs }),
+      watches: (tenant) => parts.subscriptions.list(tenant).length > 0,
+    },
+    tickMs,
   });
   try {
     await service.start();

@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { type SeriesArrival } from '@seismo/alerting';
 import { type InfluxPrecision, IngestException, type Rejection } from '@seismo/ingest';
 import { type PointProducer } from '@seismo/engine/pipeline/point-queue';
 import { encodePointBatch, partitionOf, type PointBatch, PointBatchBuilder } from '@seismo/pipeline';
@@ -86,6 +87,8 @@ export class IngestService implements OnModuleDestroy {
     const counted = this.runtime.metrics.ingestedPoints;
     counted.inc({ format, outcome: 'accepted' }, accepted);
     counted.inc({ format, outcome: 'rejected' }, rejected.length);
+    const alerting = this.runtime.alertingService;
+    if (accepted > 0 && alerting?.watches(tenant)) alerting.seen(tenant, arrivalsOf(points, refused));
     return { accepted, rejected };
   }
 
@@ -130,4 +133,21 @@ export class IngestService implements OnModuleDestroy {
       bytes: encodePointBatch(builder.build(partition === reportedIn ? rejected : 0)),
     }));
   }
+}
+
+/** The newest accepted point of each series of a request: what the no-data watch learns a cadence from. */
+function arrivalsOf(points: PointBatch, refused: ReadonlySet<number> | undefined): SeriesArrival[] {
+  const newest = new Int32Array(points.series.length).fill(-1);
+  const { seriesIndex, t } = points;
+  for (let i = 0; i < t.length; i++) {
+    if (refused?.has(i)) continue;
+    const s = seriesIndex[i];
+    if (newest[s] < 0 || t[i] >= t[newest[s]]) newest[s] = i;
+  }
+  const arrivals: SeriesArrival[] = [];
+  for (let s = 0; s < newest.length; s++) {
+    const i = newest[s];
+    if (i >= 0) arrivals.push({ series: points.series[s], ts: t[i], value: points.value[i] });
+  }
+  return arrivals;
 }

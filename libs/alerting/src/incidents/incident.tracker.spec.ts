@@ -201,4 +201,75 @@ describe('IncidentTracker', () => {
     );
     expect(() => new IncidentTracker({ policy: { groupBy: [''] } })).toThrow(/groupBy/);
   });
+
+  describe('no data', () => {
+    const silentCpu = {
+      tenantId: ACME,
+      series: 'cpu{host="a"}',
+      lastTs: T0 - 10_000,
+      lastValue: 42.5,
+      lastArrivalAt: T0,
+      usualGapMs: 10_000,
+    };
+
+    it('opens a no_data incident of its own when a series goes silent, and resolves it when it reports again', () => {
+      const tracker = new IncidentTracker();
+      tracker.observe(anomaly('latency{host="a"}'), T0);
+      const [opened] = tracker.silent(silentCpu, T0 + 3 * MINUTE);
+      expect(opened).toMatchObject({
+        kind: 'no_data',
+        state: 'opened',
+        severity: 'warning',
+        title: 'cpu{host="a"} stopped reporting',
+        summary: `No point for 3 min (it reported about every 10 s); last value 42.5 at ${new Date(T0 - 10_000).toISOString()}.`,
+        openedAt: T0,
+        anomalyIds: [],
+        series: [{ series: 'cpu{host="a"}', value: 42.5, ts: T0 - 10_000, detectors: ['no_data'] }],
+      });
+      // Not folded into the host's anomaly incident: a silence is another problem.
+      expect(
+        tracker
+          .open(ACME)
+          .map((i) => i.kind)
+          .sort(),
+      ).toEqual(['anomaly', 'no_data']);
+      expect(tracker.silent(silentCpu, T0 + 4 * MINUTE)).toEqual([]);
+
+      // Quiet resolves an anomaly incident, never a silence.
+      const ticked = tracker.tick(T0 + 20 * MINUTE);
+      expect(ticked.map((n) => `${n.kind}:${n.state}`)).toEqual(['anomaly:resolved']);
+
+      const [resolved] = tracker.resumed(silentCpu, T0 + 25 * MINUTE);
+      expect(resolved).toMatchObject({
+        incidentId: opened.incidentId,
+        kind: 'no_data',
+        state: 'resolved',
+        title: 'Resolved: cpu{host="a"} stopped reporting',
+        summary: `Reporting again after 25 min of silence (since ${new Date(T0).toISOString()}).`,
+      });
+      expect(tracker.open(ACME)).toEqual([]);
+      expect(tracker.resumed(silentCpu, T0 + 26 * MINUTE)).toEqual([]);
+    });
+
+    it('re-notifies a series that stays silent, and says so when it is given up', () => {
+      const tracker = new IncidentTracker({ policy: { renotifyAfterMs: 60 * MINUTE } });
+      const [opened] = tracker.silent(silentCpu, T0 + 3 * MINUTE);
+      const [again] = tracker.tick(T0 + 63 * MINUTE);
+      expect(again).toMatchObject({ incidentId: opened.incidentId, state: 'renotified', kind: 'no_data' });
+      const [given] = tracker.resumed(silentCpu, T0 + 24 * 60 * MINUTE, true);
+      expect(given.summary).toBe(
+        `Silent for 1440 min since ${new Date(T0).toISOString()}: the series is no longer watched until it reports again.`,
+      );
+    });
+
+    it('gives the same silence the same incident id, and counts silences toward the open limit', () => {
+      const a = new IncidentTracker({ policy: { maxOpenPerTenant: 1 } });
+      const b = new IncidentTracker();
+      const [first] = a.silent(silentCpu, T0 + 3 * MINUTE);
+      expect(b.silent(silentCpu, T0 + 5 * MINUTE)[0].incidentId).toBe(first.incidentId);
+      expect(a.silent({ ...silentCpu, series: 'mem{host="a"}' }, T0 + 3 * MINUTE)).toEqual([]);
+      expect(a.observe(anomaly('disk{host="b"}'), T0)).toEqual([]);
+      expect(a.dropped).toBe(2);
+    });
+  });
 });

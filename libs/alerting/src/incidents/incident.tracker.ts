@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { parseSeriesKey } from '@seismo/ingest';
 import { type TenantId } from '@seismo/storage';
 import {
+  type IncidentKind,
   type IncidentState,
   type Notification,
   type NotificationLinks,
@@ -9,6 +10,7 @@ import {
   SEVERITIES,
   type Severity,
 } from '../notification';
+import { type SilentSeries } from './silence.watch';
 
 /** One anomaly the engine stored, as the tracker needs it. */
 export interface ObservedAnomaly {
@@ -60,6 +62,7 @@ export interface IncidentTrackerOptions {
 export interface IncidentView {
   readonly id: string;
   readonly tenantId: TenantId;
+  readonly kind: IncidentKind;
   readonly group: string;
   readonly severity: Severity;
   readonly openedAt: number;
@@ -76,6 +79,7 @@ interface TrackedSeries extends NotifiedSeries {
 interface OpenIncident {
   readonly id: string;
   readonly tenantId: TenantId;
+  readonly kind: IncidentKind;
   readonly group: string;
   /** Epoch milliseconds of its first anomalous point. */
   readonly openedAt: number;
@@ -90,9 +94,17 @@ interface OpenIncident {
   lastAnomalyAt: number;
   lastToldAt: number;
   sequence: number;
+  /** For no_data: the series' usual gap between arrivals. */
+  readonly usualGapMs?: number;
+  /** For no_data: resolved because the watch gave the series up, not because it reported. */
+  forgotten?: boolean;
 }
 
 const PRESENTED_SERIES = 3;
+/** A silent series is a warning: something stopped, nothing is known to be wrong yet. */
+const NO_DATA_SEVERITY: Severity = 'warning';
+/** What a subscription's `detectors` filter names to hear of silent series (or not). */
+export const NO_DATA_DETECTOR = 'no_data';
 
 /**
  * Folds the anomalies of a tenant into incidents and says when each one should notify.
@@ -104,6 +116,11 @@ const PRESENTED_SERIES = 3;
  * subscription hears of one incident is the router's to decide (AlertRouter), for a
  * subscription may first want an incident when a series it matches joins it. Quiet time runs on the process clock,
  * not on point timestamps, so a backfill of old points does not resolve what it opens.
+ *
+ * A series that stopped reporting (SilenceWatch) is a `no_data` incident of its own: it
+ * opens when the series goes silent, is told again while it stays silent, and resolves
+ * when the series reports again (or is forgotten after a long silence); quiet never
+ * resolves it, for quiet is what it is about.
  *
  * Ids are deterministic: an incident's id comes from its tenant, its group and its first
  * anomaly, a notification's from its incident, its change and its sequence, so the same
@@ -148,7 +165,7 @@ export class IncidentTracker {
   tick(now: number): Notification[] {
     const out: Notification[] = [];
     for (const [key, incident] of this.incidents) {
-      if (now - incident.lastAnomalyAt >= this.policy.resolveAfterMs) {
+      if (incident.kind === 'anomaly' && now - incident.lastAnomalyAt >= this.policy.resolveAfterMs) {
         this.incidents.delete(key);
         this.countOpen(incident.tenantId, -1);
         out.push(this.tell(incident, 'resolved', now));
@@ -167,6 +184,7 @@ export class IncidentTracker {
       views.push({
         id: incident.id,
         tenantId: incident.tenantId,
+        kind: incident.kind,
         group: incident.group,
         severity: incident.severity,
         openedAt: incident.openedAt,
@@ -176,6 +194,61 @@ export class IncidentTracker {
       });
     }
     return views.sort((a, b) => b.lastAnomalyAt - a.lastAnomalyAt);
+  }
+
+  /** A series went silent: opens its no_data incident (nothing when one is open). */
+  silent(series: SilentSeries, now: number): Notification[] {
+    const group = `no_data:${series.series}`;
+    const key = `${series.tenantId}\u0000${group}`;
+    if (this.incidents.has(key)) return [];
+    if ((this.openPerTenant.get(series.tenantId) ?? 0) >= this.policy.maxOpenPerTenant) {
+      this.dropped++;
+      return [];
+    }
+    const identity = parseSeriesKey(series.series);
+    const tracked: TrackedSeries = {
+      series: series.series,
+      metric: identity?.metric ?? series.series,
+      labels: identity?.labels ?? {},
+      ts: series.lastTs,
+      value: series.lastValue,
+      score: 1,
+      detectors: [NO_DATA_DETECTOR],
+      anomalyId: '',
+    };
+    const incident: OpenIncident = {
+      id: incidentIdOf(series.tenantId, group, `${series.lastArrivalAt}`),
+      tenantId: series.tenantId,
+      kind: 'no_data',
+      group,
+      openedAt: series.lastArrivalAt,
+      severity: NO_DATA_SEVERITY,
+      toldSeverity: NO_DATA_SEVERITY,
+      series: new Map([[series.series, tracked]]),
+      unlistedSeries: 0,
+      latest: tracked,
+      lastAnomalyAt: now,
+      lastToldAt: now,
+      sequence: 0,
+      usualGapMs: series.usualGapMs,
+    };
+    this.incidents.set(key, incident);
+    this.countOpen(series.tenantId, 1);
+    return [this.tell(incident, 'opened', now)];
+  }
+
+  /**
+   * A silent series reports again, or (`forgotten`) was silent so long it is no longer
+   * watched: resolves its no_data incident.
+   */
+  resumed(series: Pick<SilentSeries, 'tenantId' | 'series'>, now: number, forgotten = false): Notification[] {
+    const key = `${series.tenantId}\u0000no_data:${series.series}`;
+    const incident = this.incidents.get(key);
+    if (!incident) return [];
+    incident.forgotten = forgotten;
+    this.incidents.delete(key);
+    this.countOpen(incident.tenantId, -1);
+    return [this.tell(incident, 'resolved', now)];
   }
 
   /** Forgets a tenant's open incidents without telling anyone (its data was erased). */
@@ -199,6 +272,7 @@ export class IncidentTracker {
     const incident: OpenIncident = {
       id: incidentIdOf(anomaly.tenantId, group, anomaly.id),
       tenantId: anomaly.tenantId,
+      kind: 'anomaly',
       group,
       openedAt: anomaly.ts,
       severity: anomaly.severity,
@@ -221,21 +295,24 @@ export class IncidentTracker {
     incident.toldSeverity = incident.severity;
     const listed = [...incident.series.values()];
     const title = titleOf(incident, listed);
+    const noData = incident.kind === 'no_data';
     return {
       id: `${incident.id}:${state}:${incident.sequence}`,
       tenantId: incident.tenantId,
       incidentId: incident.id,
-      kind: 'anomaly',
+      kind: incident.kind,
       state,
       severity: incident.severity,
       title: state === 'resolved' ? `Resolved: ${title}` : title,
-      summary: summaryOf(incident, listed, state, now),
+      summary: noData ? noDataSummaryOf(incident, state, now) : summaryOf(incident, listed, state, now),
       openedAt: incident.openedAt,
       at: now,
       ...(state === 'resolved' ? { resolvedAt: now } : {}),
       series: listed.map(notifiedOf),
-      anomalyIds: listed.map((series) => series.anomalyId),
-      links: this.linksFor?.(incident.tenantId, incident.latest.anomalyId, incident.latest.series) ?? {},
+      anomalyIds: noData ? [] : listed.map((series) => series.anomalyId),
+      links: noData
+        ? {}
+        : (this.linksFor?.(incident.tenantId, incident.latest.anomalyId, incident.latest.series) ?? {}),
     };
   }
 
@@ -306,6 +383,7 @@ function rank(severity: Severity): number {
 }
 
 function titleOf(incident: OpenIncident, listed: readonly TrackedSeries[]): string {
+  if (incident.kind === 'no_data') return `${listed[0].series} stopped reporting`;
   const count = listed.length + incident.unlistedSeries;
   if (count === 1) return `${listed[0].series} anomalous (${incident.severity})`;
   return `${count} series anomalous on ${incident.group} (${incident.severity})`;
@@ -329,6 +407,18 @@ function summaryOf(
   const named = listed.slice(0, PRESENTED_SERIES).map((s) => s.series);
   const more = listed.length + incident.unlistedSeries - named.length;
   return `${named.join(', ')}${more > 0 ? ` and ${more} more` : ''} went anomalous together since ${since}.`;
+}
+
+function noDataSummaryOf(incident: OpenIncident, state: IncidentState, now: number): string {
+  const silentMin = Math.round((now - incident.openedAt) / 60_000);
+  const since = new Date(incident.openedAt).toISOString();
+  if (state === 'resolved' && incident.forgotten) {
+    return `Silent for ${silentMin} min since ${since}: the series is no longer watched until it reports again.`;
+  }
+  if (state === 'resolved') return `Reporting again after ${silentMin} min of silence (since ${since}).`;
+  const last = incident.latest;
+  const gap = Math.max(1, Math.round((incident.usualGapMs ?? 0) / 1000));
+  return `No point for ${silentMin} min (it reported about every ${gap} s); last value ${formatNumber(last.value)} at ${new Date(last.ts).toISOString()}.`;
 }
 
 function formatNumber(value: number): string {
