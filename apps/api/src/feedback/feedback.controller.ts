@@ -18,8 +18,8 @@ export interface FeedbackBody {
 
 /**
  * Labels on anomalies. A false_positive or expected label teaches the anomaly's series: a
- * later deviation of the same shape (direction, a shared detector, no larger) does not
- * alert; a true_positive keeps deviations as big as it alerting.
+ * later deviation of the same shape (direction, a shared detector, no larger, scored no
+ * higher) does not alert; a true_positive keeps deviations as big as it alerting.
  */
 @ApiTags('query')
 @Controller('v1/anomalies/:id/feedback')

@@ -104,6 +104,25 @@ describe('FeedbackSuppressor', () => {
     }
   });
 
+  it('still alerts on a deviation the detector scores higher than the false positive it resembles', () => {
+    const s = new FeedbackSuppressor();
+    labelled(s, 'an-1', 'false_positive', anomaly(25, { score: 0.7 }));
+    expect(s.suppresses(anomaly(18, { score: 0.7 }))).toEqual({ by: 'an-1' });
+    expect(s.suppresses(anomaly(18, { score: 0.6 }))).toEqual({ by: 'an-1' });
+    expect(s.suppresses(anomaly(18, { score: 0.95 }))).toBeUndefined();
+    // A label read back from storage holds its score as Float32: its own anomaly stays covered.
+    const stored = new FeedbackSuppressor();
+    const a = anomaly(25, { score: 0.7000000001 });
+    stored.learn({
+      tenantId: a.tenantId,
+      series: a.series,
+      anomalyId: 'an-1',
+      label: 'false_positive',
+      signature: { ...signatureOf(a), score: Math.fround(0.7) },
+    });
+    expect(stored.suppresses(a)).toEqual({ by: 'an-1' });
+  });
+
   it("takes an anomaly's latest label only", () => {
     const s = new FeedbackSuppressor();
     labelled(s, 'an-1', 'false_positive', anomaly(25));

@@ -35,12 +35,16 @@ interface Learned {
  * What feedback taught each series, in bounded memory, asked synchronously by the alert path.
  *
  * A candidate is suppressed when a false_positive or expected signature of its series has
- * the same direction, shares a detector and is at least as large (within the tolerance):
- * the same deviation, or a smaller one of that shape, no longer alerts. It is never
- * suppressed when a true_positive signature of its series with the same direction and a
- * shared detector is no larger than it (within the tolerance): a deviation as big as one
- * confirmed real always alerts, whichever label came first. A candidate whose direction
- * cannot be told (no context) always alerts.
+ * the same direction, shares a detector, is at least as large (within the tolerance) and
+ * scored at least as high: the same deviation, or a smaller one of that shape that the
+ * detector finds no more unusual, no longer alerts. The score counts because the magnitude
+ * sees only the context window (8 points) while the detector weighs the series' history:
+ * a point that is small against the 8 before it but that the detector rates above a
+ * dismissed one (a level held too long, a value off its season) is not "less of the same".
+ * It is never suppressed when a true_positive signature of its series with the same
+ * direction and a shared detector is no larger than it (within the tolerance): a deviation
+ * as big as one confirmed real always alerts, whichever label came first. A candidate whose
+ * direction cannot be told (no context) always alerts.
  */
 export class FeedbackSuppressor {
   private readonly tenants = new Map<TenantId, Map<string, Learned[]>>();
@@ -105,7 +109,12 @@ export class FeedbackSuppressor {
       const s = l.signature;
       if (s.direction !== signature.direction || !sharesDetector(s.detectors, signature.detectors)) continue;
       if (isQuietLabel(l.label)) {
-        if (signature.magnitude <= s.magnitude * this.slack) by = l.anomalyId;
+        // Scores compared at the stored (Float32) precision: a reloaded label still covers its own anomaly.
+        if (
+          signature.magnitude <= s.magnitude * this.slack &&
+          Math.fround(signature.score) <= Math.fround(s.score)
+        )
+          by = l.anomalyId;
       } else if (signature.magnitude * this.slack >= s.magnitude) return undefined;
     }
     return by === undefined ? undefined : { by };
