@@ -14,11 +14,10 @@ import { DATETIME64_MAX_MS, DATETIME64_MIN_MS } from '@seismo/storage/datetime64
 import { MAX_SERIES_LENGTH } from '@seismo/storage/record.guard';
 import { SeriesScorer, SeriesScorerError, type SeriesScorerOptions } from '../scoring/series-scorer';
 import { TenantSeriesBudget } from '../scoring/tenant-series.budget';
-import { anomalyId } from './anomaly-id';
+import { anomalyRecordOf, checkedAnomalyThreshold, DEFAULT_ANOMALY_THRESHOLD } from './anomaly-record';
 import { type QueueBatch } from './point-queue';
 import { PointFlag } from './point-flag';
 import { type DeadLetter, type ProcessedBatch } from './processed-batch';
-import { severityOf } from './severity';
 import { type RetentionOf, type TenantRetention } from './tenant-retention';
 import { ActiveSeriesLedger } from './active-series.ledger';
 import { UsageTally } from './usage.tally';
@@ -61,9 +60,6 @@ export class UnknownTenantError extends Error {
     this.name = 'UnknownTenantError';
   }
 }
-
-/** The ensemble is the one detector named until per-member attribution reaches the engine. */
-const DETECTORS: readonly string[] = ['ensemble'];
 
 /** The detector state of one partition's series, and how far in the partition it has learned. */
 interface PartitionState {
@@ -123,12 +119,8 @@ export class BatchProcessor {
   private readonly budgets = new Map<TenantId, TenantSeriesBudget>();
 
   constructor(options: BatchProcessorOptions) {
-    const threshold = options.anomalyThreshold ?? 0.5;
-    if (!(threshold > 0 && threshold <= 1)) {
-      throw new RangeError(`anomalyThreshold must be in (0, 1], got ${threshold}`);
-    }
     this.retentionOf = options.retentionOf;
-    this.threshold = threshold;
+    this.threshold = checkedAnomalyThreshold(options.anomalyThreshold ?? DEFAULT_ANOMALY_THRESHOLD);
     this.scorerOptions = options.scorer ?? {};
     this.clock = options.clock ?? Date.now;
     this.maxSeriesOf = options.maxSeriesOf;
@@ -212,21 +204,20 @@ export class BatchProcessor {
         }
         if (anomalous) {
           found++;
-          anomalies.push({
-            tenantId: tenant,
-            id: anomalyId(tenant, name, t[i]),
-            series: name,
-            ts: t[i],
-            value: value[i],
-            score,
-            severity: severityOf(score),
-            detectors: DETECTORS,
-            context: scorer.context(name),
-            explanation: null,
-            revision: 0,
-            createdAt,
-            retentionDays: retention.anomaliesDays,
-          });
+          anomalies.push(
+            anomalyRecordOf(
+              {
+                tenantId: tenant,
+                series: name,
+                ts: t[i],
+                value: value[i],
+                score,
+                context: scorer.context(name),
+              },
+              createdAt,
+              retention.anomaliesDays,
+            ),
+          );
         }
       }
       usage.ingested(tenant, t.length);
