@@ -1,12 +1,18 @@
 import {
+  type AlertLatencyConfig,
+  alertLatencyArguments,
   DEFAULTS,
+  type DispatcherConfig,
+  dispatcherArguments,
   type EngineConfig,
   engineArguments,
   type MemoryConfig,
   memoryArguments,
   type OverheadConfig,
   overheadArguments,
+  parseAlertLatencyArguments,
   parseCompareArguments,
+  parseDispatcherArguments,
   parseEngineArguments,
   parseMemoryArguments,
   parseOverheadArguments,
@@ -31,6 +37,12 @@ const PIPELINE_DEFAULTS = {
   overheadPairs: DEFAULTS.overheadPairs,
   overheadRuns: DEFAULTS.overheadRuns,
   overheadPoints: DEFAULTS.overheadPoints,
+  deliveries: DEFAULTS.deliveries,
+  subscriptions: DEFAULTS.subscriptions,
+  enqueueBatches: DEFAULTS.enqueueBatches,
+  alertRate: DEFAULTS.alertRate,
+  alertSeconds: DEFAULTS.alertSeconds,
+  alertSeries: DEFAULTS.alertSeries,
 };
 
 describe('parseRunArguments', () => {
@@ -90,9 +102,14 @@ describe('parseRunArguments', () => {
       'embedded',
       'end-to-end',
       'overhead',
+      'dispatcher',
+      'alert-latency',
     ]);
     expect(parseRunArguments(['--suite', 'overhead']).benchmarks).toEqual(['overhead']);
+    expect(parseRunArguments(['--suite', 'alerting']).benchmarks).toEqual(['dispatcher', 'alert-latency']);
     expect(parseRunArguments(['--only', 'end-to-end']).benchmarks).toEqual(['end-to-end']);
+    expect(parseRunArguments(['--only', 'dispatcher']).benchmarks).toEqual(['dispatcher']);
+    expect(parseRunArguments(['--only=alert-latency']).benchmarks).toEqual(['alert-latency']);
   });
 
   it('reads the pipeline options', () => {
@@ -125,6 +142,30 @@ describe('parseRunArguments', () => {
     ).toMatchObject({ overheadPairs: 4, overheadRuns: 3, overheadPoints: 50_000 });
   });
 
+  it('reads the alerting options, each enqueue batch size once', () => {
+    expect(
+      parseRunArguments([
+        '--deliveries',
+        '5e3',
+        '--subscriptions=3',
+        '--enqueue-batches',
+        '10, 1,10',
+        '--alert-rate',
+        '20000',
+        '--alert-seconds=30',
+        '--alert-series',
+        '500',
+      ]),
+    ).toMatchObject({
+      deliveries: 5000,
+      subscriptions: 3,
+      enqueueBatches: [10, 1],
+      alertRate: 20_000,
+      alertSeconds: 30,
+      alertSeries: 500,
+    });
+  });
+
   it('recognises --help and -h', () => {
     expect(parseRunArguments(['--help']).help).toBe(true);
     expect(parseRunArguments(['-h']).help).toBe(true);
@@ -139,15 +180,18 @@ describe('parseRunArguments', () => {
     [['--points', '1e30'], '--points'],
     [
       ['--only', 'latency'],
-      "--only must be one of throughput, memory, series-memory, engine, embedded, end-to-end, overhead, got 'latency'",
+      "--only must be one of throughput, memory, series-memory, engine, embedded, end-to-end, overhead, dispatcher, alert-latency, got 'latency'",
     ],
-    [['--suite', 'fast'], "--suite must be one of detectors, pipeline, overhead, all, got 'fast'"],
+    [['--suite', 'fast'], "--suite must be one of detectors, pipeline, overhead, alerting, all, got 'fast'"],
     // One process per arm would leave no spread to build a confidence interval from.
     [['--overhead-pairs', '1'], "--overhead-pairs must be an integer >= 2, got '1'"],
     [['--overhead-runs', '0'], '--overhead-runs'],
     [['--suite', 'pipeline', '--only', 'engine'], '--only and --suite exclude each other'],
     [['--concurrency', '0'], "--concurrency must be an integer >= 1, got '0'"],
     [['--latency-rate', '-5'], '--latency-rate'],
+    [['--enqueue-batches', '100,,1'], "--enqueue-batches must be an integer >= 1, got ''"],
+    [['--enqueue-batches', '0'], '--enqueue-batches'],
+    [['--alert-seconds', '0'], "--alert-seconds must be an integer >= 1, got '0'"],
     [['--detectors', 'ewma,,spike'], '--detectors has an empty name'],
     [['--frobnicate'], 'frobnicate'],
     [['--runs'], 'runs'],
@@ -223,6 +267,22 @@ describe('child arguments', () => {
       runs: DEFAULTS.overheadRuns,
     });
     expect(() => parseOverheadArguments(['--arm', 'off'])).toThrow('--arm must be one of guarded, bare');
+  });
+
+  it('round-trips a dispatcher configuration through its command line', () => {
+    const config: DispatcherConfig = { deliveries: 5000, subscriptions: 3, enqueueBatch: 25 };
+    expect(parseDispatcherArguments(dispatcherArguments(config))).toEqual(config);
+    expect(parseDispatcherArguments([])).toEqual({
+      deliveries: DEFAULTS.deliveries,
+      subscriptions: DEFAULTS.subscriptions,
+      enqueueBatch: DEFAULTS.enqueueBatches[0],
+    });
+  });
+
+  it('round-trips an alert-latency configuration through its command line', () => {
+    const config: AlertLatencyConfig = { rate: 20_000, seconds: 30, series: 500 };
+    expect(parseAlertLatencyArguments(alertLatencyArguments(config))).toEqual(config);
+    expect(() => parseAlertLatencyArguments(['--deliveries', '5'])).toThrow(UsageError);
   });
 
   it('needs a detector and refuses the runner-only flags', () => {

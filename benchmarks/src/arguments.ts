@@ -15,6 +15,8 @@ export const BENCHMARKS = [
   'embedded',
   'end-to-end',
   'overhead',
+  'dispatcher',
+  'alert-latency',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
@@ -26,6 +28,7 @@ export const SUITES = {
   detectors: ['throughput', 'memory'],
   pipeline: ['series-memory', 'engine', 'embedded', 'end-to-end'],
   overhead: ['overhead'],
+  alerting: ['dispatcher', 'alert-latency'],
   all: BENCHMARKS,
 } as const satisfies Record<string, readonly BenchmarkName[]>;
 export type SuiteName = keyof typeof SUITES;
@@ -47,6 +50,12 @@ export const DEFAULTS = {
   overheadPoints: 200_000,
   overheadRuns: 5,
   overheadRequestPoints: 1000,
+  deliveries: 20_000,
+  subscriptions: 8,
+  enqueueBatches: [100, 1],
+  alertRate: 10_000,
+  alertSeconds: 60,
+  alertSeries: 1000,
 } as const;
 
 export interface RunOptions {
@@ -77,6 +86,17 @@ export interface RunOptions {
   readonly overheadPoints: number;
   /** Timed runs in each of its processes. */
   readonly overheadRuns: number;
+  /** Deliveries the dispatcher benchmark sends. */
+  readonly deliveries: number;
+  /** Subscriptions (receiver URLs) they go round-robin over. */
+  readonly subscriptions: number;
+  /** Deliveries per enqueue call: one dispatcher process for each. */
+  readonly enqueueBatches: readonly number[];
+  /** Points/s the alert-latency benchmark pushes. */
+  readonly alertRate: number;
+  readonly alertSeconds: number;
+  /** Series of its steady load (the injected anomalies have series of their own). */
+  readonly alertSeries: number;
   readonly help: boolean;
 }
 
@@ -129,6 +149,20 @@ export interface OverheadConfig {
   readonly runs: number;
 }
 
+/** The dispatcher benchmark: `deliveries` over `subscriptions`, `enqueueBatch` per enqueue call. */
+export interface DispatcherConfig {
+  readonly deliveries: number;
+  readonly subscriptions: number;
+  readonly enqueueBatch: number;
+}
+
+/** The alert-latency benchmark: `rate` points/s over `series` series for `seconds`. */
+export interface AlertLatencyConfig {
+  readonly rate: number;
+  readonly seconds: number;
+  readonly series: number;
+}
+
 export interface CompareOptions {
   readonly baseline: string;
   readonly candidate: string;
@@ -140,10 +174,11 @@ export class UsageError extends Error {
 }
 
 export const RUN_USAGE = `Usage: npm run bench -- [options]
-  --suite detectors|pipeline|overhead|all
+  --suite detectors|pipeline|overhead|alerting|all
                              which benchmarks (default ${DEFAULTS.suite}: throughput and memory of the
                              detectors; pipeline: series-memory, engine, embedded, end-to-end;
-                             overhead: what auth, limits and metering cost of ingest, an A/B)
+                             overhead: what auth, limits and metering cost of ingest, an A/B;
+                             alerting: dispatcher, alert-latency)
   --only NAME                run one benchmark: ${BENCHMARKS.join(', ')}
   --detectors a,b            detector kinds (default: all for throughput, the default one for memory)
   --runs N                   timed runs per throughput configuration (default ${DEFAULTS.runs})
@@ -162,7 +197,15 @@ pipeline benchmarks:
 overhead benchmark (series: --pipeline-series; ${DEFAULTS.overheadRequestPoints}-point requests):
   --overhead-pairs N         processes of each arm, interleaved (default ${DEFAULTS.overheadPairs})
   --overhead-runs N          timed runs per process (default ${DEFAULTS.overheadRuns})
-  --overhead-points N        points per timed run (default ${DEFAULTS.overheadPoints})`;
+  --overhead-points N        points per timed run (default ${DEFAULTS.overheadPoints})
+dispatcher benchmark (the outbox on embedded ClickHouse, webhooks to 127.0.0.1):
+  --deliveries N             deliveries sent (default ${DEFAULTS.deliveries})
+  --subscriptions K          subscriptions they go round-robin over (default ${DEFAULTS.subscriptions})
+  --enqueue-batches a,b      deliveries per enqueue call, one run each (default ${DEFAULTS.enqueueBatches.join(',')})
+alert-latency benchmark (the embedded server, anomaly to webhook receipt):
+  --alert-rate N             points/s pushed over HTTP (default ${DEFAULTS.alertRate})
+  --alert-seconds N          how long (default ${DEFAULTS.alertSeconds})
+  --alert-series K           series of the steady load (default ${DEFAULTS.alertSeries})`;
 
 export const COMPARE_USAGE = 'Usage: npm run bench:compare -- baseline.jsonl candidate.jsonl';
 
@@ -186,6 +229,12 @@ export function parseRunArguments(argv: readonly string[]): RunOptions {
     'overhead-pairs': { type: 'string' },
     'overhead-runs': { type: 'string' },
     'overhead-points': { type: 'string' },
+    deliveries: { type: 'string' },
+    subscriptions: { type: 'string' },
+    'enqueue-batches': { type: 'string' },
+    'alert-rate': { type: 'string' },
+    'alert-seconds': { type: 'string' },
+    'alert-series': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const only = text(values, 'only');
@@ -212,6 +261,12 @@ export function parseRunArguments(argv: readonly string[]): RunOptions {
     overheadPairs: integer(values, 'overhead-pairs', DEFAULTS.overheadPairs, 2),
     overheadRuns: integer(values, 'overhead-runs', DEFAULTS.overheadRuns, 1),
     overheadPoints: integer(values, 'overhead-points', DEFAULTS.overheadPoints, 1),
+    deliveries: integer(values, 'deliveries', DEFAULTS.deliveries, 1),
+    subscriptions: integer(values, 'subscriptions', DEFAULTS.subscriptions, 1),
+    enqueueBatches: integerList(values, 'enqueue-batches', DEFAULTS.enqueueBatches, 1),
+    alertRate: integer(values, 'alert-rate', DEFAULTS.alertRate, 1),
+    alertSeconds: integer(values, 'alert-seconds', DEFAULTS.alertSeconds, 1),
+    alertSeries: integer(values, 'alert-series', DEFAULTS.alertSeries, 1),
     help: values.help === true,
   };
 }
@@ -353,6 +408,54 @@ export function overheadArguments(config: OverheadConfig): string[] {
   ];
 }
 
+export function parseDispatcherArguments(argv: readonly string[]): DispatcherConfig {
+  const values = parseFlags(argv, {
+    deliveries: { type: 'string' },
+    subscriptions: { type: 'string' },
+    'enqueue-batch': { type: 'string' },
+  });
+  return {
+    deliveries: integer(values, 'deliveries', DEFAULTS.deliveries, 1),
+    subscriptions: integer(values, 'subscriptions', DEFAULTS.subscriptions, 1),
+    enqueueBatch: integer(values, 'enqueue-batch', DEFAULTS.enqueueBatches[0], 1),
+  };
+}
+
+export function dispatcherArguments(config: DispatcherConfig): string[] {
+  return [
+    '--deliveries',
+    String(config.deliveries),
+    '--subscriptions',
+    String(config.subscriptions),
+    '--enqueue-batch',
+    String(config.enqueueBatch),
+  ];
+}
+
+export function parseAlertLatencyArguments(argv: readonly string[]): AlertLatencyConfig {
+  const values = parseFlags(argv, {
+    'alert-rate': { type: 'string' },
+    'alert-seconds': { type: 'string' },
+    'alert-series': { type: 'string' },
+  });
+  return {
+    rate: integer(values, 'alert-rate', DEFAULTS.alertRate, 1),
+    seconds: integer(values, 'alert-seconds', DEFAULTS.alertSeconds, 1),
+    series: integer(values, 'alert-series', DEFAULTS.alertSeries, 1),
+  };
+}
+
+export function alertLatencyArguments(config: AlertLatencyConfig): string[] {
+  return [
+    '--alert-rate',
+    String(config.rate),
+    '--alert-seconds',
+    String(config.seconds),
+    '--alert-series',
+    String(config.series),
+  ];
+}
+
 export function parseCompareArguments(argv: readonly string[]): CompareOptions {
   const files = parsePositionals(argv);
   if (files.length !== 2) throw new UsageError(`expected two result files, got ${files.length}`);
@@ -412,6 +515,15 @@ function integer(values: Values, flag: string, fallback: number, min: number): n
     throw new UsageError(`--${flag} must be an integer >= ${min}, got '${String(raw)}'`);
   }
   return parsed;
+}
+
+function integerList(values: Values, flag: string, fallback: readonly number[], min: number): number[] {
+  const raw = values[flag];
+  if (raw === undefined) return [...fallback];
+  const list = String(raw)
+    .split(',')
+    .map((item) => integer({ [flag]: item.trim() }, flag, NaN, min));
+  return [...new Set(list)];
 }
 
 function text(values: Values, flag: string): string | undefined {

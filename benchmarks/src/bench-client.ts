@@ -26,6 +26,25 @@ export class BenchClient {
     this.key = ((await response.json()) as { api_key: string }).api_key;
   }
 
+  /**
+   * Subscribes a webhook at `url` to the tenant's anomalies of the series `seriesGlob`
+   * matches, at the highest hourly rate a subscription may have.
+   */
+  async subscribeWebhook(url: string, seriesGlob: string, ratePerHour: number): Promise<void> {
+    const response = await fetch(`${this.url}/v1/subscriptions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        channel: 'webhook',
+        target: { url },
+        filter: { series: seriesGlob },
+        rate_limit_per_hour: ratePerHour,
+      }),
+    });
+    if (response.status !== 201)
+      throw new Error(`POST /v1/subscriptions: ${response.status} ${await response.text()}`);
+  }
+
   /** Pushes one `POST /v1/points` body; resolves at the 202, and fails on anything else. */
   async push(body: Buffer): Promise<void> {
     const response = await fetch(`${this.url}/v1/points`, {

@@ -1,4 +1,4 @@
-import { figure, parseResultLine, resultKey } from './result';
+import { figure, latencyFigures, parseResultLine, resultKey } from './result';
 
 describe('figure', () => {
   it('summarises runs by their mean and sample standard deviation', () => {
@@ -9,6 +9,28 @@ describe('figure', () => {
       runs: [1, 3],
     });
     expect(figure('bytes', [212])).toEqual({ unit: 'bytes', mean: 212, stddev: null, runs: [212] });
+  });
+});
+
+describe('latencyFigures', () => {
+  it('names p50, p95, p99 and max of a sample, in milliseconds, whatever its order', () => {
+    // 1..101 shuffled: the p-th percentile of 1..101 is p + 1 exactly.
+    const sample = Array.from({ length: 101 }, (_, i) => ((i * 37) % 101) + 1);
+    expect(latencyFigures('alert', sample)).toEqual({
+      alertP50Ms: figure('ms', [51]),
+      alertP95Ms: figure('ms', [96]),
+      alertP99Ms: figure('ms', [100]),
+      alertMaxMs: figure('ms', [101]),
+    });
+  });
+
+  it('interpolates between the two nearest values of a small sample', () => {
+    expect(latencyFigures('receipt', [10, 20]).receiptP50Ms.mean).toBe(15);
+    expect(latencyFigures('receipt', [10, 20]).receiptP99Ms.mean).toBeCloseTo(19.9, 10);
+  });
+
+  it('has no figures for an empty sample', () => {
+    expect(latencyFigures('alert', [])).toEqual({});
   });
 });
 

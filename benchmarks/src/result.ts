@@ -1,5 +1,5 @@
 import { type Machine } from './machine';
-import { mean, standardDeviation } from './statistics';
+import { mean, percentile, standardDeviation } from './statistics';
 
 /** One measured quantity: every run's value, and their mean and spread. */
 export interface Figure {
@@ -30,6 +30,20 @@ export interface BenchmarkResult extends Measurement {
 
 export function figure(unit: string, runs: readonly number[]): Figure {
   return { unit, mean: mean(runs), stddev: standardDeviation(runs), runs: [...runs] };
+}
+
+/**
+ * A latency sample's p50, p95, p99 and max as figures of one run each, named
+ * `<name>P50Ms` and so on; none when the sample is empty (nothing arrived to be timed).
+ */
+export function latencyFigures(name: string, latenciesMs: readonly number[]): Record<string, Figure> {
+  if (latenciesMs.length === 0) return {};
+  return {
+    [`${name}P50Ms`]: figure('ms', [percentile(latenciesMs, 50)]),
+    [`${name}P95Ms`]: figure('ms', [percentile(latenciesMs, 95)]),
+    [`${name}P99Ms`]: figure('ms', [percentile(latenciesMs, 99)]),
+    [`${name}MaxMs`]: figure('ms', [percentile(latenciesMs, 100)]),
+  };
 }
 
 /** Identity of a configuration, independent of the order params were written in. */

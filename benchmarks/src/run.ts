@@ -2,7 +2,9 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_DETECTOR, detectorKinds } from '@seismo/detectors';
 import {
+  alertLatencyArguments,
   DEFAULTS,
+  dispatcherArguments,
   engineArguments,
   memoryArguments,
   overheadArguments,
@@ -185,6 +187,26 @@ function plan(options: RunOptions): Job[] {
         execArgv: PIPELINE_EXEC_ARGV,
       });
     }
+  }
+  if (options.benchmarks.includes('dispatcher')) {
+    const { deliveries, subscriptions } = options;
+    for (const enqueueBatch of options.enqueueBatches) {
+      jobs.push({
+        label: `dispatcher deliveries=${deliveries} subscriptions=${subscriptions} enqueue-batch=${enqueueBatch}`,
+        script: path.join(__dirname, 'dispatcher.bench.js'),
+        args: dispatcherArguments({ deliveries, subscriptions, enqueueBatch }),
+        execArgv: [],
+      });
+    }
+  }
+  if (options.benchmarks.includes('alert-latency')) {
+    const config = { rate: options.alertRate, seconds: options.alertSeconds, series: options.alertSeries };
+    jobs.push({
+      label: `alert-latency rate=${config.rate} seconds=${config.seconds} series=${config.series}`,
+      script: path.join(__dirname, 'alert-latency.bench.js'),
+      args: alertLatencyArguments(config),
+      execArgv: PIPELINE_EXEC_ARGV,
+    });
   }
   return jobs;
 }

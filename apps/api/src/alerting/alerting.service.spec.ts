@@ -162,6 +162,30 @@ describe('AlertingService', () => {
     ]);
   });
 
+  it('writes what is routed while an outbox write is in flight in one next write, in order', async () => {
+    const { feed, store, service } = world();
+    await service.start();
+    const writes: string[][] = [];
+    const enqueue = store.enqueue.bind(store);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    store.enqueue = async (records) => {
+      writes.push(records.map((r) => r.notification.anomalyIds[0]));
+      if (writes.length === 1) await held;
+      return enqueue(records);
+    };
+    feed.publish(event('an_1', 'cpu{host="h1"}', NOW));
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 2; i <= 5; i++) feed.publish(event(`an_${i}`, `cpu{host="h${i}"}`, NOW));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(writes).toHaveLength(1);
+    release();
+    await service.settled();
+    await service.stop();
+    expect(writes).toEqual([['an_1'], ['an_2', 'an_3', 'an_4', 'an_5']]);
+    expect(store.rows.size).toBe(5);
+  });
+
   it('tells the ingest path not to report the arrivals of a tenant nobody subscribed for', () => {
     const { service } = world({ watched: false });
     expect(service.watches(ACME)).toBe(false);

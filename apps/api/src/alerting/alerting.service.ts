@@ -52,8 +52,9 @@ const DEFAULT_TICK_MS = 5000;
  * them. The engine publishes to the feed and returns: scoring never waits on any of this.
  *
  * Enqueues are chained, so deliveries reach the outbox in the order the incidents changed
- * (an incident's `resolved` after its `opened`); a failed enqueue is logged and the chain
- * goes on, for one outbox write that failed must not stop every later alert.
+ * (an incident's `resolved` after its `opened`), and what is routed while one is being
+ * written goes in the next write together; a failed enqueue is logged and the chain goes
+ * on, for one outbox write that failed must not stop every later alert.
  */
 export class AlertingService {
   private readonly tickMs: number;
@@ -64,6 +65,8 @@ export class AlertingService {
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** Deliveries routed and not yet handed to the outbox: the next write takes them all. */
+  private waiting: NewDelivery[] = [];
   readonly counts: AlertingCounts = {
     suppressed: 0,
     notifications: 0,
@@ -189,14 +192,21 @@ export class AlertingService {
     }
     if (deliveries.length === 0) return;
     this.counts.deliveries += deliveries.length;
-    this.chain = this.chain.then(() =>
-      this.dispatcher.enqueue(deliveries).catch((error: unknown) => {
+    // Group commit: what is routed while an outbox write is in flight goes in the next one,
+    // so a burst of incidents costs a few writes, not one each, and order is kept.
+    const joinsNext = this.waiting.length > 0;
+    this.waiting.push(...deliveries);
+    if (joinsNext) return;
+    this.chain = this.chain.then(() => {
+      const batch = this.waiting;
+      this.waiting = [];
+      return this.dispatcher.enqueue(batch).catch((error: unknown) => {
         this.logger.error(
-          `${deliveries.length} deliveries could not be stored in the outbox: ${error instanceof Error ? error.message : String(error)}`,
+          `${batch.length} deliveries could not be stored in the outbox: ${error instanceof Error ? error.message : String(error)}`,
           error instanceof Error ? error.stack : undefined,
         );
-      }),
-    );
+      });
+    });
   }
 }
 
