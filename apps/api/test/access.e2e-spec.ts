@@ -247,6 +247,13 @@ describe('members, API keys and the audit log (real embedded server)', () => {
           max_series: 100_000,
         },
         limit_overrides: {},
+        llm: {
+          triage: false,
+          daily_tokens: null,
+          expected_policy: 'downgrade',
+          redact_labels: [],
+          profiling: true,
+        },
         status: 'active',
       },
     });
@@ -263,7 +270,7 @@ describe('members, API keys and the audit log (real embedded server)', () => {
     const empty = await call<{ error: string }>('PATCH', `/v1/tenants/${id}`, key, {});
     expect([empty.status, empty.body.error]).toEqual([
       400,
-      'body: nothing to change: give name, retention, zero_retention, plan, limits or billing',
+      'body: nothing to change: give name, retention, zero_retention, plan, limits, billing, llm_triage or llm',
     ]);
     const outOfRange = await call<{ field: string }>('PATCH', `/v1/tenants/${id}`, key, {
       retention: { anomalies_days: 0 },
@@ -274,6 +281,109 @@ describe('members, API keys and the audit log (real embedded server)', () => {
     expect((await call('PATCH', `/v1/tenants/${id}`, 'wrong-token-wrong-token', { name: 'x' })).status).toBe(
       401,
     );
+  });
+
+  it('sets LLM settings with the admin token only, merged, checked naming the field, audited', async () => {
+    const created = await call<{ id: string; api_key: string }>('POST', '/v1/tenants', ADMIN, {
+      name: 'triaged',
+    });
+    const { id, api_key: key } = created.body;
+    const llmOf = async (token = key) => (await call<Body>('GET', `/v1/tenants/${id}`, token)).body.llm;
+    const defaults = {
+      triage: false,
+      daily_tokens: null,
+      expected_policy: 'downgrade',
+      redact_labels: [],
+      profiling: true,
+    };
+    expect(await llmOf()).toEqual(defaults);
+
+    const on = await call<Body>('PATCH', `/v1/tenants/${id}`, ADMIN, { llm_triage: true });
+    expect([on.status, on.body.llm]).toEqual([200, { ...defaults, triage: true }]);
+    expect(await llmOf()).toEqual({ ...defaults, triage: true });
+    const set = await call<Body>('PATCH', `/v1/tenants/${id}`, ADMIN, {
+      llm: { daily_tokens: 50_000, expected_policy: 'suppress', redact_labels: ['customer_*', 'email'] },
+    });
+    const settings = {
+      triage: true,
+      daily_tokens: 50_000,
+      expected_policy: 'suppress',
+      redact_labels: ['customer_*', 'email'],
+      profiling: true,
+    };
+    expect([set.status, set.body.llm]).toEqual([200, settings]);
+    // Both forms at once, for different settings: llm_triage is llm.triage.
+    const reset = await call<Body>('PATCH', `/v1/tenants/${id}`, ADMIN, {
+      llm_triage: false,
+      llm: { daily_tokens: null, profiling: false },
+    });
+    const after = { ...settings, triage: false, daily_tokens: null, profiling: false };
+    expect([reset.status, reset.body.llm]).toEqual([200, after]);
+
+    const refusals: Array<[Body, number, string, string?]> = [
+      [
+        { llm_triage: true, llm: { triage: false } },
+        400,
+        'llm_triage',
+        'llm_triage: give llm_triage or llm.triage, not both',
+      ],
+      [{ llm: { expected_policy: 'ignore' } }, 400, 'llm.expected_policy'],
+      [
+        { llm: { daily_tokens: 2_000_000_000 } },
+        400,
+        'llm.dailyTokens',
+        'llm.dailyTokens must be an integer number of tokens in 0..1000000000, got 2000000000',
+      ],
+      [{ llm: { daily_tokens: 1.5 } }, 400, 'llm.daily_tokens'],
+      [
+        { llm: { redact_labels: ['host', 'x'.repeat(101)] } },
+        400,
+        'llm.redactLabels[1]',
+        'llm.redactLabels[1] must be 1-100 characters, got 101',
+      ],
+      [{ llm: { model: 'gpt' } }, 400, 'llm.model', 'llm.model: unknown field'],
+      [{ llm_triage: 'yes' }, 400, 'llm_triage'],
+    ];
+    for (const [body, status, field, error] of refusals) {
+      const refused = await call<{ field: string; error: string }>('PATCH', `/v1/tenants/${id}`, ADMIN, body);
+      expect([body, refused.status, refused.body.field]).toEqual([body, status, field]);
+      if (error !== undefined) expect(refused.body.error).toBe(error);
+    }
+    for (const body of [{ llm_triage: true }, { llm: { redact_labels: [] } }]) {
+      const byTenant = await call<{ code: string; error: string }>('PATCH', `/v1/tenants/${id}`, key, body);
+      expect([byTenant.status, byTenant.body.code]).toEqual([403, 'FORBIDDEN']);
+      expect(byTenant.body.error).toMatch(
+        /^llm(_triage)? can only be changed with the deployment admin token$/,
+      );
+    }
+    expect(await llmOf(ADMIN)).toEqual(after);
+
+    const born = await call<{ id: string }>('POST', '/v1/tenants', ADMIN, {
+      name: 'born-triaged',
+      llm_triage: true,
+      llm: { redact_labels: ['host'] },
+    });
+    expect(born.status).toBe(201);
+    expect((await call<Body>('GET', `/v1/tenants/${born.body.id}`, ADMIN)).body.llm).toEqual({
+      ...defaults,
+      triage: true,
+      redact_labels: ['host'],
+    });
+
+    const log = await call<AuditBody>('GET', '/v1/audit?action=tenant.updated', key);
+    expect(log.body.entries.map((e) => e.details.changes)).toEqual([
+      {
+        'llm.triage': { from: true, to: false },
+        'llm.daily_tokens': { from: 50_000, to: null },
+        'llm.profiling': { from: true, to: false },
+      },
+      {
+        'llm.daily_tokens': { from: null, to: 50_000 },
+        'llm.expected_policy': { from: 'downgrade', to: 'suppress' },
+        'llm.redact_labels': { from: [], to: ['customer_*', 'email'] },
+      },
+      { 'llm.triage': { from: false, to: true } },
+    ]);
   });
 
   it('links a tenant to a Stripe customer with the admin token only, audited, and checks the id', async () => {

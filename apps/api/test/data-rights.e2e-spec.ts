@@ -182,7 +182,15 @@ describe('data rights (real server, real embedded ClickHouse)', () => {
       expect.arrayContaining(['ada@export.example', 'bob@export.example']),
     );
     expect(counts.api_key).toBe(2);
-    expect(records.find((r) => r.type === 'tenant')).toMatchObject({ id: owner.id, name: 'exporter' });
+    const tenantRecord = records.find((r) => r.type === 'tenant');
+    expect(tenantRecord).toMatchObject({ id: owner.id, name: 'exporter' });
+    // Settings as stored: JSON, as `limits` is.
+    expect(JSON.parse(tenantRecord!.llm as string)).toEqual({
+      triage: false,
+      expectedPolicy: 'downgrade',
+      redactLabels: [],
+      profiling: true,
+    });
     const audit = records.filter((r) => r.type === 'audit').map((r) => r.action);
     expect(audit).toEqual(
       expect.arrayContaining(['tenant.created', 'member.added', 'key.created', 'tenant.exported']),

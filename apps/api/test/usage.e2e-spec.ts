@@ -68,6 +68,7 @@ describe('GET /v1/usage (real embedded server)', () => {
       alerts_delivered: 0,
       llm_tokens_in: 0,
       llm_tokens_out: 0,
+      llm_cost_usd: 0,
     });
     // Metered in the hour the engine scored the batch: this one, or the next if it just turned.
     expect(usage.buckets).toHaveLength(1);

@@ -1,3 +1,4 @@
+import { type AnomalyTriage } from '@seismo/llm/verdict';
 import { type TenantId } from '@seismo/storage';
 
 /** How bad, as the engine grades an anomaly's score (0.9 critical, 0.7 warning, else info). */
@@ -26,6 +27,8 @@ export interface NotifiedSeries {
   readonly score: number;
   /** The detectors that fired on it (what a subscription's `detectors` filter matches). */
   readonly detectors?: readonly string[];
+  /** What LLM triage said of the point; absent when the tenant has no triage. */
+  readonly triage?: AnomalyTriage;
 }
 
 /** Where a person goes from an alert. Absent when the deployment has no public URL configured. */

@@ -132,6 +132,62 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SEISMO_BILLING_INTERVAL_MS: '10' })).toThrow(/SEISMO_BILLING_INTERVAL_MS/);
   });
 
+  it('turns LLM triage on with a provider, its key and model, pricing the default models', () => {
+    expect(loadConfig({}).llm).toBeUndefined();
+    expect(loadConfig({ SEISMO_LLM_PROVIDER: 'openai', SEISMO_LLM_API_KEY: 'sk-test' }).llm).toEqual({
+      provider: 'openai',
+      apiKey: 'sk-test',
+      model: 'gpt-4o-mini',
+      timeoutMs: 20_000,
+      concurrency: 4,
+      queueSize: 1000,
+      waitMs: 30_000,
+      dailyTokens: 20_000_000,
+      tenantDailyTokens: 1_000_000,
+      priceInPerMillion: 0.15,
+      priceOutPerMillion: 0.6,
+      logPrompts: false,
+    });
+    expect(loadConfig({ SEISMO_LLM_PROVIDER: 'anthropic', SEISMO_LLM_API_KEY: 'k' }).llm?.model).toBe(
+      'claude-haiku-4-5',
+    );
+    const local = loadConfig({
+      SEISMO_LLM_PROVIDER: 'openai-compatible',
+      SEISMO_LLM_BASE_URL: 'http://127.0.0.1:11434/v1',
+      SEISMO_LLM_MODEL: 'llama3.1',
+      SEISMO_LLM_PRICE_IN: '0.05',
+      SEISMO_LLM_WAIT_MS: '5000',
+    }).llm;
+    expect(local).toMatchObject({
+      provider: 'openai-compatible',
+      baseUrl: 'http://127.0.0.1:11434/v1',
+      model: 'llama3.1',
+      priceInPerMillion: 0.05,
+      priceOutPerMillion: 0,
+      waitMs: 5000,
+    });
+    expect(local).not.toHaveProperty('apiKey');
+  });
+
+  it.each([
+    [{ SEISMO_LLM_PROVIDER: 'openai' }, 'SEISMO_LLM_API_KEY'],
+    [{ SEISMO_LLM_PROVIDER: 'openai-compatible', SEISMO_LLM_MODEL: 'm' }, 'SEISMO_LLM_BASE_URL'],
+    [
+      { SEISMO_LLM_PROVIDER: 'openai-compatible', SEISMO_LLM_BASE_URL: 'http://127.0.0.1:1/v1' },
+      'SEISMO_LLM_MODEL',
+    ],
+    [{ SEISMO_LLM_API_KEY: 'sk-test' }, 'SEISMO_LLM_PROVIDER'],
+  ])('refuses an incomplete LLM configuration %j, naming %s', (env, variable) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).issues[0].variable).toBe(variable);
+  });
+
   it('lists every variable it reads', () => {
     expect(CONFIG_VARIABLES).toContain('SEISMO_KAFKA_BROKERS');
     expect(CONFIG_VARIABLES.every((name) => name.startsWith('SEISMO_'))).toBe(true);
@@ -162,6 +218,12 @@ describe('loadConfig', () => {
     ['SEISMO_SMTP_URL', 'http://mail.example'],
     ['SEISMO_SMTP_URL', 'mail.example:587'],
     ['SEISMO_SMTP_FROM', 'Seismo'],
+    ['SEISMO_LLM_PROVIDER', 'gemini'],
+    ['SEISMO_LLM_BASE_URL', 'not a url'],
+    ['SEISMO_LLM_TIMEOUT_MS', '10'],
+    ['SEISMO_LLM_CONCURRENCY', '0'],
+    ['SEISMO_LLM_DAILY_TOKENS', '-1'],
+    ['SEISMO_LLM_LOG_PROMPTS', 'yes'],
   ])('stops on a bad %s, naming it', (variable, value) => {
     let error: unknown;
     try {

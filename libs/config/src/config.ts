@@ -52,6 +52,19 @@ const schema = z.object({
       'expected alerts@example.com or Name <alerts@example.com>',
     )
     .optional(),
+  SEISMO_LLM_PROVIDER: z.enum(['openai', 'anthropic', 'openai-compatible']).optional(),
+  SEISMO_LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SEISMO_LLM_API_KEY: z.string().min(1).optional(),
+  SEISMO_LLM_MODEL: z.string().min(1).max(200).optional(),
+  SEISMO_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
+  SEISMO_LLM_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  SEISMO_LLM_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  SEISMO_LLM_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
+  SEISMO_LLM_DAILY_TOKENS: z.coerce.number().int().min(0).default(20_000_000),
+  SEISMO_LLM_TENANT_DAILY_TOKENS: z.coerce.number().int().min(0).default(1_000_000),
+  SEISMO_LLM_PRICE_IN: z.coerce.number().min(0).optional(),
+  SEISMO_LLM_PRICE_OUT: z.coerce.number().min(0).optional(),
+  SEISMO_LLM_LOG_PROMPTS: z.enum(['true', 'false']).default('false'),
 });
 
 /** Every variable Seismo reads: what docker-compose.yml and the README may set, and nothing else. */
@@ -93,7 +106,53 @@ export interface SeismoConfig {
   /** Email alerts; absent (no SEISMO_SMTP_URL): the email channel is off. */
   readonly smtp?: SmtpConfig;
   readonly incidents: IncidentConfig;
+  /** LLM triage; absent (no SEISMO_LLM_PROVIDER): no LLM, every anomaly keeps its statistical verdict. */
+  readonly llm?: LlmConfig;
 }
+
+export type LlmProviderName = 'openai' | 'anthropic' | 'openai-compatible';
+
+export interface LlmConfig {
+  readonly provider: LlmProviderName;
+  /** Required for openai-compatible; for the others, their own API by default. */
+  readonly baseUrl?: string;
+  /** Required for openai and anthropic; optional for a local openai-compatible server. */
+  readonly apiKey?: string;
+  readonly model: string;
+  /** One call's limit, retries aside. */
+  readonly timeoutMs: number;
+  /** Calls in flight at once. */
+  readonly concurrency: number;
+  /** Candidates waiting at most; beyond it the least severe are dropped (counted). */
+  readonly queueSize: number;
+  /** How long an alert waits for its verdict before it goes out without one (`triage: skipped`). */
+  readonly waitMs: number;
+  /** Tokens (in + out) the deployment spends per UTC day, over all tenants. */
+  readonly dailyTokens: number;
+  /** Tokens a tenant spends per UTC day unless it set its own budget. */
+  readonly tenantDailyTokens: number;
+  /** USD per million tokens, input and output: the cost estimate of the usage counters. */
+  readonly priceInPerMillion: number;
+  readonly priceOutPerMillion: number;
+  /** Log prompt and answer text (debug); off by default. */
+  readonly logPrompts: boolean;
+}
+
+/** Model of each provider when SEISMO_LLM_MODEL is unset (an openai-compatible server has no default). */
+export const DEFAULT_LLM_MODELS: Readonly<Record<'openai' | 'anthropic', string>> = {
+  openai: 'gpt-4o-mini',
+  anthropic: 'claude-haiku-4-5',
+};
+
+/** USD per million tokens (input, output) of the default models; any other model is priced 0 unless configured. */
+export const LLM_PRICES: Readonly<Record<string, readonly [number, number]>> = {
+  'gpt-4o-mini': [0.15, 0.6],
+  'gpt-4.1-mini': [0.4, 1.6],
+  'gpt-4.1-nano': [0.1, 0.4],
+  'gpt-5-mini': [0.25, 2.0],
+  'claude-haiku-4-5': [1, 5],
+  'claude-3-haiku-20240307': [0.25, 1.25],
+};
 
 export interface IncidentConfig {
   /** How often open incidents and silent series are looked at. */
@@ -147,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
       },
     ]);
   }
+  const llm = llmConfig(v);
   if (v.SEISMO_SMTP_URL !== undefined && v.SEISMO_SMTP_FROM === undefined) {
     throw new ConfigError([
       { variable: 'SEISMO_SMTP_FROM', problem: 'needed with SEISMO_SMTP_URL: the From of alert emails' },
@@ -188,6 +248,61 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
           },
         }
       : {}),
+    ...(llm ? { llm } : {}),
+  };
+}
+
+function llmConfig(v: z.infer<typeof schema>): LlmConfig | undefined {
+  const provider = v.SEISMO_LLM_PROVIDER;
+  if (provider === undefined) {
+    const stray = (['SEISMO_LLM_BASE_URL', 'SEISMO_LLM_API_KEY', 'SEISMO_LLM_MODEL'] as const).filter(
+      (name) => v[name] !== undefined,
+    );
+    if (stray.length > 0) {
+      throw new ConfigError([
+        {
+          variable: 'SEISMO_LLM_PROVIDER',
+          problem: `needed with ${stray.join(', ')}: openai, anthropic or openai-compatible`,
+        },
+      ]);
+    }
+    return undefined;
+  }
+  if (provider !== 'openai-compatible' && v.SEISMO_LLM_API_KEY === undefined) {
+    throw new ConfigError([
+      { variable: 'SEISMO_LLM_API_KEY', problem: `needed with SEISMO_LLM_PROVIDER=${provider}` },
+    ]);
+  }
+  if (provider === 'openai-compatible' && v.SEISMO_LLM_BASE_URL === undefined) {
+    throw new ConfigError([
+      {
+        variable: 'SEISMO_LLM_BASE_URL',
+        problem: 'needed with SEISMO_LLM_PROVIDER=openai-compatible (e.g. http://127.0.0.1:11434/v1)',
+      },
+    ]);
+  }
+  const model =
+    v.SEISMO_LLM_MODEL ?? (provider === 'openai-compatible' ? undefined : DEFAULT_LLM_MODELS[provider]);
+  if (model === undefined) {
+    throw new ConfigError([
+      { variable: 'SEISMO_LLM_MODEL', problem: 'needed with SEISMO_LLM_PROVIDER=openai-compatible' },
+    ]);
+  }
+  const [priceIn, priceOut] = LLM_PRICES[model] ?? [0, 0];
+  return {
+    provider,
+    ...(v.SEISMO_LLM_BASE_URL ? { baseUrl: v.SEISMO_LLM_BASE_URL } : {}),
+    ...(v.SEISMO_LLM_API_KEY ? { apiKey: v.SEISMO_LLM_API_KEY } : {}),
+    model,
+    timeoutMs: v.SEISMO_LLM_TIMEOUT_MS,
+    concurrency: v.SEISMO_LLM_CONCURRENCY,
+    queueSize: v.SEISMO_LLM_QUEUE,
+    waitMs: v.SEISMO_LLM_WAIT_MS,
+    dailyTokens: v.SEISMO_LLM_DAILY_TOKENS,
+    tenantDailyTokens: v.SEISMO_LLM_TENANT_DAILY_TOKENS,
+    priceInPerMillion: v.SEISMO_LLM_PRICE_IN ?? priceIn,
+    priceOutPerMillion: v.SEISMO_LLM_PRICE_OUT ?? priceOut,
+    logPrompts: v.SEISMO_LLM_LOG_PROMPTS === 'true',
   };
 }
 

@@ -165,6 +165,16 @@ export const TENANT_TABLES: readonly TenantTable[] = [
     },
   },
   {
+    table: 'series_profiles',
+    tenantColumn: 'tenant_id',
+    export: {
+      type: 'series_profile',
+      columns: 'pattern, kind, direction, seasonality, unit, model, created_at',
+      key: [key('pattern', 'String')],
+      final: true,
+    },
+  },
+  {
     table: 'alert_deliveries',
     tenantColumn: 'tenant_id',
     export: {
@@ -202,8 +212,8 @@ export const TENANT_TABLES: readonly TenantTable[] = [
     tenantColumn: 'id',
     export: {
       type: 'tenant',
-      columns: `id, name, plan, limits, points_days, anomalies_days, zero_retention, closed_at, purge_after,
-                created_at`,
+      columns: `id, name, plan, limits, llm, points_days, anomalies_days, zero_retention, closed_at,
+                purge_after, created_at`,
       key: [key('id', 'String')],
       final: true,
     },

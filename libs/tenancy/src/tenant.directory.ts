@@ -28,7 +28,9 @@ import {
   type NewTenant,
   newTenantId,
   type Tenant,
+  TENANT_LLM_FIELDS,
   type TenantChanges,
+  type TenantLlmSettings,
   tenantRetention,
   type TenantRetention,
 } from './tenant';
@@ -247,7 +249,7 @@ export class TenantDirectory {
   }
 
   /**
-   * Changes a tenant's name, retention, plan or limits. A change of retention applies to
+   * Changes a tenant's name, retention, plan, limits or LLM settings. A change of retention applies to
    * the rows already stored too: the tables' TTL reads each row's `retention_days`, so
    * the tenant's rows are rewritten with the new value (RetentionRepository: a mutation
    * that also re-evaluates the TTL, which drops what the shorter retention no longer
@@ -259,12 +261,18 @@ export class TenantDirectory {
     const current = await this.fresh(() => this.tenants.get(id));
     if (!current) throw new TenancyException(TenancyExceptionCode.UNKNOWN_TENANT, `no tenant ${id}`);
     const before = current.tenant;
-    const { limits: limitChanges, ...fields } = changes;
-    const defined = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+    const { limits: limitChanges, llm: llmChanges, ...fields } = changes;
+    const defined = definedOnly(fields);
     const limitOverrides = limitChanges ? applyLimitChanges(before.limitOverrides, limitChanges) : undefined;
     const tenant: Tenant = {
       id,
-      ...validateNewTenant({ ...before, ...defined, ...(limitOverrides ? { limitOverrides } : {}) }),
+      ...validateNewTenant({
+        ...before,
+        ...defined,
+        ...(limitOverrides ? { limitOverrides } : {}),
+        // Merged into the current settings; a null dailyTokens stays null, which validation reads as the default.
+        llm: { ...before.llm, ...definedOnly(llmChanges ?? {}) },
+      }),
       ...(before.closure ? { closure: before.closure } : {}),
     };
     const changed: Record<string, { from: unknown; to: unknown }> = Object.fromEntries(
@@ -275,6 +283,11 @@ export class TenantDirectory {
     for (const name of LIMIT_NAMES) {
       const [from, to] = [before.limitOverrides[name] ?? null, tenant.limitOverrides[name] ?? null];
       if (from !== to) changed[`limits.${LIMIT_FIELDS[name]}`] = { from, to };
+    }
+    for (const name of TENANT_LLM_FIELDS) {
+      const [from, to] = [before.llm[name] ?? null, tenant.llm[name] ?? null];
+      // redactLabels is an array: compared by content, order included.
+      if (JSON.stringify(from) !== JSON.stringify(to)) changed[`llm.${snake(name)}`] = { from, to };
     }
     const stored = await this.repository.updateTenant(tenant);
     await this.auditLog.append(by, [
@@ -786,6 +799,11 @@ function cache(stored: StoredTenant): CachedTenant {
   };
 }
 
+/** The entries of `changes` that are given: an undefined one changes nothing. */
+function definedOnly<T extends object>(changes: T): Partial<T> {
+  return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 /** Overrides after a change: a number sets one, null removes it (the plan's applies again). */
 function applyLimitChanges(current: LimitOverrides, changes: LimitChanges): LimitOverrides {
   const next: Partial<Record<LimitName, number>> = { ...current };
@@ -815,7 +833,13 @@ function tenantDetails(tenant: Tenant): Record<string, unknown> {
     anomalies_days: tenant.anomaliesDays,
     zero_retention: tenant.zeroRetention,
     plan: tenant.plan,
+    llm: llmDetails(tenant.llm),
   };
+}
+
+/** LLM settings as the API spells them, `daily_tokens` null for the deployment's budget. */
+function llmDetails(llm: TenantLlmSettings): Record<string, unknown> {
+  return Object.fromEntries(TENANT_LLM_FIELDS.map((name) => [snake(name), llm[name] ?? null]));
 }
 
 function memberAdded(member: Member): AuditRecord {

@@ -12,6 +12,7 @@ import { type ApiKeyHash, legacyApiKeyId } from './api-key';
 import { DEFAULT_PLAN, isPlanName, parseStoredOverrides } from './limits';
 import { type Member } from './member';
 import { type Tenant } from './tenant';
+import { parseStoredLlmSettings } from './tenant.validator';
 
 /** A tenant as stored: its row's version decides which of two writes of it is current. */
 export interface StoredTenant {
@@ -87,10 +88,10 @@ export class TenantRepository {
     // INSERT ... SELECT so that every value is a bound, typed parameter: nothing an
     // admin typed is ever spliced into SQL, and the instant needs no text format.
     await this.write(`tenant ${tenant.id}`, {
-      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits,
+      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits, llm,
                                    closed_at, purge_after, created_at, version)
               SELECT {id:String}, {name:String}, {pointsDays:UInt16}, {anomaliesDays:UInt16},
-                     {zeroRetention:UInt8}, {plan:String}, {limits:String}, ${CLOSURE_VALUES},
+                     {zeroRetention:UInt8}, {plan:String}, {limits:String}, {llm:String}, ${CLOSURE_VALUES},
                      fromUnixTimestamp64Milli({createdAt:Int64}, 'UTC'), {version:UInt64}`,
       query_params: { ...tenantParams(tenant), createdAt: Math.floor(version / 1000), version },
     });
@@ -104,10 +105,10 @@ export class TenantRepository {
   async updateTenant(tenant: Tenant): Promise<StoredTenant> {
     const version = nextRowVersion();
     await this.write(`tenant ${tenant.id}`, {
-      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits,
+      query: `INSERT INTO tenants (id, name, points_days, anomalies_days, zero_retention, plan, limits, llm,
                                    closed_at, purge_after, created_at, version)
               SELECT id, {name:String}, {pointsDays:UInt16}, {anomaliesDays:UInt16}, {zeroRetention:UInt8},
-                     {plan:String}, {limits:String}, ${CLOSURE_VALUES}, created_at, {version:UInt64}
+                     {plan:String}, {limits:String}, {llm:String}, ${CLOSURE_VALUES}, created_at, {version:UInt64}
               FROM tenants FINAL WHERE id = {id:String}`,
       query_params: { ...tenantParams(tenant), version },
     });
@@ -204,11 +205,12 @@ export class TenantRepository {
         zero_retention: number;
         plan: string;
         limits: string;
+        llm: string;
         closed_ms: string | null;
         purge_ms: string | null;
         version: string;
       }>(
-        `SELECT id, name, points_days, anomalies_days, zero_retention, plan, limits,
+        `SELECT id, name, points_days, anomalies_days, zero_retention, plan, limits, llm,
                 toUnixTimestamp64Milli(closed_at) AS closed_ms, toUnixTimestamp64Milli(purge_after) AS purge_ms,
                 version
          FROM tenants FINAL`,
@@ -239,6 +241,7 @@ export class TenantRepository {
             // An unknown plan (written by a newer version) reads as the default rather than locking the tenant out.
             plan: isPlanName(row.plan) ? row.plan : DEFAULT_PLAN,
             limitOverrides: parseStoredOverrides(row.limits),
+            llm: parseStoredLlmSettings(row.llm),
             ...(row.closed_ms !== null && row.purge_ms !== null
               ? { closure: { closedAt: Number(row.closed_ms), purgeAfter: Number(row.purge_ms) } }
               : {}),
@@ -317,6 +320,7 @@ function tenantParams(tenant: Tenant): Record<string, unknown> {
     zeroRetention: tenant.zeroRetention ? 1 : 0,
     plan: tenant.plan,
     limits: JSON.stringify(tenant.limitOverrides),
+    llm: JSON.stringify(tenant.llm),
     closedAt: tenant.closure?.closedAt ?? null,
     purgeAfter: tenant.closure?.purgeAfter ?? null,
   };

@@ -1,5 +1,5 @@
 import { parseTenantId } from '@seismo/storage';
-import { newTenantId, type Tenant, tenantRetention } from './tenant';
+import { DEFAULT_TENANT_LLM, newTenantId, type Tenant, tenantRetention } from './tenant';
 
 describe('newTenantId', () => {
   it('is a random id that parseTenantId accepts', () => {
@@ -18,6 +18,7 @@ describe('tenantRetention', () => {
     zeroRetention: false,
     plan: 'team',
     limitOverrides: {},
+    llm: DEFAULT_TENANT_LLM,
   };
 
   it("is the tenant's days", () => {

@@ -16,8 +16,56 @@ export interface Tenant {
   readonly plan: PlanName;
   /** Limits a deployment admin set for this tenant over its plan's. */
   readonly limitOverrides: LimitOverrides;
+  /** Whether and how its anomalies are triaged by the deployment's LLM (off by default). */
+  readonly llm: TenantLlmSettings;
   /** Set once the tenant is closed (epoch ms): its keys stop, and its data is erased at `closure.purgeAfter`. */
   readonly closure?: TenantClosure;
+}
+
+export const EXPECTED_POLICIES = ['suppress', 'downgrade', 'annotate'] as const;
+export type ExpectedPolicy = (typeof EXPECTED_POLICIES)[number];
+
+/** A tenant's LLM settings. */
+export interface TenantLlmSettings {
+  /** Anomalies of this tenant are triaged by the deployment's LLM (default false). */
+  readonly triage: boolean;
+  /** Tokens per UTC day this tenant may spend; undefined: the deployment's SEISMO_LLM_TENANT_DAILY_TOKENS. 0..1e9 */
+  readonly dailyTokens?: number;
+  /** What an `expected` verdict does to its alert: 'suppress' (no alert), 'downgrade' (severity info, still alerts; the default), 'annotate' (alerts unchanged, verdict shown). */
+  readonly expectedPolicy: ExpectedPolicy;
+  /** Label names whose values are never sent to the LLM (replaced by "[redacted]"); globs with * allowed; at most 50, each ≤ 100 chars. */
+  readonly redactLabels: readonly string[];
+  /** Series are profiled (kind, direction, seasonality, unit) by one cached LLM call the first time they are seen (default true when triage is on). */
+  readonly profiling: boolean;
+}
+
+/** The settings of a tenant nobody set any for, and of tenants made before LLM triage existed. */
+export const DEFAULT_TENANT_LLM: TenantLlmSettings = {
+  triage: false,
+  expectedPolicy: 'downgrade',
+  redactLabels: [],
+  profiling: true,
+};
+
+/** Every setting's name: what validation accepts, and what audit entries compare. */
+export const TENANT_LLM_FIELDS: readonly (keyof TenantLlmSettings)[] = [
+  'triage',
+  'dailyTokens',
+  'expectedPolicy',
+  'redactLabels',
+  'profiling',
+];
+
+export const MAX_LLM_DAILY_TOKENS = 1_000_000_000;
+export const MAX_REDACT_LABELS = 50;
+export const MAX_REDACT_LABEL_LENGTH = 100;
+
+/**
+ * LLM settings to set: omitted ones keep their value (a new tenant's, the defaults);
+ * `dailyTokens: null` returns to the deployment's budget.
+ */
+export interface TenantLlmChanges extends Partial<Omit<TenantLlmSettings, 'dailyTokens'>> {
+  readonly dailyTokens?: number | null;
 }
 
 /** Offboarding: when a tenant was closed and when its data is erased unless it is reopened first. */
@@ -42,6 +90,7 @@ export interface NewTenant {
   readonly zeroRetention?: boolean;
   readonly plan?: PlanName;
   readonly limitOverrides?: LimitOverrides;
+  readonly llm?: TenantLlmChanges;
 }
 
 export const DEFAULT_POINTS_DAYS = 30;
@@ -72,5 +121,8 @@ export function newTenantId(): TenantId {
   return parseTenantId(randomUUID());
 }
 
-/** What an admin may change of a tenant (PATCH /v1/tenants/{id}); omitted fields stay. */
+/**
+ * What an admin may change of a tenant (PATCH /v1/tenants/{id}); omitted fields stay, and
+ * `llm` is merged into the current settings.
+ */
 export type TenantChanges = Partial<NewTenant>;

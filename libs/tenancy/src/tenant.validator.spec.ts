@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { TenancyException, TenancyExceptionCode } from './tenancy.exception';
-import { MAX_RETENTION_DAYS, MAX_TENANT_NAME_LENGTH, MIN_RETENTION_DAYS, type NewTenant } from './tenant';
-import { validateNewTenant } from './tenant.validator';
+import {
+  DEFAULT_TENANT_LLM,
+  MAX_RETENTION_DAYS,
+  MAX_TENANT_NAME_LENGTH,
+  MIN_RETENTION_DAYS,
+  type NewTenant,
+  type TenantLlmChanges,
+} from './tenant';
+import { parseStoredLlmSettings, validateNewTenant } from './tenant.validator';
 
 function refusal(input: NewTenant): TenancyException {
   try {
@@ -15,7 +22,7 @@ function refusal(input: NewTenant): TenancyException {
 }
 
 describe('validateNewTenant', () => {
-  it('fills in the defaults: 30 days of points, 395 of anomalies, retention on, the team plan', () => {
+  it('fills in the defaults: 30 days of points, 395 of anomalies, retention on, the team plan, no LLM triage', () => {
     expect(validateNewTenant({ name: 'Acme' })).toEqual({
       name: 'Acme',
       pointsDays: 30,
@@ -23,6 +30,7 @@ describe('validateNewTenant', () => {
       zeroRetention: false,
       plan: 'team',
       limitOverrides: {},
+      llm: { triage: false, expectedPolicy: 'downgrade', redactLabels: [], profiling: true },
     });
   });
 
@@ -36,6 +44,7 @@ describe('validateNewTenant', () => {
       zeroRetention: true,
       plan: 'team',
       limitOverrides: {},
+      llm: DEFAULT_TENANT_LLM,
     });
   });
 
@@ -81,6 +90,135 @@ describe('validateNewTenant', () => {
     const error = refusal({ name: 'Acme', zeroRetention: 'yes' as unknown as boolean });
     expect(error.field).toBe('zeroRetention');
     expect(error.message).toBe('zeroRetention must be true or false, got "yes"');
+  });
+});
+
+describe('validateNewTenant, LLM settings', () => {
+  const llmOf = (llm: TenantLlmChanges) => validateNewTenant({ name: 'Acme', llm }).llm;
+  const llmRefusal = (llm: unknown) => refusal({ name: 'Acme', llm } as NewTenant);
+
+  it('keeps what was given over the defaults, at the bounds, labels without repeats', () => {
+    expect(llmOf({ triage: true })).toEqual({ ...DEFAULT_TENANT_LLM, triage: true });
+    expect(
+      llmOf({
+        triage: true,
+        dailyTokens: 1_000_000_000,
+        expectedPolicy: 'suppress',
+        redactLabels: ['customer_*', 'email', 'customer_*', 'x'.repeat(100), ...Array(46).fill('y')],
+        profiling: false,
+      }),
+    ).toEqual({
+      triage: true,
+      dailyTokens: 1_000_000_000,
+      expectedPolicy: 'suppress',
+      redactLabels: ['customer_*', 'email', 'x'.repeat(100), 'y'],
+      profiling: false,
+    });
+    expect(llmOf({ dailyTokens: 0 }).dailyTokens).toBe(0);
+  });
+
+  it("reads a null dailyTokens as the deployment's budget", () => {
+    expect(llmOf({ dailyTokens: null })).toEqual(DEFAULT_TENANT_LLM);
+    expect('dailyTokens' in llmOf({ dailyTokens: null })).toBe(false);
+  });
+
+  it.each([
+    [
+      { expectedPolicy: 'ignore' },
+      'llm.expectedPolicy',
+      'llm.expectedPolicy must be one of suppress, downgrade, annotate, got "ignore"',
+    ],
+    [
+      { expectedPolicy: 1 },
+      'llm.expectedPolicy',
+      'llm.expectedPolicy must be one of suppress, downgrade, annotate, got 1',
+    ],
+    [
+      { dailyTokens: -1 },
+      'llm.dailyTokens',
+      'llm.dailyTokens must be an integer number of tokens in 0..1000000000, got -1',
+    ],
+    [
+      { dailyTokens: 1_000_000_001 },
+      'llm.dailyTokens',
+      'llm.dailyTokens must be an integer number of tokens in 0..1000000000, got 1000000001',
+    ],
+    [
+      { dailyTokens: 2.5 },
+      'llm.dailyTokens',
+      'llm.dailyTokens must be an integer number of tokens in 0..1000000000, got 2.5',
+    ],
+    [
+      { dailyTokens: '5' },
+      'llm.dailyTokens',
+      'llm.dailyTokens must be an integer number of tokens in 0..1000000000, got "5"',
+    ],
+    [
+      { redactLabels: ['host', ''] },
+      'llm.redactLabels[1]',
+      'llm.redactLabels[1] must be 1-100 characters, got 0',
+    ],
+    [
+      { redactLabels: ['x'.repeat(101)] },
+      'llm.redactLabels[0]',
+      'llm.redactLabels[0] must be 1-100 characters, got 101',
+    ],
+    [
+      { redactLabels: ['a\nb'] },
+      'llm.redactLabels[0]',
+      'llm.redactLabels[0] must not contain control characters or unpaired surrogates',
+    ],
+    [{ redactLabels: [7] }, 'llm.redactLabels[0]', 'llm.redactLabels[0] must be a string'],
+    [
+      { redactLabels: Array(51).fill('a') },
+      'llm.redactLabels',
+      'llm.redactLabels must be an array of at most 50 label names, got 51 of them',
+    ],
+    [
+      { redactLabels: 'email' },
+      'llm.redactLabels',
+      'llm.redactLabels must be an array of at most 50 label names, got "email"',
+    ],
+    [{ triage: 'yes' }, 'llm.triage', 'llm.triage must be true or false, got "yes"'],
+    [{ profiling: 0 }, 'llm.profiling', 'llm.profiling must be true or false, got 0'],
+    [
+      { model: 'gpt' },
+      'llm.model',
+      'llm.model is not an LLM setting; the settings are triage, dailyTokens, expectedPolicy, redactLabels, profiling',
+    ],
+    ['on', 'llm', 'llm must be an object, got "on"'],
+    [[true], 'llm', 'llm must be an object, got an array'],
+  ])('refuses llm %j, naming the field', (llm, field, message) => {
+    const error = llmRefusal(llm);
+    expect(error.field).toBe(field);
+    expect(error.message).toBe(message);
+  });
+});
+
+describe('parseStoredLlmSettings', () => {
+  it("reads '' (a tenant from before migration 0015) as the defaults", () => {
+    expect(parseStoredLlmSettings('')).toEqual(DEFAULT_TENANT_LLM);
+  });
+
+  it('reads what was stored', () => {
+    const stored = {
+      triage: true,
+      dailyTokens: 5000,
+      expectedPolicy: 'annotate',
+      redactLabels: ['email'],
+      profiling: false,
+    };
+    expect(parseStoredLlmSettings(JSON.stringify(stored))).toEqual(stored);
+  });
+
+  it.each([
+    ['{', 'malformed'],
+    ['{"triage":true,"expectedPolicy":"ignore"}', 'out of range'],
+    ['{"triage":true,"sendValues":false}', 'a setting this build does not know'],
+    ['[true]', 'not an object'],
+    ['null', 'null'],
+  ])('reads %j (%s) as the defaults, triage off', (json) => {
+    expect(parseStoredLlmSettings(json)).toEqual(DEFAULT_TENANT_LLM);
   });
 });
 

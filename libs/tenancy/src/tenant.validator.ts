@@ -3,14 +3,22 @@ import { TenancyException, TenancyExceptionCode } from './tenancy.exception';
 import {
   DEFAULT_ANOMALIES_DAYS,
   DEFAULT_POINTS_DAYS,
+  DEFAULT_TENANT_LLM,
+  EXPECTED_POLICIES,
+  type ExpectedPolicy,
+  MAX_LLM_DAILY_TOKENS,
+  MAX_REDACT_LABEL_LENGTH,
+  MAX_REDACT_LABELS,
   MAX_RETENTION_DAYS,
   MAX_TENANT_NAME_LENGTH,
   MIN_RETENTION_DAYS,
   type NewTenant,
+  TENANT_LLM_FIELDS,
+  type TenantLlmSettings,
 } from './tenant';
 
 /** A NewTenant that passed validation, every default filled in. */
-export type ValidNewTenant = Required<NewTenant>;
+export type ValidNewTenant = Required<Omit<NewTenant, 'llm'>> & { readonly llm: TenantLlmSettings };
 
 // Control characters would break log lines and terminal output; an unpaired surrogate
 // is not text at all and would reach ClickHouse as invalid UTF-8.
@@ -29,7 +37,52 @@ export function validateNewTenant(input: NewTenant): ValidNewTenant {
     zeroRetention: checkFlag(input.zeroRetention ?? false, 'zeroRetention'),
     plan: checkPlan(input.plan ?? DEFAULT_PLAN),
     limitOverrides: checkLimitOverrides(input.limitOverrides ?? {}),
+    llm: checkLlmSettings(input.llm ?? {}),
   };
+}
+
+/**
+ * LLM settings as given (a TenantLlmChanges: omitted or null ones take the defaults), every
+ * one checked; throws INVALID_TENANT naming `llm.<setting>`. Redacted labels come back
+ * without repeats, in the order given.
+ */
+export function checkLlmSettings(value: unknown): TenantLlmSettings {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('llm', `llm must be an object, got ${describeValue(value)}`);
+  }
+  const given = value as Record<string, unknown>;
+  for (const name of Object.keys(given)) {
+    if (!(TENANT_LLM_FIELDS as readonly string[]).includes(name)) {
+      throw invalid(
+        `llm.${name}`,
+        `llm.${name} is not an LLM setting; the settings are ${TENANT_LLM_FIELDS.join(', ')}`,
+      );
+    }
+  }
+  // null (a change back to the deployment's budget) and absent are the same: no budget of its own.
+  const dailyTokens = given.dailyTokens ?? undefined;
+  return {
+    triage: checkFlag(given.triage ?? DEFAULT_TENANT_LLM.triage, 'llm.triage'),
+    ...(dailyTokens !== undefined ? { dailyTokens: checkDailyTokens(dailyTokens) } : {}),
+    expectedPolicy: checkExpectedPolicy(given.expectedPolicy ?? DEFAULT_TENANT_LLM.expectedPolicy),
+    redactLabels: checkRedactLabels(given.redactLabels ?? DEFAULT_TENANT_LLM.redactLabels),
+    profiling: checkFlag(given.profiling ?? DEFAULT_TENANT_LLM.profiling, 'llm.profiling'),
+  };
+}
+
+/**
+ * Stored as JSON in `tenants.llm` (migration 0015), '' for the defaults, and read with the
+ * same checks as input. A value this build cannot read in full (malformed, or a setting a
+ * newer version added) reads as the defaults, triage off: a tenant is never triaged, nor
+ * its labels sent, under settings that may not be the ones it chose.
+ */
+export function parseStoredLlmSettings(json: string): TenantLlmSettings {
+  if (json === '') return DEFAULT_TENANT_LLM;
+  try {
+    return checkLlmSettings(JSON.parse(json));
+  } catch {
+    return DEFAULT_TENANT_LLM;
+  }
 }
 
 /**
@@ -75,6 +128,51 @@ function checkFlag(flag: unknown, field: string): boolean {
   if (typeof flag !== 'boolean')
     throw invalid(field, `${field} must be true or false, got ${describeValue(flag)}`);
   return flag;
+}
+
+function checkDailyTokens(tokens: unknown): number {
+  if (
+    typeof tokens !== 'number' ||
+    !Number.isInteger(tokens) ||
+    tokens < 0 ||
+    tokens > MAX_LLM_DAILY_TOKENS
+  ) {
+    throw invalid(
+      'llm.dailyTokens',
+      `llm.dailyTokens must be an integer number of tokens in 0..${MAX_LLM_DAILY_TOKENS}, got ${describeValue(tokens)}`,
+    );
+  }
+  return tokens;
+}
+
+function checkExpectedPolicy(policy: unknown): ExpectedPolicy {
+  if (typeof policy !== 'string' || !(EXPECTED_POLICIES as readonly string[]).includes(policy)) {
+    throw invalid(
+      'llm.expectedPolicy',
+      `llm.expectedPolicy must be one of ${EXPECTED_POLICIES.join(', ')}, got ${describeValue(policy)}`,
+    );
+  }
+  return policy as ExpectedPolicy;
+}
+
+function checkRedactLabels(labels: unknown): string[] {
+  if (!Array.isArray(labels) || labels.length > MAX_REDACT_LABELS) {
+    throw invalid(
+      'llm.redactLabels',
+      `llm.redactLabels must be an array of at most ${MAX_REDACT_LABELS} label names, got ${
+        Array.isArray(labels) ? `${labels.length} of them` : describeValue(labels)
+      }`,
+    );
+  }
+  const checked = labels.map((label: unknown, index) =>
+    checkDisplayName(
+      label,
+      `llm.redactLabels[${index}]`,
+      MAX_REDACT_LABEL_LENGTH,
+      TenancyExceptionCode.INVALID_TENANT,
+    ),
+  );
+  return [...new Set(checked)];
 }
 
 /** A value, briefly, for an error message: never a whole long string. */

@@ -6,6 +6,7 @@ import { generateApiKey, hashApiKey, legacyApiKeyId } from '../src/api-key';
 import { type AuditContext, DEPLOYMENT_ADMIN } from '../src/audit';
 import { actorOf, requireScope } from '../src/identity';
 import { TenancyException, TenancyExceptionCode } from '../src/tenancy.exception';
+import { DEFAULT_TENANT_LLM, type ExpectedPolicy } from '../src/tenant';
 import { type TenantDirectory } from '../src/tenant.directory';
 import { useTenancyStorage } from './tenancy.harness';
 
@@ -320,6 +321,7 @@ describe('TenantDirectory: tenant settings and the audit log', () => {
       zeroRetention: true,
       plan: 'team',
       limitOverrides: {},
+      llm: DEFAULT_TENANT_LLM,
     });
     expect(tenants.retentionOf(tenantId)).toEqual({ pointsDays: 0, anomaliesDays: 395 });
     const later = await directory();
@@ -330,6 +332,92 @@ describe('TenantDirectory: tenant settings and the audit log', () => {
     expect((await failure(tenants.updateTenant(parseTenantId('nobody'), { pointsDays: 2 }, by))).code).toBe(
       TenancyExceptionCode.UNKNOWN_TENANT,
     );
+  });
+
+  it('keeps LLM settings merged change by change, audited, for a directory opened later', async () => {
+    const tenants = await directory();
+    const { tenantId, by } = await tenantWithAdmin(tenants);
+    expect(tenants.get(tenantId)!.llm).toEqual(DEFAULT_TENANT_LLM);
+
+    const on = await tenants.updateTenant(
+      tenantId,
+      { llm: { triage: true, dailyTokens: 5000, redactLabels: ['customer_*'] } },
+      ADMIN,
+    );
+    expect(on.llm).toEqual({
+      triage: true,
+      dailyTokens: 5000,
+      expectedPolicy: 'downgrade',
+      redactLabels: ['customer_*'],
+      profiling: true,
+    });
+    const merged = await tenants.updateTenant(
+      tenantId,
+      { llm: { expectedPolicy: 'suppress', dailyTokens: null } },
+      ADMIN,
+    );
+    const settings = {
+      triage: true,
+      expectedPolicy: 'suppress',
+      redactLabels: ['customer_*'],
+      profiling: true,
+    };
+    expect(merged.llm).toEqual(settings);
+    // Other changes leave them as they are.
+    expect((await tenants.updateTenant(tenantId, { name: 'Acme Two' }, by)).llm).toEqual(settings);
+    const refused = await failure(
+      tenants.updateTenant(tenantId, { llm: { expectedPolicy: 'ignore' as ExpectedPolicy } }, ADMIN),
+    );
+    expect([refused.code, refused.field]).toEqual([
+      TenancyExceptionCode.INVALID_TENANT,
+      'llm.expectedPolicy',
+    ]);
+    expect(tenants.get(tenantId)!.llm).toEqual(settings);
+
+    const later = await directory();
+    expect(later.get(tenantId)).toEqual({ ...merged, name: 'Acme Two' });
+    const [row] = await storage
+      .clickhouse()
+      .rows<{ llm: string }>('SELECT llm FROM tenants FINAL WHERE id = {id:String}', { id: tenantId });
+    expect(JSON.parse(row.llm)).toEqual(settings);
+
+    const updates = await tenants.auditLog.find(tenantId, { limit: 100, action: 'tenant.updated' });
+    expect(updates.map((e) => e.details.changes)).toEqual([
+      { name: { from: 'Acme', to: 'Acme Two' } },
+      {
+        'llm.daily_tokens': { from: 5000, to: null },
+        'llm.expected_policy': { from: 'downgrade', to: 'suppress' },
+      },
+      {
+        'llm.triage': { from: false, to: true },
+        'llm.daily_tokens': { from: null, to: 5000 },
+        'llm.redact_labels': { from: [], to: ['customer_*'] },
+      },
+    ]);
+    const [created] = await tenants.auditLog.find(tenantId, { limit: 1, action: 'tenant.created' });
+    expect(created.details.llm).toEqual({
+      triage: false,
+      daily_tokens: null,
+      expected_policy: 'downgrade',
+      redact_labels: [],
+      profiling: true,
+    });
+  });
+
+  it('reads a tenant stored before migration 0015 with the default LLM settings, and runs 0015 twice', async () => {
+    const id = parseTenantId('before-llm');
+    await storage
+      .clickhouse()
+      .command(
+        `INSERT INTO tenants (id, name, created_at, version) VALUES ({id:String}, 'Old', now64(3), 1)`,
+        { id },
+      );
+    const sql = readFileSync(join(defaultMigrationsDir(), '0015_tenant_llm.sql'), 'utf8');
+    for (const statement of splitSqlStatements(sql)) await storage.clickhouse().command(statement);
+    const tenants = await directory();
+    expect(tenants.get(id)?.llm).toEqual(DEFAULT_TENANT_LLM);
+    const on = await tenants.updateTenant(id, { llm: { triage: true } }, ADMIN);
+    expect(on.llm).toEqual({ ...DEFAULT_TENANT_LLM, triage: true });
   });
 
   it('records every admin action with its actor, target and source, per tenant, newest first', async () => {

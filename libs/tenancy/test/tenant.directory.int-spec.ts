@@ -5,6 +5,7 @@ import { splitSqlStatements } from '@seismo/storage/sql-script';
 import { generateApiKey, hashApiKey } from '../src/api-key';
 import { type AuditContext, DEPLOYMENT_ADMIN } from '../src/audit';
 import { TenancyException, TenancyExceptionCode } from '../src/tenancy.exception';
+import { DEFAULT_TENANT_LLM } from '../src/tenant';
 import { UNKNOWN_RECHECK_MS } from '../src/tenant.directory';
 import { useTenancyStorage } from './tenancy.harness';
 
@@ -36,6 +37,7 @@ describe('TenantDirectory', () => {
       zeroRetention: false,
       plan: 'team',
       limitOverrides: {},
+      llm: DEFAULT_TENANT_LLM,
     });
     expect(apiKey).toMatch(/^sk_[A-Za-z0-9_-]{43}$/);
     expect(tenants.authenticate(apiKey)).toEqual(tenant);

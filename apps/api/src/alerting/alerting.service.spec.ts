@@ -11,7 +11,8 @@ import { MemoryDeliveryStore } from '@seismo/alerting/testing';
 import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
 import { parseTenantId } from '@seismo/storage';
 import { AnomalyFeed } from '../stream/anomaly.feed';
-import { AlertingService } from './alerting.service';
+import { AlertingService, type AlertingServiceOptions } from './alerting.service';
+import { type TriageDecision } from './anomaly.triager';
 
 const ACME = parseTenantId('acme');
 const NOW = Date.UTC(2026, 11, 6, 12);
@@ -56,7 +57,12 @@ class RecordingChannel implements Channel {
 }
 
 function world(
-  options: { subscriptions?: Subscription[]; suppress?: (series: string) => boolean; watched?: boolean } = {},
+  options: {
+    subscriptions?: Subscription[];
+    suppress?: (series: string) => boolean;
+    watched?: boolean;
+    triage?: AlertingServiceOptions['triage'];
+  } = {},
 ) {
   let now = NOW;
   const feed = new AnomalyFeed();
@@ -71,6 +77,7 @@ function world(
     clock: () => now,
     tickMs: 60_000,
     silence: { watch: new SilenceWatch(), watches: () => options.watched ?? true },
+    ...(options.triage ? { triage: options.triage } : {}),
     ...(options.suppress
       ? { suppresses: (c) => (options.suppress?.(c.series) ? { by: 'an_labelled' } : undefined) }
       : {}),
@@ -184,6 +191,104 @@ describe('AlertingService', () => {
     await service.stop();
     expect(writes).toEqual([['an_1'], ['an_2', 'an_3', 'an_4', 'an_5']]);
     expect(store.rows.size).toBe(5);
+  });
+
+  describe('with LLM triage', () => {
+    const done = (verdict: 'anomaly' | 'expected', severity: 'info' | 'warning' | 'critical') => ({
+      status: 'done' as const,
+      verdict,
+      severity,
+      explanation: 'Checkout success fell by 5% in a minute.',
+      likelyCause: 'payment provider',
+      confidence: 0.8,
+      model: 'fake',
+      cached: false,
+    });
+
+    function triaging(decide: (id: string) => TriageDecision | Promise<TriageDecision>) {
+      const judged: string[] = [];
+      return {
+        judged,
+        triage: {
+          settingsOf: (tenant: string) => (tenant === 'acme' ? {} : undefined),
+          judge: async (e: AnomalyEvent) => {
+            judged.push(e.id);
+            return decide(e.id);
+          },
+        },
+      };
+    }
+
+    it('sends the alert with the verdict and the severity triage lowered it to', async () => {
+      const { judged, triage } = triaging(() => ({
+        triage: done('anomaly', 'warning'),
+        severity: 'warning',
+        quiet: undefined,
+      }));
+      const { feed, channel, service } = world({ triage });
+      await service.start();
+      feed.publish(event('an_1', 'checkout_success', NOW));
+      await service.triaged();
+      await sentEventually(channel, 1);
+      await service.stop();
+      expect(judged).toEqual(['an_1']);
+      const sent = channel.sent[0].notification;
+      expect(sent.severity).toBe('warning');
+      expect(sent.series[0].triage).toMatchObject({ status: 'done', verdict: 'anomaly' });
+      expect(sent.summary).toContain('Checkout success fell by 5% in a minute.');
+      expect(service.counts).toMatchObject({ triaged: 1, notifications: 1 });
+    });
+
+    it('keeps an expected anomaly quiet under the suppress policy, and a skipped one alerts', async () => {
+      const { triage } = triaging((id) =>
+        id === 'an_expected'
+          ? { triage: done('expected', 'info'), severity: 'info', quiet: 'expected' }
+          : { triage: { status: 'skipped', reason: 'circuit_open' }, severity: 'critical', quiet: undefined },
+      );
+      const { feed, channel, service } = world({ triage });
+      await service.start();
+      feed.publish(event('an_expected', 'batch_runtime{host="a"}', NOW));
+      feed.publish(event('an_skipped', 'cpu{host="b"}', NOW));
+      await service.triaged();
+      await sentEventually(channel, 1);
+      await service.stop();
+      expect(channel.sent.map((d) => d.notification.anomalyIds)).toEqual([['an_skipped']]);
+      expect(channel.sent[0].notification.series[0].triage).toEqual({
+        status: 'skipped',
+        reason: 'circuit_open',
+      });
+      expect(service.counts).toMatchObject({ triaged: 2, expectedQuiet: 1, notifications: 1 });
+    });
+
+    it('alerts without a verdict when the triager fails, and leaves tenants without triage alone', async () => {
+      const { judged, triage } = triaging(() => {
+        throw new Error('provider exploded');
+      });
+      const { feed, channel, service } = world({ triage });
+      await service.start();
+      feed.publish(event('an_1', 'cpu{host="a"}', NOW));
+      feed.publish({ ...event('an_2', 'cpu{host="z"}', NOW), tenant_id: 'globex' });
+      await service.triaged();
+      await sentEventually(channel, 2);
+      await service.stop();
+      expect(judged).toEqual(['an_1']);
+      const byAnomaly = new Map(channel.sent.map((d) => [d.notification.anomalyIds[0], d.notification]));
+      expect(byAnomaly.get('an_1')?.series[0].triage).toEqual({ status: 'skipped', reason: 'failed' });
+      expect(byAnomaly.get('an_2')?.series[0].triage).toBeUndefined();
+    });
+
+    it('waits on stop for the anomalies still being triaged', async () => {
+      let answer: (d: TriageDecision) => void = () => undefined;
+      const { triage } = triaging(() => new Promise<TriageDecision>((resolve) => (answer = resolve)));
+      const { feed, store, service } = world({ triage });
+      await service.start();
+      feed.publish(event('an_1', 'cpu{host="a"}', NOW));
+      await new Promise((r) => setTimeout(r, 2));
+      const stopped = service.stop();
+      answer({ triage: { status: 'skipped', reason: 'stopped' }, severity: 'critical', quiet: undefined });
+      await stopped;
+      expect([...store.rows.values()].map((r) => r.notification.anomalyIds)).toEqual([['an_1']]);
+    });
   });
 
   it('tells the ingest path not to report the arrivals of a tenant nobody subscribed for', () => {

@@ -17,6 +17,7 @@ import {
 import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
 import { parseTenantId, type TenantId } from '@seismo/storage';
 import { type AnomalyFeed } from '../stream/anomaly.feed';
+import { type TriageDecision } from './anomaly.triager';
 
 export interface AlertingServiceOptions {
   /** What feedback taught (FeedbackDirectory.suppresses): a suppressed anomaly opens and updates nothing. */
@@ -26,6 +27,15 @@ export interface AlertingServiceOptions {
    * a tenant are watched only while `watches` says so (it has a subscription).
    */
   readonly silence?: { readonly watch: SilenceWatch; readonly watches: (tenant: TenantId) => boolean };
+  /**
+   * LLM triage (anomaly.triager.ts); absent: none. An anomaly of a tenant it triages waits
+   * for its decision (within the triager's wait) before it joins an incident; scoring and
+   * storing never do.
+   */
+  readonly triage?: {
+    settingsOf(tenant: TenantId): unknown;
+    judge(event: AnomalyEvent, severity: Severity): Promise<TriageDecision>;
+  };
   /** How often open incidents are looked at: resolved when quiet, notified again when due (default 5 s). */
   readonly tickMs?: number;
   readonly clock?: () => number;
@@ -41,6 +51,12 @@ export interface AlertingCounts {
   muted: number;
   silenced: number;
   rateLimited: number;
+  /** Anomalies that went through LLM triage (verdict or skip). */
+  triaged: number;
+  /** Anomalies kept quiet by an `expected` verdict (the tenant's `suppress` policy). */
+  expectedQuiet: number;
+  /** Anomalies kept quiet because their series' profile says the move does not matter. */
+  directionQuiet: number;
 }
 
 const DEFAULT_TICK_MS = 5000;
@@ -74,7 +90,13 @@ export class AlertingService {
     muted: 0,
     silenced: 0,
     rateLimited: 0,
+    triaged: 0,
+    expectedQuiet: 0,
+    directionQuiet: 0,
   };
+  private readonly triage: AlertingServiceOptions['triage'];
+  /** Anomalies waiting for their triage: stop() lets them reach their incidents first. */
+  private readonly inTriage = new Set<Promise<void>>();
 
   constructor(
     private readonly feed: AnomalyFeed,
@@ -91,6 +113,7 @@ export class AlertingService {
     this.logger = options.logger ?? new Logger(AlertingService.name);
     this.suppresses = options.suppresses;
     this.silence = options.silence;
+    this.triage = options.triage;
   }
 
   /** Resumes the outbox's pending deliveries, then follows the feed. */
@@ -107,6 +130,7 @@ export class AlertingService {
     this.unsubscribe = undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await Promise.all([...this.inTriage]);
     await this.chain;
     await this.dispatcher.stop();
   }
@@ -138,7 +162,42 @@ export class AlertingService {
       severity: severityOf(event.severity),
       detectors: event.detectors,
     };
+    if (this.triage?.settingsOf(tenantId)) {
+      this.judge(event, anomaly);
+      return;
+    }
     this.route(this.tracker.observe(anomaly, this.clock()));
+  }
+
+  /** Resolves once every anomaly waiting for its triage went on (and what it routed is in the outbox). */
+  async triaged(): Promise<void> {
+    while (this.inTriage.size > 0) await Promise.all([...this.inTriage]);
+    await this.chain;
+  }
+
+  private judge(event: AnomalyEvent, anomaly: ObservedAnomaly): void {
+    const waiting = this.triage!.judge(event, anomaly.severity)
+      .catch((error: unknown): TriageDecision => {
+        this.logger.error(
+          `triage of ${event.id} failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        return {
+          triage: { status: 'skipped', reason: 'failed' },
+          severity: anomaly.severity,
+          quiet: undefined,
+        };
+      })
+      .then((decision) => {
+        this.counts.triaged++;
+        if (decision.quiet === 'expected') this.counts.expectedQuiet++;
+        else if (decision.quiet === 'direction') this.counts.directionQuiet++;
+        else {
+          const triaged = { ...anomaly, severity: decision.severity, triage: decision.triage };
+          this.route(this.tracker.observe(triaged, this.clock()));
+        }
+      })
+      .finally(() => this.inTriage.delete(waiting));
+    this.inTriage.add(waiting);
   }
 
   /** Whether the arrivals of `tenant` are worth reporting to `seen` (the ingest path asks first). */

@@ -1,18 +1,32 @@
+import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { type SeismoConfig } from '@seismo/config';
+import { type LlmConfig, type SeismoConfig } from '@seismo/config';
 import {
   AlertRouter,
   createChannels,
   DeliveryDispatcher,
   type DeliveryRepository,
   type FeedbackDirectory,
+  FeedbackRepository,
   IncidentTracker,
   SilenceWatch,
   type SubscriptionDirectory,
 } from '@seismo/alerting';
-import { emptyUsage, hourOf, parseDedupToken, type UsageRepository } from '@seismo/storage';
+import { createLlmProvider, LlmTriage, ProfileRepository, TriageScheduler } from '@seismo/llm';
+import {
+  type AnomalyRepository,
+  type ClickHouseAccess,
+  emptyUsage,
+  hourOf,
+  parseDedupToken,
+  parseTenantId,
+  type PointRepository,
+  type UsageRepository,
+} from '@seismo/storage';
+import { type TenantDirectory } from '@seismo/tenancy';
 import { type AnomalyFeed } from '../stream/anomaly.feed';
 import { AlertingService } from './alerting.service';
+import { AnomalyTriager } from './anomaly.triager';
 
 /** A subscription whose receiver answered 410 Gone is muted this long (a year): it said to stop. */
 const GONE_MUTE_MS = 365 * 24 * 3_600_000;
@@ -23,11 +37,28 @@ export interface AlertingParts {
   readonly deliveries: DeliveryRepository;
   readonly usage: UsageRepository;
   readonly feedback: FeedbackDirectory;
+  /** What LLM triage reads and writes; absent: no triage, whatever the configuration. */
+  readonly triage?: {
+    readonly connection: ClickHouseAccess;
+    readonly tenants: TenantDirectory;
+    readonly points: PointRepository;
+    readonly anomalies: AnomalyRepository;
+  };
+}
+
+/** LLM triage as it runs: for /metrics, the usage's cost estimate and the tests. */
+export interface RunningTriage {
+  readonly triage: LlmTriage;
+  readonly scheduler: TriageScheduler<unknown>;
+  /** USD per million tokens, input and output (SEISMO_LLM_PRICE_IN/OUT or the model's list price). */
+  readonly price: { readonly inPerMillion: number; readonly outPerMillion: number };
 }
 
 /** The running alerting path and what closes it. */
 export interface RunningAlerting {
   readonly service: AlertingService;
+  /** LLM triage, when configured. */
+  readonly llm?: RunningTriage;
   close(): Promise<void>;
 }
 
@@ -75,6 +106,8 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
     subscriptionsOf: (tenant) => parts.subscriptions.list(tenant),
     silencesOf: (tenant, now) => parts.subscriptions.silencesOf(tenant, now),
   });
+  const llm =
+    config.llm && parts.triage ? startTriage(config.llm, parts.triage, parts.usage, logger) : undefined;
   const { tickMs, resolveAfterMs, renotifyAfterMs, noDataAfterMs } = config.incidents;
   const tracker = new IncidentTracker({ policy: { resolveAfterMs, renotifyAfterMs } });
   const service = new AlertingService(parts.feed, tracker, router, dispatcher, {
@@ -84,18 +117,74 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
       watches: (tenant) => parts.subscriptions.list(tenant).length > 0,
     },
     tickMs,
+    ...(llm ? { triage: llm.triager } : {}),
   });
   try {
     await service.start();
   } catch (error) {
+    await llm?.scheduler.stop();
     channels.close();
     throw error;
   }
   return {
     service,
+    ...(llm ? { llm: { triage: llm.triage, scheduler: llm.scheduler, price: llm.price } } : {}),
     close: async () => {
+      // Candidates waiting for the LLM go on at once, marked skipped (stopped), before the outbox stops.
+      await llm?.scheduler.stop();
       await service.stop();
       channels.close();
     },
   };
+}
+
+/**
+ * LLM triage for the tenants that opted in: the configured provider behind one scheduler
+ * (queue, concurrency, timeouts, retries, breaker, daily budgets: the deployment's and each
+ * tenant's, its own or the default), tokens metered as `llm_tokens_in`/`llm_tokens_out`
+ * under a token naming the work, so a retried write counts once.
+ */
+function startTriage(
+  config: LlmConfig,
+  parts: NonNullable<AlertingParts['triage']>,
+  usage: UsageRepository,
+  logger: Logger,
+): RunningTriage & { triager: AnomalyTriager } {
+  const scheduler = new TriageScheduler<unknown>({
+    queueSize: config.queueSize,
+    concurrency: config.concurrency,
+    timeoutMs: config.timeoutMs,
+    budgets: {
+      globalDailyTokens: config.dailyTokens,
+      tenantDailyTokens: (tenant) =>
+        parts.tenants.get(parseTenantId(tenant))?.llm.dailyTokens ?? config.tenantDailyTokens,
+    },
+  });
+  const triage = new LlmTriage(createLlmProvider(config), scheduler, {
+    profiles: new ProfileRepository(parts.connection),
+    logPrompts: config.logPrompts,
+    meter: (tenant, spent, key) => {
+      const row = {
+        ...emptyUsage(parseTenantId(tenant), hourOf(Date.now())),
+        llmTokensIn: spent.inputTokens,
+        llmTokensOut: spent.outputTokens,
+      };
+      // The key names the work (`triage/<anomaly>`, `profile/<tenant>/<pattern>`); its digest fits a dedup token.
+      const token = parseDedupToken(`llm/${createHash('sha256').update(key).digest('hex').slice(0, 40)}`);
+      usage.insertBatch([row], token).catch((error: unknown) => {
+        logger.error(`metering the LLM tokens of ${tenant} failed: ${String(error)}`);
+      });
+    },
+  });
+  const triager = new AnomalyTriager({
+    llm: triage,
+    tenant: (id) => parts.tenants.get(id),
+    points: parts.points,
+    anomalies: parts.anomalies,
+    feedback: new FeedbackRepository(parts.connection),
+    waitMs: config.waitMs,
+  });
+  logger.log(`LLM triage: ${config.provider} ${config.model}, for the tenants that turned it on`);
+  const price = { inPerMillion: config.priceInPerMillion, outPerMillion: config.priceOutPerMillion };
+  return { triage, scheduler, triager, price };
 }

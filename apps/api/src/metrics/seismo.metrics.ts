@@ -1,4 +1,11 @@
+import { type BreakerState, SKIP_REASONS, type TriageCounts } from '@seismo/llm';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the LLM gauges read on each scrape: the triage scheduler. */
+export interface TriageSource {
+  readonly counts: TriageCounts;
+  state(): BreakerState;
+}
 
 /** What the engine gauges read on each scrape: the engine's BatchProcessor. */
 export interface EngineStateSource {
@@ -69,6 +76,54 @@ export class SeismoMetrics {
     help: 'Queue messages, or points within them, the engine refused (the reason is in the log)',
     registers: [this.registry],
   });
+
+  /**
+   * LLM triage, read at scrape time from its scheduler: jobs by outcome (done, cached, or
+   * the reason they were skipped), tokens spent, the queue and the circuit breaker.
+   */
+  observeTriage(triage: TriageSource): void {
+    new Gauge({
+      name: 'seismo_llm_jobs',
+      help: 'LLM triage and profiling jobs since start, by outcome (done, cached, or why they were skipped)',
+      labelNames: ['outcome'] as const,
+      registers: [this.registry],
+      collect() {
+        const counts = triage.counts;
+        this.set({ outcome: 'done' }, counts.done);
+        this.set({ outcome: 'cached' }, counts.cached);
+        for (const reason of SKIP_REASONS) this.set({ outcome: reason }, counts[reason]);
+      },
+    });
+    new Gauge({
+      name: 'seismo_llm_tokens',
+      help: 'LLM tokens spent since start, by direction',
+      labelNames: ['direction'] as const,
+      registers: [this.registry],
+      collect() {
+        this.set({ direction: 'in' }, triage.counts.tokensIn);
+        this.set({ direction: 'out' }, triage.counts.tokensOut);
+      },
+    });
+    new Gauge({
+      name: 'seismo_llm_queue',
+      help: 'LLM jobs waiting (queued) and being worked on (in_flight)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      collect() {
+        this.set({ state: 'queued' }, triage.counts.queued);
+        this.set({ state: 'in_flight' }, triage.counts.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'seismo_llm_circuit_open',
+      help: '1 while the LLM circuit breaker is open (calls are skipped), 0.5 half-open, 0 closed',
+      registers: [this.registry],
+      collect() {
+        const state = triage.state();
+        this.set(state === 'open' ? 1 : state === 'half_open' ? 0.5 : 0);
+      },
+    });
+  }
 
   /**
    * Gauges of the engine's detector state, read at scrape time from what holds it: only

@@ -1,10 +1,16 @@
 import { type SchemaObject } from '@nestjs/swagger';
+import { SKIP_REASONS, TRIAGE_SEVERITIES, VERDICTS } from '@seismo/llm';
 import {
   AUDIT_ACTIONS,
   DEFAULT_GRACE_DAYS,
+  DEFAULT_TENANT_LLM,
+  EXPECTED_POLICIES,
   LIMIT_FIELDS,
   MAX_GRACE_DAYS,
   MAX_LIMIT,
+  MAX_LLM_DAILY_TOKENS,
+  MAX_REDACT_LABEL_LENGTH,
+  MAX_REDACT_LABELS,
   PLAN_NAMES,
   PLANS,
   ROLES,
@@ -93,6 +99,64 @@ const limitsSchema = (nullable: boolean): SchemaObject => ({
   ),
 });
 
+const LLM_DESCRIPTIONS = {
+  triage: "anomalies of this tenant are triaged by the deployment's LLM",
+  daily_tokens:
+    "tokens per UTC day this tenant may spend; null: the deployment's SEISMO_LLM_TENANT_DAILY_TOKENS",
+  expected_policy:
+    'what an `expected` verdict does to its alert: suppress (no alert), downgrade (severity info, still ' +
+    'alerts), annotate (alert unchanged, verdict shown)',
+  redact_labels:
+    'label names whose values are never sent to the LLM (replaced by "[redacted]"); globs with * allowed',
+  profiling:
+    'series are profiled (kind, direction, seasonality, unit) by one cached LLM call the first time they are seen',
+};
+
+/** LLM settings; `change`: what a body gives, every setting optional and daily_tokens null to reset. */
+const llmSchema = (change: boolean): SchemaObject => ({
+  type: 'object',
+  ...(change ? { additionalProperties: false } : { required: Object.keys(LLM_DESCRIPTIONS) }),
+  properties: {
+    triage: { type: 'boolean', default: DEFAULT_TENANT_LLM.triage, description: LLM_DESCRIPTIONS.triage },
+    daily_tokens: {
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_LLM_DAILY_TOKENS,
+      nullable: true,
+      description: LLM_DESCRIPTIONS.daily_tokens,
+    },
+    expected_policy: {
+      type: 'string',
+      enum: [...EXPECTED_POLICIES],
+      default: DEFAULT_TENANT_LLM.expectedPolicy,
+      description: LLM_DESCRIPTIONS.expected_policy,
+    },
+    redact_labels: {
+      type: 'array',
+      items: { type: 'string', minLength: 1, maxLength: MAX_REDACT_LABEL_LENGTH },
+      maxItems: MAX_REDACT_LABELS,
+      default: [],
+      description: LLM_DESCRIPTIONS.redact_labels,
+      example: ['customer_*', 'email'],
+    },
+    profiling: {
+      type: 'boolean',
+      default: DEFAULT_TENANT_LLM.profiling,
+      description: LLM_DESCRIPTIONS.profiling,
+    },
+  },
+});
+
+const LLM_TRIAGE: SchemaObject = {
+  type: 'boolean',
+  description: 'llm.triage as a flag of its own; giving both is refused (400 naming llm_triage)',
+};
+
+const LLM_CHANGE: SchemaObject = {
+  ...llmSchema(true),
+  description: 'merged into the current settings (the defaults, for a new tenant)',
+};
+
 export const CREATE_TENANT: SchemaObject = {
   type: 'object',
   required: ['name'],
@@ -116,6 +180,8 @@ export const CREATE_TENANT: SchemaObject = {
         "the tenant's first admin member: the key returned is then theirs; without it, a service key. " +
         'Either way the key has every scope (ingest, read, admin).',
     },
+    llm_triage: { ...LLM_TRIAGE, default: false },
+    llm: LLM_CHANGE,
   },
 };
 
@@ -135,8 +201,8 @@ export const UPDATE_TENANT: SchemaObject = {
   type: 'object',
   additionalProperties: false,
   description:
-    'the fields to change; the others stay. plan and limits only with the deployment admin token (403 with a ' +
-    "tenant's key: a tenant cannot raise its own limits)",
+    'the fields to change; the others stay. plan, limits, llm_triage and llm only with the deployment admin ' +
+    "token (403 with a tenant's key: a tenant cannot raise its own limits nor spend the deployment's LLM budget)",
   properties: {
     name: { type: 'string' },
     retention: {
@@ -164,6 +230,8 @@ export const UPDATE_TENANT: SchemaObject = {
       description:
         "overrides of the plan's limits for this tenant: a number sets one, null returns to the plan's",
     },
+    llm_triage: LLM_TRIAGE,
+    llm: LLM_CHANGE,
   },
 };
 
@@ -179,6 +247,7 @@ export const TENANT: SchemaObject = {
     'plan',
     'limits',
     'limit_overrides',
+    'llm',
   ],
   properties: {
     id: { type: 'string' },
@@ -208,6 +277,10 @@ export const TENANT: SchemaObject = {
     plan: PLAN_SCHEMA,
     limits: { ...limitsSchema(false), description: 'the limits in force: the plan with the overrides' },
     limit_overrides: { ...limitsSchema(false), description: "only the limits set over the plan's" },
+    llm: {
+      ...llmSchema(false),
+      description: "the tenant's LLM settings; daily_tokens null: the deployment's",
+    },
   },
 };
 
@@ -436,6 +509,27 @@ export const ERROR = { $ref: '#/components/schemas/Error' };
 export const MEMBER = { $ref: '#/components/schemas/Member' };
 export const INGEST_ANSWER = { $ref: '#/components/schemas/IngestAnswer' };
 
+/** What LLM triage made of an anomaly (absent when the tenant has no triage, or it is still being triaged). */
+export const TRIAGE: SchemaObject = {
+  type: 'object',
+  required: ['triage'],
+  properties: {
+    triage: {
+      type: 'string',
+      enum: ['done', 'skipped'],
+      description:
+        'done: the LLM answered; skipped: it could not in time (see reason), the alert went out without it',
+    },
+    verdict: { type: 'string', enum: [...VERDICTS] },
+    severity: { type: 'string', enum: [...TRIAGE_SEVERITIES] },
+    explanation: { type: 'string', description: 'at most two sentences' },
+    likely_cause: { type: 'string' },
+    confidence: { type: 'number', minimum: 0, maximum: 1 },
+    model: { type: 'string' },
+    reason: { type: 'string', enum: [...SKIP_REASONS] },
+  },
+};
+
 export const ANOMALIES: SchemaObject = {
   type: 'object',
   required: ['anomalies'],
@@ -453,7 +547,7 @@ export const ANOMALIES: SchemaObject = {
           score: { type: 'number', minimum: 0, maximum: 1 },
           severity: { type: 'string' },
           detectors: { type: 'array', items: { type: 'string' } },
-          explanation: { type: 'string' },
+          explanation: TRIAGE,
         },
       },
     },
@@ -558,7 +652,7 @@ export const ANOMALY_STREAM: SchemaObject = {
         values: { type: 'array', items: { type: 'number' } },
       },
     },
-    explanation: { type: 'string' },
+    explanation: TRIAGE,
   },
 };
 
@@ -762,8 +856,8 @@ const USAGE_COUNTS: Record<string, SchemaObject> = {
   active_series: { type: 'integer', description: 'distinct series with a point scored in the bucket' },
   anomalies: { type: 'integer' },
   alerts_delivered: { type: 'integer', description: 'alerts delivered; 0 until alerting exists' },
-  llm_tokens_in: { type: 'integer', description: 'LLM prompt tokens; 0 until LLM triage exists' },
-  llm_tokens_out: { type: 'integer', description: 'LLM completion tokens; 0 until LLM triage exists' },
+  llm_tokens_in: { type: 'integer', description: 'LLM prompt tokens (triage and profiling)' },
+  llm_tokens_out: { type: 'integer', description: 'LLM completion tokens (triage and profiling)' },
 };
 
 const usageCounts = (extra: Record<string, SchemaObject> = {}): SchemaObject => ({
@@ -779,7 +873,13 @@ export const USAGE: SchemaObject = {
     from: { type: 'string', format: 'date-time' },
     to: { type: 'string', format: 'date-time' },
     granularity: { type: 'string', enum: ['hour', 'day'] },
-    totals: usageCounts(),
+    totals: usageCounts({
+      llm_cost_usd: {
+        type: 'number',
+        description:
+          "estimated cost of the range's LLM tokens at the deployment's model price; 0 without LLM triage",
+      },
+    }),
     buckets: {
       type: 'array',
       items: usageCounts({

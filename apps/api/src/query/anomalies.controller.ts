@@ -1,5 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { type AnomalyTriageJson, readTriageJson } from '@seismo/llm';
 import { type StoredAnomaly } from '@seismo/storage';
 import { type Tenant } from '@seismo/tenancy';
 import { z } from 'zod';
@@ -27,7 +28,8 @@ export interface AnomalyBody {
   score: number;
   severity: string;
   detectors: readonly string[];
-  explanation?: string;
+  /** LLM triage's verdict (or why there is none); absent for a tenant without triage. */
+  explanation?: AnomalyTriageJson;
 }
 
 @ApiTags('query')
@@ -76,6 +78,6 @@ function toBody(a: StoredAnomaly): AnomalyBody {
     score: a.score,
     severity: a.severity,
     detectors: a.detectors,
-    ...(a.explanation ? { explanation: a.explanation } : {}),
+    ...(a.explanation ? { explanation: readTriageJson(a.explanation) } : {}),
   };
 }

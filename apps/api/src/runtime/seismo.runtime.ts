@@ -199,7 +199,15 @@ export class SeismoRuntime {
       });
       // In the API side only, on the live feed: the engine never waits on an alert.
       if (config.role !== 'engine') {
-        alerting = await startAlerting(config, { feed, subscriptions, deliveries, usage, feedback });
+        alerting = await startAlerting(config, {
+          feed,
+          subscriptions,
+          deliveries,
+          usage,
+          feedback,
+          triage: { connection, tenants, points, anomalies },
+        });
+        if (alerting.llm) metrics.observeTriage(alerting.llm.scheduler);
       }
       return new SeismoRuntime(
         config.role,
@@ -237,6 +245,11 @@ export class SeismoRuntime {
       await connection.close();
       throw error;
     }
+  }
+
+  /** LLM triage (undefined without SEISMO_LLM_PROVIDER, or in an engine-only process). */
+  get llm() {
+    return this.alerting?.llm;
   }
 
   /** The alerting path (undefined in an engine-only process). */

@@ -27,12 +27,15 @@ import {
   type AuditContext,
   DEFAULT_GRACE_DAYS,
   describeValue,
+  EXPECTED_POLICIES,
+  type ExpectedPolicy,
   MAX_GRACE_DAYS,
   type KeyIdentity,
   TenancyException,
   TenancyExceptionCode,
   type Tenant,
   type TenantChanges,
+  type TenantLlmChanges,
   LIMIT_FIELDS,
   LIMIT_NAMES,
   type LimitChanges,
@@ -64,6 +67,24 @@ const retention = z
   })
   .strict();
 
+/** LLM settings to set, merged into the current ones; ranges are checked by libs/tenancy. */
+const llm = z
+  .object({
+    triage: z.boolean().optional(),
+    /** null: back to the deployment's SEISMO_LLM_TENANT_DAILY_TOKENS. */
+    daily_tokens: z.number().int().nullable().optional(),
+    expected_policy: z.enum(EXPECTED_POLICIES).optional(),
+    redact_labels: z.array(z.string()).optional(),
+    profiling: z.boolean().optional(),
+  })
+  .strict();
+
+/** `llm_triage` is `llm.triage` spelled as a flag of its own: given both, which one was meant is unclear. */
+function oneTriage(body: { llm_triage?: boolean; llm?: { triage?: boolean } }): boolean {
+  return body.llm_triage === undefined || body.llm?.triage === undefined;
+}
+const ONE_TRIAGE = { message: 'give llm_triage or llm.triage, not both', path: ['llm_triage'] };
+
 const createTenant = z
   .object({
     name: z.string(),
@@ -71,8 +92,11 @@ const createTenant = z
     zero_retention: z.boolean().optional(),
     plan: z.enum(PLAN_NAMES).optional(),
     admin_email: z.string().optional(),
+    llm_triage: z.boolean().optional(),
+    llm: llm.optional(),
   })
-  .strict();
+  .strict()
+  .refine(oneTriage, ONE_TRIAGE);
 
 /** Each limit a number (set it) or null (back to the plan's); checked in range by libs/tenancy. */
 const limits = z
@@ -91,11 +115,15 @@ const updateTenant = z
     billing: z.object({ stripe_customer_id: z.string().nullable() }).strict().optional(),
     plan: z.enum(PLAN_NAMES).optional(),
     limits: limits.optional(),
+    llm_triage: z.boolean().optional(),
+    llm: llm.optional(),
   })
   .strict()
   .refine((body) => Object.values(body).some((value) => value !== undefined), {
-    message: 'nothing to change: give name, retention, zero_retention, plan, limits or billing',
-  });
+    message:
+      'nothing to change: give name, retention, zero_retention, plan, limits, billing, llm_triage or llm',
+  })
+  .refine(oneTriage, ONE_TRIAGE);
 
 const closeTenant = z
   .object({ grace_days: z.number().int().min(0).max(MAX_GRACE_DAYS).default(DEFAULT_GRACE_DAYS) })
@@ -126,6 +154,14 @@ export interface TenantBody {
   limits: Record<string, number>;
   /** Only the limits set for this tenant over its plan's. */
   limit_overrides: Record<string, number>;
+  llm: {
+    triage: boolean;
+    /** null: the deployment's SEISMO_LLM_TENANT_DAILY_TOKENS. */
+    daily_tokens: number | null;
+    expected_policy: ExpectedPolicy;
+    redact_labels: readonly string[];
+    profiling: boolean;
+  };
 }
 
 @ApiTags('tenants')
@@ -170,7 +206,7 @@ export class TenantsController {
   @Get(':id')
   @TenantOrDeploymentAdminAccess('read')
   @ApiOperation({
-    summary: "A tenant's name, retention, plan, limits and billing link",
+    summary: "A tenant's name, retention, plan, limits, billing link and LLM settings",
     description:
       'With the admin token, any tenant; with a key, its own tenant only (another id answers 404).',
   })
@@ -195,10 +231,11 @@ export class TenantsController {
   @Patch(':id')
   @TenantOrDeploymentAdminAccess('admin')
   @ApiOperation({
-    summary: "Change a tenant's name, retention, plan, limits or billing",
+    summary: "Change a tenant's name, retention, plan, limits, billing or LLM settings",
     description:
       'With the admin token, any tenant; with an admin-scoped key, its own tenant only, and not its plan, ' +
-      'limits or billing (403). A new retention applies to the rows already stored too: the answer comes once ' +
+      'limits, billing or LLM settings (403). llm_triage is llm.triage (give one of them); llm is merged into ' +
+      'the current settings. A new retention applies to the rows already stored too: the answer comes once ' +
       'they are rewritten, and what a shorter retention no longer keeps is gone. billing is the Stripe customer ' +
       'usage is billed to. Every change is in the audit log.',
   })
@@ -216,11 +253,15 @@ export class TenantsController {
     const input = updateTenant.parse(body ?? {});
     const id = identity ? ownTenant(identity, rawId) : knownTenantId(rawId);
     // Checked before anything is written, so a refused change leaves the rest unchanged too.
-    // A tenant's own admins must not raise their own limits: plan and limits are the deployment's.
-    if (identity && (input.plan !== undefined || input.limits !== undefined)) {
+    // A tenant's own admins must not raise their own limits: plan and limits are the deployment's,
+    // and so is LLM triage, which spends the deployment's LLM budget.
+    const deploymentOnly = (['plan', 'limits', 'llm_triage', 'llm'] as const).find(
+      (field) => input[field] !== undefined,
+    );
+    if (identity && deploymentOnly !== undefined) {
       throw new TenancyException(
         TenancyExceptionCode.FORBIDDEN,
-        `${input.plan !== undefined ? 'plan' : 'limits'} can only be changed with the deployment admin token`,
+        `${deploymentOnly} can only be changed with the deployment admin token`,
       );
     }
     let customerId: string | null | undefined;
@@ -407,6 +448,20 @@ function tenantFields(input: z.infer<typeof createTenant> | z.infer<typeof updat
       ? { anomaliesDays: input.retention.anomalies_days }
       : {}),
     ...(input.zero_retention !== undefined ? { zeroRetention: input.zero_retention } : {}),
+    ...(input.llm_triage !== undefined || input.llm !== undefined
+      ? { llm: llmChanges(input.llm_triage, input.llm ?? {}) }
+      : {}),
+  };
+}
+
+function llmChanges(triage: boolean | undefined, input: z.infer<typeof llm>): TenantLlmChanges {
+  const given = triage ?? input.triage;
+  return {
+    ...(given !== undefined ? { triage: given } : {}),
+    ...(input.daily_tokens !== undefined ? { dailyTokens: input.daily_tokens } : {}),
+    ...(input.expected_policy !== undefined ? { expectedPolicy: input.expected_policy } : {}),
+    ...(input.redact_labels !== undefined ? { redactLabels: input.redact_labels } : {}),
+    ...(input.profiling !== undefined ? { profiling: input.profiling } : {}),
   };
 }
 
@@ -445,5 +500,12 @@ function tenantBody(tenant: Tenant, stripeCustomerId: string | null): TenantBody
     plan: tenant.plan,
     limits: snakeLimits(resolveLimits(tenant.plan, tenant.limitOverrides)),
     limit_overrides: snakeLimits(tenant.limitOverrides),
+    llm: {
+      triage: tenant.llm.triage,
+      daily_tokens: tenant.llm.dailyTokens ?? null,
+      expected_policy: tenant.llm.expectedPolicy,
+      redact_labels: tenant.llm.redactLabels,
+      profiling: tenant.llm.profiling,
+    },
   };
 }

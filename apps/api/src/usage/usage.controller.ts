@@ -24,7 +24,7 @@ export interface UsageBody {
   from: string;
   to: string;
   granularity: UsageGranularity;
-  totals: UsageCounts;
+  totals: UsageCounts & { llm_cost_usd: number };
   buckets: Array<{ start: string } & UsageCounts>;
 }
 
@@ -44,8 +44,8 @@ export class UsageController {
     description:
       'Buckets start at from rounded down to the hour (or UTC day); only buckets with usage are listed. ' +
       'active_series counts the distinct series that had a point scored in the bucket (in the whole range, for ' +
-      'totals), so it does not add up across buckets. alerts_delivered and llm_tokens_* stay 0 until alerting and ' +
-      'LLM triage exist.',
+      'totals), so it does not add up across buckets. totals.llm_cost_usd estimates what the LLM tokens cost at ' +
+      "the deployment's model price (SEISMO_LLM_PRICE_IN/OUT, USD per million tokens).",
   })
   @ApiQuery({
     name: 'from',
@@ -75,8 +75,17 @@ export class UsageController {
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       granularity: q.granularity,
-      totals,
+      totals: { ...totals, llm_cost_usd: this.costOf(totals) },
       buckets: buckets.map((b) => ({ start: new Date(b.start).toISOString(), ...b.counts })),
     };
+  }
+
+  /** The tokens' cost at the configured price, to the micro-dollar; 0 without LLM triage. */
+  private costOf(counts: UsageCounts): number {
+    const price = this.runtime.llm?.price;
+    if (!price) return 0;
+    const usd =
+      (counts.llm_tokens_in * price.inPerMillion + counts.llm_tokens_out * price.outPerMillion) / 1e6;
+    return Math.round(usd * 1e6) / 1e6;
   }
 }

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { type AnomalyTriageJson, triageJson } from '@seismo/llm/verdict';
 import { type Channel, type Delivery, type SendOutcome, wrongTarget } from '../channel';
 import { type Notification } from '../notification';
 import { type OutboundHttp } from './outbound-http';
@@ -30,6 +31,8 @@ export interface WebhookBody {
     readonly ts: string;
     readonly value: number;
     readonly score: number;
+    /** LLM triage of the point (GET /v1/anomalies' `explanation`); absent without triage. */
+    readonly explanation?: AnomalyTriageJson;
   }>;
   readonly anomaly_ids: readonly string[];
   readonly links: {
@@ -67,6 +70,7 @@ export function webhookBodyOf(delivery: Delivery): WebhookBody {
       ts: iso(s.ts),
       value: s.value,
       score: s.score,
+      ...(s.triage ? { explanation: triageJson(s.triage) } : {}),
     })),
     anomaly_ids: n.anomalyIds,
     links: {

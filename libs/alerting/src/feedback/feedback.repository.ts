@@ -33,6 +33,14 @@ const COLUMNS = `tenant_id, anomaly_id, series, toUnixTimestamp64Milli(ts) AS ts
  * once ClickHouse stored the row; reads use FINAL, so the latest label of an anomaly is
  * the one read.
  */
+/** A labelled anomaly of a series, as LLM triage is shown it. */
+export interface LabelledAnomaly {
+  readonly ts: number;
+  readonly value: number;
+  readonly score: number;
+  readonly label: FeedbackLabel;
+}
+
 export class FeedbackRepository {
   constructor(private readonly clickhouse: ClickHouseAccess) {}
 
@@ -92,6 +100,39 @@ export class FeedbackRepository {
       { tenant, ids: anomalyIds },
     );
     return new Map(rows.map((r) => [r.anomaly_id, r.label]));
+  }
+
+  /**
+   * The latest labels of one series, newest first, each with its anomaly's value (NaN when
+   * the anomaly itself has expired): the labelled past LLM triage is shown.
+   */
+  async labelledOfSeries(tenant: TenantId, series: string, limit: number): Promise<LabelledAnomaly[]> {
+    const rows = await this.rows<{
+      ts_ms: string;
+      label: FeedbackLabel;
+      score: number;
+      value: number | null;
+    }>(
+      `SELECT toUnixTimestamp64Milli(f.ts) AS ts_ms, f.label AS label, f.score AS score, a.value AS value
+       FROM (
+         SELECT anomaly_id, ts, label, score, created_at FROM anomaly_feedback FINAL
+         WHERE tenant_id = {tenant:String} AND series = {series:String}
+         ORDER BY created_at DESC LIMIT {limit:UInt32}
+       ) AS f
+       LEFT JOIN (
+         SELECT id, argMax(value, revision) AS value FROM anomalies
+         WHERE tenant_id = {tenant:String} AND series = {series:String} GROUP BY id
+       ) AS a ON a.id = f.anomaly_id
+       ORDER BY f.created_at DESC
+       SETTINGS join_use_nulls = 1`,
+      { tenant, series, limit },
+    );
+    return rows.map((r) => ({
+      ts: Number(r.ts_ms),
+      label: r.label,
+      score: r.score,
+      value: r.value === null ? NaN : r.value,
+    }));
   }
 
   /**

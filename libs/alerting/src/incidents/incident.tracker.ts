@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseSeriesKey } from '@seismo/ingest';
+import { type AnomalyTriage } from '@seismo/llm/verdict';
 import { type TenantId } from '@seismo/storage';
 import {
   type IncidentKind,
@@ -24,6 +25,8 @@ export interface ObservedAnomaly {
   readonly score: number;
   readonly severity: Severity;
   readonly detectors: readonly string[];
+  /** LLM triage's verdict, when the tenant has triage. */
+  readonly triage?: AnomalyTriage;
 }
 
 /** How anomalies fold into incidents and when an incident speaks. One policy for the deployment. */
@@ -369,6 +372,7 @@ function trackedOf(anomaly: ObservedAnomaly): TrackedSeries {
     value: anomaly.value,
     score: anomaly.score,
     detectors: anomaly.detectors,
+    ...(anomaly.triage ? { triage: anomaly.triage } : {}),
     anomalyId: anomaly.id,
   };
 }
@@ -402,7 +406,8 @@ function summaryOf(
   }
   if (listed.length + incident.unlistedSeries === 1) {
     const s = listed[0];
-    return `Value ${formatNumber(s.value)} at ${new Date(s.ts).toISOString()}, score ${s.score.toFixed(2)}; anomalous since ${since}.`;
+    const said = s.triage?.status === 'done' ? ` ${s.triage.explanation}` : '';
+    return `Value ${formatNumber(s.value)} at ${new Date(s.ts).toISOString()}, score ${s.score.toFixed(2)}; anomalous since ${since}.${said}`;
   }
   const named = listed.slice(0, PRESENTED_SERIES).map((s) => s.series);
   const more = listed.length + incident.unlistedSeries - named.length;

@@ -1,0 +1,230 @@
+import { Logger, type LoggerService } from '@nestjs/common';
+import { type FeedbackRepository, type Severity } from '@seismo/alerting';
+import { parseSeriesKey } from '@seismo/ingest';
+import {
+  type AnomalyTriage,
+  ignoredByProfile,
+  type LlmTriage,
+  median,
+  type PastAnomaly,
+  type TriageSeverity,
+  triageJson,
+  type WindowPoint,
+} from '@seismo/llm';
+import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
+import {
+  type AnomalyRepository,
+  parseDedupToken,
+  type PointRepository,
+  type TenantId,
+} from '@seismo/storage';
+import { type Tenant, type TenantLlmSettings } from '@seismo/tenancy';
+
+/** How far back the window shown to the LLM reaches, and how many points (or buckets) it holds at most. */
+const WINDOW_MS = 7 * 86_400_000;
+const WINDOW_MAX_POINTS = 2016;
+const PAST_LABELS = 5;
+/** The first points a profile is asked from. */
+const PROFILE_POINTS = 32;
+/** The revision of an anomaly that carries its triage (0 is as detected). */
+export const TRIAGED_REVISION = 1;
+
+/** What triage decided for one anomaly's alert. */
+export interface TriageDecision {
+  readonly triage: AnomalyTriage;
+  /** The severity the alert goes out with: never above the statistical one. */
+  readonly severity: Severity;
+  /** The alert is kept quiet: an `expected` verdict under the tenant's `suppress` policy, or a move its profile says does not matter. */
+  readonly quiet: 'expected' | 'direction' | undefined;
+}
+
+export interface AnomalyTriagerParts {
+  readonly llm: LlmTriage;
+  readonly tenant: (id: TenantId) => Tenant | undefined;
+  readonly points: PointRepository;
+  readonly anomalies: AnomalyRepository;
+  readonly feedback: FeedbackRepository;
+  /** How long an alert waits for its verdict. */
+  readonly waitMs: number;
+  readonly clock?: () => number;
+  readonly logger?: Pick<LoggerService, 'warn'>;
+}
+
+/**
+ * The alert path's side of LLM triage: for an anomaly of a tenant that opted in, gathers
+ * what the LLM is shown (the series' recent window and baseline from its stored points,
+ * or only the anomaly's own context for a zero-retention tenant; the labelled past of the
+ * series; its profile), asks, stores the verdict with the anomaly (a new revision of its
+ * row, read as `explanation`), and says what it does to the alert.
+ */
+export class AnomalyTriager {
+  private readonly clock: () => number;
+  private readonly logger: Pick<LoggerService, 'warn'>;
+
+  constructor(private readonly parts: AnomalyTriagerParts) {
+    this.clock = parts.clock ?? Date.now;
+    this.logger = parts.logger ?? new Logger(AnomalyTriager.name);
+  }
+
+  /** The tenant's settings when its anomalies are triaged. */
+  settingsOf(tenant: TenantId): TenantLlmSettings | undefined {
+    const settings = this.parts.tenant(tenant)?.llm;
+    return settings?.triage ? settings : undefined;
+  }
+
+  /** Never rejects: whatever fails, the anomaly alerts with `triage: skipped` or its verdict. */
+  async judge(event: AnomalyEvent, severity: Severity): Promise<TriageDecision> {
+    const tenantId = event.tenant_id as TenantId;
+    const tenant = this.parts.tenant(tenantId);
+    const settings = tenant?.llm;
+    if (!tenant || !settings?.triage) {
+      return { triage: { status: 'skipped', reason: 'stopped' }, severity, quiet: undefined };
+    }
+    const started = this.clock();
+    const identity = parseSeriesKey(event.series);
+    const metric = identity?.metric ?? event.series;
+    const labels = identity?.labels ?? {};
+    const ts = Date.parse(event.ts);
+    const privacy = { redactLabels: settings.redactLabels, zeroRetention: tenant.zeroRetention };
+    const [window, past] = await Promise.all([
+      this.windowOf(tenant, event, ts),
+      this.pastOf(tenantId, event.series),
+    ]);
+    const left = () => Math.max(0, this.parts.waitMs - (this.clock() - started));
+    const profile = settings.profiling
+      ? await this.parts.llm.profile(
+          tenantId,
+          metric,
+          labels,
+          window.slice(0, PROFILE_POINTS),
+          privacy,
+          left(),
+        )
+      : undefined;
+    const triage = await this.parts.llm.triage(
+      {
+        tenantId,
+        anomalyId: event.id,
+        metric,
+        labels,
+        ts,
+        value: event.value,
+        score: event.score,
+        severity: severity as TriageSeverity,
+        detectors: event.detectors,
+        window,
+        past,
+        ...(profile ? { profile } : {}),
+      },
+      privacy,
+      left(),
+    );
+    await this.store(tenant, event, triage);
+    return decide(triage, severity, settings, ignoredByProfile(profile, moveOf(event.value, window)));
+  }
+
+  /** The series' stored points before the anomaly (bucketed past 2016), else the anomaly's context. */
+  private async windowOf(tenant: Tenant, event: AnomalyEvent, ts: number): Promise<WindowPoint[]> {
+    const context = event.context.ts.map((t, i) => ({ ts: Date.parse(t), value: event.context.values[i] }));
+    if (tenant.zeroRetention) return context;
+    try {
+      const range = await this.parts.points.range(
+        tenant.id,
+        event.series,
+        ts - WINDOW_MS,
+        ts + 1,
+        WINDOW_MAX_POINTS,
+      );
+      const stored =
+        range.resolution === 'raw'
+          ? range.points.map((p) => ({ ts: p.ts, value: p.value }))
+          : range.buckets.map((b) => ({ ts: b.ts, value: b.avg }));
+      // The engine writes the points and the anomaly together; a window without the point itself is too early.
+      return stored.length > 0 && stored[stored.length - 1].ts >= ts ? stored : context;
+    } catch (error) {
+      this.logger.warn(
+        `reading the window of ${event.id} failed, triaging on its context: ${messageOf(error)}`,
+      );
+      return context;
+    }
+  }
+
+  private async pastOf(tenant: TenantId, series: string): Promise<PastAnomaly[]> {
+    try {
+      const labelled = await this.parts.feedback.labelledOfSeries(tenant, series, PAST_LABELS);
+      return labelled.filter((l) => Number.isFinite(l.value));
+    } catch (error) {
+      this.logger.warn(`reading the labelled past of ${series} failed: ${messageOf(error)}`);
+      return [];
+    }
+  }
+
+  /**
+   * The anomaly's row again with its triage, one revision up: read in its place, and the
+   * same row again (a retried write) is dropped by its dedup token.
+   */
+  private async store(tenant: Tenant, event: AnomalyEvent, triage: AnomalyTriage): Promise<void> {
+    try {
+      await this.parts.anomalies.insertBatch(
+        [
+          {
+            tenantId: tenant.id,
+            id: event.id,
+            series: event.series,
+            ts: Date.parse(event.ts),
+            value: event.value,
+            score: event.score,
+            severity: event.severity,
+            detectors: event.detectors,
+            context: {
+              ts: event.context.ts.map((t) => Date.parse(t)),
+              values: event.context.values,
+            },
+            explanation: JSON.stringify(triageJson(triage)),
+            revision: TRIAGED_REVISION,
+            createdAt: this.clock(),
+            retentionDays: tenant.anomaliesDays,
+          },
+        ],
+        parseDedupToken(`triage/${tenant.id}/${event.id}`),
+      );
+    } catch (error) {
+      this.logger.warn(`storing the triage of ${event.id} failed: ${messageOf(error)}`);
+    }
+  }
+}
+
+const RANK: Readonly<Record<TriageSeverity, number>> = { info: 0, warning: 1, critical: 2 };
+
+/**
+ * What a verdict does: the LLM may lower an alert's severity or keep it quiet, never raise
+ * it or make one. `expected` follows the tenant's policy: `suppress` keeps it quiet,
+ * `downgrade` sends it as info, `annotate` sends it unchanged with the verdict shown.
+ */
+export function decide(
+  triage: AnomalyTriage,
+  severity: Severity,
+  settings: Pick<TenantLlmSettings, 'expectedPolicy'>,
+  directionIgnored: boolean,
+): TriageDecision {
+  if (directionIgnored) return { triage, severity, quiet: 'direction' };
+  if (triage.status !== 'done') return { triage, severity, quiet: undefined };
+  if (triage.verdict === 'expected') {
+    if (settings.expectedPolicy === 'suppress') return { triage, severity, quiet: 'expected' };
+    if (settings.expectedPolicy === 'downgrade') return { triage, severity: 'info', quiet: undefined };
+    return { triage, severity, quiet: undefined };
+  }
+  const lowered = RANK[triage.severity] < RANK[severity] ? triage.severity : severity;
+  return { triage, severity: lowered, quiet: undefined };
+}
+
+function moveOf(value: number, window: readonly WindowPoint[]): 'up' | 'down' | 'flat' {
+  const before = window.slice(0, -1).map((p) => p.value);
+  if (before.length === 0) return 'flat';
+  const center = median(before);
+  return value > center ? 'up' : value < center ? 'down' : 'flat';
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
