@@ -212,6 +212,19 @@ describe('LLM triage in the embedded server (a loopback LLM speaking the OpenAI 
     expect(profiling).toHaveLength(1);
   }, 60_000);
 
+  it('skips triage, asking nothing, for a tenant whose daily token budget is spent', async () => {
+    const key = await tenant('frugal', { llm: { triage: true, daily_tokens: 0 } });
+    await push(key, spikySeries('frugal_disk_io', { host: 'd' }, Date.now() - 600 * MINUTE));
+    const anomalies = await triagedAnomalies(key, 'frugal_disk_io');
+    expect(anomalies[0].explanation).toEqual({ triage: 'skipped', reason: 'tenant_budget' });
+    expect(llm.requests.some((r) => JSON.stringify(r.body).includes('frugal_disk_io'))).toBe(false);
+    const [alert] = await eventually(
+      async () => (alertsOf('frugal_disk_io').length > 0 ? alertsOf('frugal_disk_io') : undefined),
+      'its alert',
+    );
+    expect(alert.series[0].explanation).toEqual({ triage: 'skipped', reason: 'tenant_budget' });
+  }, 60_000);
+
   it('alerts without a verdict, marked skipped, while the provider fails', async () => {
     const key = await tenant('unlucky', { llm_triage: true, llm: { profiling: false } });
     await push(key, spikySeries('flaky_queue_depth', { host: 'q' }, Date.now() - 600 * MINUTE));

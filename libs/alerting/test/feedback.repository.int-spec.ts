@@ -1,5 +1,5 @@
-import { parseTenantId } from '@seismo/storage';
-import { TestStorage } from '../../storage/test/storage.harness';
+import { AnomalyRepository, parseTenantId } from '@seismo/storage';
+import { anomalyRecord, freshToken, TestStorage } from '../../storage/test/storage.harness';
 import { type Feedback } from '../src/feedback/feedback';
 import { FeedbackRepository } from '../src/feedback/feedback.repository';
 import { FeedbackSuppressor } from '../src/feedback/feedback.suppressor';
@@ -67,5 +67,64 @@ describe('FeedbackRepository (real embedded ClickHouse)', () => {
       context: { ts: [1, 2, 3, 4, 5, 6, 7, 8], values: [10, 11, 9, 10, 12, 10, 9, 15] },
     };
     expect(suppressor.suppresses(candidate)).toEqual({ by: expect.stringMatching(/^m-/) });
+  });
+
+  it("lists a series' labelled anomalies newest first, with the value of each one's latest revision", async () => {
+    const tenant = parseTenantId('fb-past');
+    const anomalies = new AnomalyRepository(storage.connection);
+    const t0 = Date.UTC(2031, 0, 1);
+    await anomalies.insertBatch(
+      [
+        anomalyRecord(tenant, 'p-1', t0, { series: 'disk', value: 90 }),
+        anomalyRecord(tenant, 'p-2', t0 + 60_000, { series: 'disk', value: 95 }),
+        anomalyRecord(tenant, 'p-2', t0 + 60_000, {
+          series: 'disk',
+          value: 95,
+          revision: 1,
+          explanation: 'x',
+        }),
+      ],
+      freshToken('seismo.anomalies'),
+    );
+    await repository.write(
+      feedback({ tenantId: tenant, series: 'disk', anomalyId: 'p-1', anomalyTs: t0, createdAt: t0 }),
+      30,
+    );
+    await repository.write(
+      feedback({
+        tenantId: tenant,
+        series: 'disk',
+        anomalyId: 'p-2',
+        anomalyTs: t0 + 60_000,
+        label: 'expected',
+        createdAt: t0 + 1,
+      }),
+      30,
+    );
+    // A label whose anomaly has expired still counts, without a value.
+    await repository.write(
+      feedback({
+        tenantId: tenant,
+        series: 'disk',
+        anomalyId: 'p-gone',
+        anomalyTs: t0 - 1,
+        createdAt: t0 + 2,
+      }),
+      30,
+    );
+    await repository.write(
+      feedback({ tenantId: tenant, series: 'cpu', anomalyId: 'p-other', createdAt: t0 + 3 }),
+      30,
+    );
+
+    const past = await repository.labelledOfSeries(tenant, 'disk', 5);
+    expect(past.map((p) => p.label)).toEqual(['false_positive', 'expected', 'false_positive']);
+    expect(past[0].value).toBeNaN();
+    expect(past.slice(1)).toEqual([
+      { ts: t0 + 60_000, value: 95, score: 0.75, label: 'expected' },
+      { ts: t0, value: 90, score: 0.75, label: 'false_positive' },
+    ]);
+    expect(await repository.labelledOfSeries(tenant, 'disk', 1)).toHaveLength(1);
+    expect(await repository.labelledOfSeries(a, 'disk', 5)).toEqual([]);
   });
 });

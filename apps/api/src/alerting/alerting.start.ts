@@ -184,6 +184,11 @@ function startTriage(
     feedback: new FeedbackRepository(parts.connection),
     waitMs: config.waitMs,
   });
+  // An erased tenant's cached answers and profiles go with it (its stored rows go with its data).
+  parts.tenants.onGone((tenant) => {
+    scheduler.forgetTenant(tenant);
+    triage.forgetTenant(tenant);
+  });
   logger.log(`LLM triage: ${config.provider} ${config.model}, for the tenants that turned it on`);
   const price = { inPerMillion: config.priceInPerMillion, outPerMillion: config.priceOutPerMillion };
   return { triage, scheduler, triager, price };
