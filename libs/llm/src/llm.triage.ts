@@ -11,7 +11,7 @@ import {
   seriesPattern,
 } from './profile';
 import { type ProfileRepository } from './profile.repository';
-import { type LlmProvider, type LlmUsage } from './provider';
+import { type JsonSchema, type LlmAnswer, type LlmProvider, type LlmUsage } from './provider';
 import { type TriageOutcome, type TriageScheduler } from './triage.scheduler';
 import { buildTriagePrompt, MAX_OUTPUT_TOKENS, type TriageCandidate } from './triage.prompt';
 import { type AnomalyTriage, parseVerdict, VERDICT_SCHEMA, VERDICT_SCHEMA_NAME } from './verdict';
@@ -96,14 +96,13 @@ export class LlmTriage {
         priority: candidate.score,
         estimatedTokens: built.estimatedTokens,
         run: async (signal) => {
-          const answer = await this.provider.complete({
-            system: built.system,
-            prompt: built.prompt,
-            schemaName: VERDICT_SCHEMA_NAME,
-            schema: VERDICT_SCHEMA,
-            maxOutputTokens: MAX_OUTPUT_TOKENS,
+          const answer = await this.ask(
+            built,
+            VERDICT_SCHEMA_NAME,
+            VERDICT_SCHEMA,
+            MAX_OUTPUT_TOKENS,
             signal,
-          });
+          );
           const verdict = parseVerdict(answer.output, answer.usage);
           if (this.logPrompts && !privacy.zeroRetention) {
             this.logger.debug?.(
@@ -183,14 +182,13 @@ export class LlmTriage {
         priority: -1,
         estimatedTokens: built.estimatedTokens,
         run: async (signal) => {
-          const answer = await this.provider.complete({
-            system: built.system,
-            prompt: built.prompt,
-            schemaName: PROFILE_SCHEMA_NAME,
-            schema: PROFILE_SCHEMA,
-            maxOutputTokens: PROFILE_MAX_OUTPUT_TOKENS,
+          const answer = await this.ask(
+            built,
+            PROFILE_SCHEMA_NAME,
+            PROFILE_SCHEMA,
+            PROFILE_MAX_OUTPUT_TOKENS,
             signal,
-          });
+          );
           return { value: parseProfile(answer.output, answer.usage), usage: answer.usage };
         },
       },
@@ -214,6 +212,23 @@ export class LlmTriage {
         );
     }
     return profile;
+  }
+
+  private ask(
+    built: { readonly system: string; readonly prompt: string },
+    schemaName: string,
+    schema: JsonSchema,
+    maxOutputTokens: number,
+    signal: AbortSignal,
+  ): Promise<LlmAnswer> {
+    return this.provider.complete({
+      system: built.system,
+      prompt: built.prompt,
+      schemaName,
+      schema,
+      maxOutputTokens,
+      signal,
+    });
   }
 
   /** Meters what a call cost; a meter that fails is logged, never the triage's failure. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type WindowPoint } from './baseline';
-import { type JsonSchema, LlmError, type LlmUsage } from './provider';
+import { parseAnswer } from './answer';
+import { type JsonSchema, type LlmUsage } from './provider';
 import { estimateTokens, redact } from './triage.prompt';
 
 export const SERIES_KINDS = [
@@ -56,13 +57,7 @@ const answer = z
   .strict();
 
 export function parseProfile(output: unknown, usage?: LlmUsage): SeriesProfile {
-  const parsed = answer.safeParse(output);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue.path.length > 0 ? issue.path.join('.') : 'answer';
-    throw new LlmError('malformed', `the profile's ${field}: ${issue.message}`, usage ? { usage } : {});
-  }
-  return parsed.data;
+  return parseAnswer(answer, output, 'profile', usage);
 }
 
 export const PROFILE_SYSTEM = [

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type JsonSchema, LlmError, type LlmUsage } from './provider';
+import { parseAnswer } from './answer';
+import { type JsonSchema, type LlmUsage } from './provider';
 import { type SkipReason } from './triage.scheduler';
 
 export const VERDICTS = ['anomaly', 'expected', 'uncertain'] as const;
@@ -56,13 +57,7 @@ const answer = z
  * is cut to its limits (an explanation to two sentences), never trusted to be short.
  */
 export function parseVerdict(output: unknown, usage?: LlmUsage): TriageVerdict {
-  const parsed = answer.safeParse(output);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue.path.length > 0 ? issue.path.join('.') : 'answer';
-    throw new LlmError('malformed', `the verdict's ${field}: ${issue.message}`, usage ? { usage } : {});
-  }
-  const v = parsed.data;
+  const v = parseAnswer(answer, output, 'verdict', usage);
   return {
     verdict: v.verdict,
     severity: v.severity,

@@ -6,7 +6,12 @@ import Anthropic, {
 } from '@anthropic-ai/sdk';
 import { type Message, type Tool } from '@anthropic-ai/sdk/resources/messages';
 import { type LlmAnswer, LlmError, type LlmProvider, type LlmRequest, type LlmUsage } from '../provider';
-import { httpFailure, withDeadline } from './sdk-call';
+import { sdkErrorClassifier, withDeadline } from './sdk-call';
+
+const classify = sdkErrorClassifier(
+  { APIConnectionTimeoutError, APIUserAbortError, APIConnectionError, APIError },
+  'anthropic',
+);
 
 export interface AnthropicProviderOptions {
   readonly model: string;
@@ -99,19 +104,4 @@ export class AnthropicProvider implements LlmProvider {
     }
     return { output: input, usage, model: message.model || this.model };
   }
-}
-
-function classify(error: unknown): LlmError {
-  if (error instanceof LlmError) return error;
-  // Subclasses first: a timeout is a connection error, and both (and an abort) are APIErrors.
-  if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) {
-    return new LlmError('timeout', error.message, { cause: error });
-  }
-  if (error instanceof APIConnectionError) {
-    return new LlmError('server', `could not reach the server: ${error.message}`, { cause: error });
-  }
-  if (error instanceof APIError && typeof error.status === 'number') {
-    return httpFailure(error.status, error.headers, error.message, error);
-  }
-  return new LlmError('client', `the anthropic client failed: ${String(error)}`, { cause: error });
 }

@@ -1,7 +1,12 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { type ChatCompletion } from 'openai/resources/chat/completions';
 import { type LlmAnswer, LlmError, type LlmProvider, type LlmRequest, type LlmUsage } from '../provider';
-import { httpFailure, withDeadline } from './sdk-call';
+import { sdkErrorClassifier, withDeadline } from './sdk-call';
+
+const classify = sdkErrorClassifier(
+  { APIConnectionTimeoutError, APIUserAbortError, APIConnectionError, APIError },
+  'openai',
+);
 
 export interface OpenAiProviderOptions {
   /** `openai-compatible`: Ollama, vLLM, llama.cpp's server... at `baseUrl`. */
@@ -120,19 +125,4 @@ function jsonObject(text: string | null): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-function classify(error: unknown): LlmError {
-  if (error instanceof LlmError) return error;
-  // Subclasses first: a timeout is a connection error, and both (and an abort) are APIErrors.
-  if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) {
-    return new LlmError('timeout', error.message, { cause: error });
-  }
-  if (error instanceof APIConnectionError) {
-    return new LlmError('server', `could not reach the server: ${error.message}`, { cause: error });
-  }
-  if (error instanceof APIError && typeof error.status === 'number') {
-    return httpFailure(error.status, error.headers, error.message, error);
-  }
-  return new LlmError('client', `the openai client failed: ${String(error)}`, { cause: error });
 }

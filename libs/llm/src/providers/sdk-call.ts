@@ -41,6 +41,32 @@ export async function withDeadline<T>(
   }
 }
 
+/** The error classes both SDKs export under the same names (each its own classes). */
+export interface SdkErrors {
+  readonly APIConnectionTimeoutError: abstract new (...args: never[]) => Error;
+  readonly APIUserAbortError: abstract new (...args: never[]) => Error;
+  readonly APIConnectionError: abstract new (...args: never[]) => Error;
+  readonly APIError: abstract new (...args: never[]) => Error & { status?: number; headers?: Headers };
+}
+
+/** How an SDK's failure becomes an LlmError, for `withDeadline`. */
+export function sdkErrorClassifier(sdk: SdkErrors, name: string): (error: unknown) => LlmError {
+  return (error) => {
+    if (error instanceof LlmError) return error;
+    // Subclasses first: a timeout is a connection error, and both (and an abort) are APIErrors.
+    if (error instanceof sdk.APIConnectionTimeoutError || error instanceof sdk.APIUserAbortError) {
+      return new LlmError('timeout', error.message, { cause: error });
+    }
+    if (error instanceof sdk.APIConnectionError) {
+      return new LlmError('server', `could not reach the server: ${error.message}`, { cause: error });
+    }
+    if (error instanceof sdk.APIError && typeof error.status === 'number') {
+      return httpFailure(error.status, error.headers, error.message, error);
+    }
+    return new LlmError('client', `the ${name} client failed: ${String(error)}`, { cause: error });
+  };
+}
+
 /**
  * The LlmError of an HTTP answer with an error status: 429, 408, 5xx (Anthropic's 529 too),
  * other 4xx. The wait the server asked for is kept whatever the status (a 503 may say it too).
