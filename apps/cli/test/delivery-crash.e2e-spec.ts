@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import path, { join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type SeismoProcess, startSeismo } from './seismo-process';
 
 /*
  * The embedded server (`seismo serve`, its own process) is killed with SIGKILL while its
@@ -16,44 +16,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 jest.setTimeout(180_000);
 
-const BIN = path.resolve(__dirname, '../../../bin/seismo.js');
 const ADMIN = 'delivery-crash-admin-token';
 const SERIES = 30;
 const SUBSCRIPTIONS = ['a', 'b'];
 const MINUTE = 60_000;
 
-interface SeismoProcess {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  readonly url: Promise<string>;
-  stderr(): string;
-}
-
 function startServer(dataDir: string): SeismoProcess {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: {
-      ...process.env,
-      SEISMO_HOST: '127.0.0.1',
-      SEISMO_PORT: '0',
-      SEISMO_DATA_DIR: dataDir,
-      SEISMO_ADMIN_TOKEN: ADMIN,
-      SEISMO_PARTITIONS: '2',
-      SEISMO_ALLOW_PRIVATE_TARGETS: 'true',
-      SEISMO_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+  return startSeismo({
+    SEISMO_DATA_DIR: dataDir,
+    SEISMO_ADMIN_TOKEN: ADMIN,
+    SEISMO_PARTITIONS: '2',
+    SEISMO_ALLOW_PRIVATE_TARGETS: 'true',
   });
-  let stderr = '';
-  const url = new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match) resolve(match[1]);
-    });
-    child.on('exit', () => reject(new Error(`the server exited before listening: ${stderr}`)));
-  });
-  url.catch(() => undefined);
-  return { child, url, exited: new Promise((resolve) => child.on('exit', resolve)), stderr: () => stderr };
 }
 
 /** 600 points a minute apart, calm but for a spike at index 500: one incident. */

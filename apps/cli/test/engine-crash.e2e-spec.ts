@@ -2,13 +2,13 @@ import { KAFKA_BROKER_HOOK_TIMEOUT_MS, useKafkaBroker } from '@seismo/kafka/test
 import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
 import { ClickHouseConnection, parseTenantId, type TenantId } from '@seismo/storage';
 import { Kafka, logLevel } from 'kafkajs';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import path, { join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchProcessor } from '../../engine/src/pipeline/batch.processor';
 import { KafkaPointProducer } from '../../engine/src/pipeline/kafka-point.producer';
+import { type SeismoProcess, startSeismo } from './seismo-process';
 
 /*
  * The engine process is killed (SIGKILL) at random moments while it works through the
@@ -21,7 +21,6 @@ import { KafkaPointProducer } from '../../engine/src/pipeline/kafka-point.produc
 const kafka = useKafkaBroker();
 jest.setTimeout(300_000);
 
-const BIN = path.resolve(__dirname, '../../../bin/seismo.js');
 const ADMIN = 'crash-test-admin-token';
 const PARTITIONS = 4;
 const SERIES = 24;
@@ -52,45 +51,20 @@ function messagesOf(tenant: TenantId): Map<number, Uint8Array[]> {
   return out;
 }
 
-interface Engine {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  readonly url: Promise<string>;
-  stderr(): string;
-}
-
-function startEngine(dataDir: string): Engine {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: {
-      ...process.env,
-      SEISMO_HOST: '127.0.0.1',
-      SEISMO_PORT: '0',
-      SEISMO_DATA_DIR: dataDir,
-      SEISMO_ADMIN_TOKEN: ADMIN,
-      SEISMO_KAFKA_BROKERS: kafka().brokers.join(','),
-      SEISMO_ROLE: 'all',
-      SEISMO_PARTITIONS: String(PARTITIONS),
-      SEISMO_CHECKPOINT_INTERVAL_MS: '200',
-      SEISMO_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
+function startEngine(dataDir: string): SeismoProcess {
+  return startSeismo({
+    SEISMO_DATA_DIR: dataDir,
+    SEISMO_ADMIN_TOKEN: ADMIN,
+    SEISMO_KAFKA_BROKERS: kafka().brokers.join(','),
+    SEISMO_ROLE: 'all',
+    SEISMO_PARTITIONS: String(PARTITIONS),
+    SEISMO_CHECKPOINT_INTERVAL_MS: '200',
   });
-  let stderr = '';
-  const url = new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match) resolve(match[1]);
-    });
-    child.on('exit', () => reject(new Error(`the engine exited before listening: ${stderr}`)));
-  });
-  url.catch(() => undefined);
-  return { child, url, exited: new Promise((resolve) => child.on('exit', resolve)), stderr: () => stderr };
 }
 
 describe('the engine killed mid-batch (SIGKILL) and restarted', () => {
   let dataDir: string;
-  let engine: Engine | undefined;
+  let engine: SeismoProcess | undefined;
   beforeAll(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'seismo-crash-'));
   }, KAFKA_BROKER_HOOK_TIMEOUT_MS);
