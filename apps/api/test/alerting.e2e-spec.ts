@@ -1,6 +1,6 @@
 import { verifyWebhookSignature } from '@seismo/alerting';
 import { startReceiver } from '../../../libs/alerting/test/receiver';
-import { eventually, startTestServer, type TestServer } from './embedded-server.harness';
+import { callApi, eventually, startTestServer, type TestServer } from './embedded-server.harness';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 const MINUTE = 60_000;
@@ -41,17 +41,8 @@ describe('alerts from the embedded server: anomaly -> incident -> signed webhook
   let server: TestServer;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
-  const call = async <T>(method: string, path: string, key: string, body?: unknown) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  };
+  const call = <T>(method: string, path: string, key: string, body?: unknown) =>
+    callApi<T>(server.url, method, path, key, body);
 
   const createTenant = async (name: string): Promise<string> => {
     const created = await call<{ api_key: string }>('POST', '/v1/tenants', ADMIN, { name });

@@ -1,6 +1,6 @@
 import { FAKE_VERDICT, FakeLlmServer, type FakeLlmReply, type FakeLlmRequest } from '@seismo/llm/testing';
 import { startReceiver } from '../../../libs/alerting/test/receiver';
-import { eventually, startTestServer, type TestServer } from './embedded-server.harness';
+import { callApi, eventually, startTestServer, type TestServer } from './embedded-server.harness';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 const MINUTE = 60_000;
@@ -59,17 +59,8 @@ describe('LLM triage in the embedded server (a loopback LLM speaking the OpenAI 
   let llm: FakeLlmServer;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
-  const call = async <T>(method: string, path: string, key: string, body?: unknown) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    return { status: response.status, body: (await response.json()) as T };
-  };
+  const call = <T>(method: string, path: string, key: string, body?: unknown) =>
+    callApi<T>(server.url, method, path, key, body);
 
   /** A tenant, its LLM settings (none: triage stays off), and a webhook on all its series. */
   const tenant = async (name: string, llmSettings?: Record<string, unknown>): Promise<string> => {
