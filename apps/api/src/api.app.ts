@@ -3,7 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type SeismoConfig } from '@seismo/config';
 import { DEFAULT_INGEST_LIMITS } from '@seismo/ingest';
+import { errorCodes } from 'fastify';
 import { ApiModule } from './api.module';
+import { FEEDBACK_LINK_ROUTE } from './feedback/feedback-link.controller';
 import { observeHttpDurations } from './metrics/http-duration.hook';
 import { serveOpenApi } from './openapi/openapi.document';
 import { type SeismoRuntime } from './runtime/seismo.runtime';
@@ -15,6 +17,12 @@ const RAW_CONTENT_TYPES = ['text/plain', 'application/x-protobuf', 'application/
 const JSON_INGEST_ROUTE = '/v1/points';
 
 /**
+ * The longest path parameter routed (Fastify's default is 100): a feedback link's token is
+ * over 200 characters, and FeedbackLinkSigner refuses one beyond 2048.
+ */
+const MAX_PARAM_LENGTH = 2048;
+
+/**
  * Builds the HTTP API over a runtime (not yet listening), so `seismo serve` and the e2e
  * tests boot the same app. Shutdown belongs to the caller (`seismo serve` closes on
  * SIGINT/SIGTERM and exits 0): Nest's own signal hooks would re-raise the signal and end
@@ -24,7 +32,10 @@ export async function createApiApp(
   config: SeismoConfig,
   runtime: SeismoRuntime,
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: DEFAULT_INGEST_LIMITS.maxBodyBytes });
+  const adapter = new FastifyAdapter({
+    bodyLimit: DEFAULT_INGEST_LIMITS.maxBodyBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+  });
   const fastify = adapter.getInstance();
   fastify.addContentTypeParser(RAW_CONTENT_TYPES, { parseAs: 'buffer' }, (_request, body, done) =>
     done(null, body),
@@ -38,6 +49,13 @@ export async function createApiApp(
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     if (request.routeOptions.url === JSON_INGEST_ROUTE) done(null, body);
     else json(request, (body as Buffer).toString('utf8'), done);
+  });
+  // A feedback link's Confirm button is an HTML form, posted as a form with no fields. Its
+  // body says nothing (the token does), so it is not even read; any other route refuses
+  // forms as it did before there was a parser for them.
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', (request, _payload, done) => {
+    if (request.routeOptions.url === FEEDBACK_LINK_ROUTE) done(null, undefined);
+    else done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined);
   });
   observeHttpDurations(fastify, runtime.metrics);
   const app = await NestFactory.create<NestFastifyApplication>(

@@ -21,6 +21,7 @@ import { UsageController } from './usage/usage.controller';
 import { SilencesController } from './subscriptions/silences.controller';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { FeedbackController } from './feedback/feedback.controller';
+import { FeedbackLinkController } from './feedback/feedback-link.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 
 /**
@@ -55,6 +56,7 @@ export class ApiModule {
         SilencesController,
         DeliveriesController,
         FeedbackController,
+        FeedbackLinkController,
       ],
       providers: [
         ...providers,

@@ -178,6 +178,52 @@ describe('alerts from the embedded server: anomaly -> incident -> signed webhook
     });
   }, 60_000);
 
+  it('sends a dead delivery again on POST /v1/deliveries/{id}/retry, once the receiver takes it', async () => {
+    let accept = false;
+    const picky = await startReceiver((_, __, response) => response.writeHead(accept ? 204 : 400).end());
+    try {
+      const key = await createTenant('retry-alerts');
+      const subscribed = await call<{ id: string }>('POST', '/v1/subscriptions', key, {
+        channel: 'webhook',
+        target: { url: `${picky.url}/hooks/retry` },
+      });
+      expect(subscribed.status).toBe(201);
+      const pushed = await fetch(`${server.url}/v1/points`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ points: spikySeries('queue_depth', 'r', Date.now() - 600 * MINUTE) }),
+      });
+      expect(pushed.status).toBe(202);
+      // A 400 is final: the delivery is dead after its one attempt.
+      const [dead] = await eventually(async () => {
+        const listed = await call<{ deliveries: DeliveryBody[] }>('GET', '/v1/deliveries?status=dead', key);
+        return listed.body.deliveries.length > 0 ? listed.body.deliveries : undefined;
+      }, 'the delivery to be dead');
+      expect(dead.attempts).toBe(1);
+
+      const notDead = await call<{ error: string }>('POST', `/v1/deliveries/${dead.id}x/retry`, key);
+      expect(notDead.status).toBe(404);
+      accept = true;
+      const retried = await call<DeliveryBody>('POST', `/v1/deliveries/${dead.id}/retry`, key);
+      expect(retried.status).toBe(200);
+      expect(retried.body).toMatchObject({ id: dead.id, status: 'pending', attempts: 0 });
+      const sent = await eventually(async () => {
+        const listed = await call<{ deliveries: DeliveryBody[] }>('GET', '/v1/deliveries?status=sent', key);
+        return listed.body.deliveries.find((d) => d.id === dead.id);
+      }, 'the retried delivery to be sent');
+      expect(sent).toMatchObject({ attempts: 1, idempotency_key: dead.idempotency_key });
+      expect(picky.received.map((r) => r.headers['idempotency-key'])).toEqual([
+        dead.idempotency_key,
+        dead.idempotency_key,
+      ]);
+      const again = await call<{ error: string }>('POST', `/v1/deliveries/${dead.id}/retry`, key);
+      expect(again.status).toBe(409);
+      expect(again.body.error).toMatch(/sent/);
+    } finally {
+      await picky.close();
+    }
+  }, 60_000);
+
   it('refuses a bad filter of GET /v1/deliveries with 400 naming it', async () => {
     const key = await createTenant('picky-alerts');
     const bad = await call<{ error: string }>('GET', '/v1/deliveries?status=lost', key);

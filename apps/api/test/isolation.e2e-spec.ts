@@ -371,6 +371,13 @@ const CASES: Record<string, Case> = {
       }
     },
   },
+  'POST /v1/deliveries/{id}/retry': {
+    // B's outbox ids are not known to A; a delivery of B's subscription would be named like this.
+    call: (_a, b) => ({ method: 'POST', path: `/v1/deliveries/${b.subscriptionId}:inc_0:opened:0/retry` }),
+    expect: (answer, smuggled) => {
+      okOrRefused(answer, 404, smuggled);
+    },
+  },
   'POST /v1/anomalies/{id}/feedback': {
     call: (_a, b) => ({
       method: 'POST',

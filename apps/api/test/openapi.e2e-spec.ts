@@ -57,6 +57,7 @@ const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 
     ['get', '/v1/silences', 'tenant'],
     ['delete', '/v1/silences/{id}', 'tenant'],
     ['get', '/v1/deliveries', 'tenant'],
+    ['post', '/v1/deliveries/{id}/retry', 'tenant'],
     ['post', '/v1/anomalies/{id}/feedback', 'tenant'],
     ['get', '/v1/anomalies/{id}/feedback', 'tenant'],
     ['get', '/v1/feedback/{token}', 'none'],

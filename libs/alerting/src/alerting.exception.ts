@@ -16,6 +16,10 @@ export enum AlertingExceptionCode {
   INVALID_FEEDBACK_TOKEN = 'INVALID_FEEDBACK_TOKEN',
   /** 410: a feedback link's token is genuine but past its expiry. */
   EXPIRED_FEEDBACK_TOKEN = 'EXPIRED_FEEDBACK_TOKEN',
+  /** 404: no such delivery in the caller's tenant. */
+  UNKNOWN_DELIVERY = 'UNKNOWN_DELIVERY',
+  /** 409: only a dead delivery can be retried (a pending one is being tried, a sent one arrived). */
+  DELIVERY_NOT_DEAD = 'DELIVERY_NOT_DEAD',
   /** A delivery dispatcher's option is out of range; `field` names it. A boot error. */
   INVALID_DISPATCHER_OPTIONS = 'INVALID_DISPATCHER_OPTIONS',
   /** Deliveries handed to a dispatcher that was stopped: nothing was stored, the caller must not count them as taken. */

@@ -42,6 +42,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SEISMO_SMTP_URL: 'smtp://mail.example:587' })).toThrow(/SEISMO_SMTP_FROM/);
   });
 
+  it('reads the public URL that alert links start with, without a trailing slash', () => {
+    expect(loadConfig({}).publicUrl).toBeUndefined();
+    expect(loadConfig({ SEISMO_PUBLIC_URL: 'https://seismo.example.com' }).publicUrl).toBe(
+      'https://seismo.example.com',
+    );
+    expect(loadConfig({ SEISMO_PUBLIC_URL: 'http://10.0.0.5:8080/seismo/' }).publicUrl).toBe(
+      'http://10.0.0.5:8080/seismo',
+    );
+  });
+
   it('reads how often tenants are reloaded and closed ones purged', () => {
     expect(loadConfig({ SEISMO_TENANT_RELOAD_MS: '250', SEISMO_PURGE_INTERVAL_MS: '1000' })).toMatchObject({
       tenantReloadMs: 250,
@@ -218,6 +228,9 @@ describe('loadConfig', () => {
     ['SEISMO_SMTP_URL', 'http://mail.example'],
     ['SEISMO_SMTP_URL', 'mail.example:587'],
     ['SEISMO_SMTP_FROM', 'Seismo'],
+    ['SEISMO_PUBLIC_URL', 'seismo.example.com'],
+    ['SEISMO_PUBLIC_URL', 'ftp://seismo.example.com'],
+    ['SEISMO_PUBLIC_URL', 'https://seismo.example.com/?via=alerts'],
     ['SEISMO_LLM_PROVIDER', 'gemini'],
     ['SEISMO_LLM_BASE_URL', 'not a url'],
     ['SEISMO_LLM_TIMEOUT_MS', '10'],

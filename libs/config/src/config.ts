@@ -42,6 +42,11 @@ const schema = z.object({
   SEISMO_INCIDENT_RESOLVE_MS: z.coerce.number().int().min(1000).default(600_000),
   SEISMO_INCIDENT_RENOTIFY_MS: z.coerce.number().int().min(1000).default(14_400_000),
   SEISMO_NO_DATA_AFTER_MS: z.coerce.number().int().min(1000).max(86_399_000).default(120_000),
+  // A query or fragment would end up in the middle of every link made from it.
+  SEISMO_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, message: 'expected an http(s) URL, e.g. https://seismo.example.com' })
+    .refine((url) => !/[?#]/.test(url), 'expected no query or fragment')
+    .optional(),
   SEISMO_SMTP_URL: z
     .url({ protocol: /^smtps?$/, message: 'expected smtp://[user:pass@]host[:port] or smtps://...' })
     .optional(),
@@ -106,6 +111,11 @@ export interface SeismoConfig {
   /** Email alerts; absent (no SEISMO_SMTP_URL): the email channel is off. */
   readonly smtp?: SmtpConfig;
   readonly incidents: IncidentConfig;
+  /**
+   * Where people reach this deployment's API (SEISMO_PUBLIC_URL), without a trailing slash:
+   * alerts carry feedback links under it. Absent: alerts carry no links.
+   */
+  readonly publicUrl?: string;
   /** LLM triage; absent (no SEISMO_LLM_PROVIDER): no LLM, every anomaly keeps its statistical verdict. */
   readonly llm?: LlmConfig;
 }
@@ -235,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
       renotifyAfterMs: v.SEISMO_INCIDENT_RENOTIFY_MS,
       noDataAfterMs: v.SEISMO_NO_DATA_AFTER_MS,
     },
+    ...(v.SEISMO_PUBLIC_URL ? { publicUrl: v.SEISMO_PUBLIC_URL.replace(/\/+$/, '') } : {}),
     ...(v.SEISMO_SMTP_URL && v.SEISMO_SMTP_FROM
       ? { smtp: { url: v.SEISMO_SMTP_URL, from: v.SEISMO_SMTP_FROM } }
       : {}),

@@ -46,6 +46,8 @@ export const AUDIT_ACTIONS = [
   'subscription.unmuted',
   'silence.created',
   'silence.removed',
+  /** A dead alert delivery sent again (POST /v1/deliveries/{id}/retry). */
+  'delivery.retried',
   /** A label on an anomaly (true_positive, false_positive or expected), by key or by a link in an alert. */
   'anomaly.feedback',
 ] as const;

@@ -2,6 +2,7 @@ import { Logger, type LoggerService } from '@nestjs/common';
 import {
   type AlertRouter,
   type DeliveryDispatcher,
+  type DeliveryRecord,
   type IncidentTracker,
   type NewDelivery,
   type Notification,
@@ -227,6 +228,11 @@ export class AlertingService {
     }
     this.route(this.tracker.tick(now));
     this.enqueue(this.router.tick(now));
+  }
+
+  /** Dead deliveries revived by a person (POST /v1/deliveries/{id}/retry): stored, then sent. */
+  resend(records: readonly DeliveryRecord[]): Promise<void> {
+    return this.dispatcher.resend(records);
   }
 
   /** Resolves once every notification routed so far is in the outbox. */

@@ -7,8 +7,11 @@ import {
   DeliveryDispatcher,
   type DeliveryRepository,
   type FeedbackDirectory,
+  FeedbackLinkSigner,
+  feedbackLinks,
   FeedbackRepository,
   IncidentTracker,
+  type IncidentTrackerOptions,
   SilenceWatch,
   type SubscriptionDirectory,
 } from '@seismo/alerting';
@@ -37,6 +40,8 @@ export interface AlertingParts {
   readonly deliveries: DeliveryRepository;
   readonly usage: UsageRepository;
   readonly feedback: FeedbackDirectory;
+  /** The deployment's admin token, which feedback links are signed with; absent: alerts carry no links. */
+  readonly adminToken?: string;
   /** What LLM triage reads and writes; absent: no triage, whatever the configuration. */
   readonly triage?: {
     readonly connection: ClickHouseAccess;
@@ -77,6 +82,7 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
   const channels = createChannels({
     allowPrivateTargets: config.allowPrivateTargets,
     ...(config.smtp ? { smtp: config.smtp } : {}),
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
   });
   const dispatcher = new DeliveryDispatcher(parts.deliveries, {
     channelFor: (kind) => channels.channelFor(kind),
@@ -109,7 +115,11 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
   const llm =
     config.llm && parts.triage ? startTriage(config.llm, parts.triage, parts.usage, logger) : undefined;
   const { tickMs, resolveAfterMs, renotifyAfterMs, noDataAfterMs } = config.incidents;
-  const tracker = new IncidentTracker({ policy: { resolveAfterMs, renotifyAfterMs } });
+  const linksFor = alertLinks(config.publicUrl, parts.adminToken);
+  const tracker = new IncidentTracker({
+    policy: { resolveAfterMs, renotifyAfterMs },
+    ...(linksFor ? { linksFor } : {}),
+  });
   const service = new AlertingService(parts.feed, tracker, router, dispatcher, {
     suppresses: (candidate) => parts.feedback.suppresses(candidate),
     silence: {
@@ -136,6 +146,22 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
       channels.close();
     },
   };
+}
+
+/**
+ * The links of an alert: one-click feedback on the incident's latest anomaly, under the
+ * deployment's public URL (GET /v1/feedback/{token} asks to confirm, the POST records). No
+ * `series` link: the only chart data, GET /v1/series/{series}/points, wants a tenant's key,
+ * which a person following a link from Slack or an email does not send. Undefined without
+ * a public URL or the admin token to sign with: alerts carry no links then.
+ */
+export function alertLinks(
+  publicUrl: string | undefined,
+  adminToken: string | undefined,
+): IncidentTrackerOptions['linksFor'] {
+  if (publicUrl === undefined || adminToken === undefined) return undefined;
+  const signer = new FeedbackLinkSigner(adminToken);
+  return (tenant, anomalyId) => ({ feedback: feedbackLinks(tenant, anomalyId, publicUrl, signer) });
 }
 
 /**

@@ -1,11 +1,26 @@
-import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { DELIVERY_STATUSES, type ListedDelivery, MAX_DELIVERY_LIMIT } from '@seismo/alerting';
-import { type Tenant } from '@seismo/tenancy';
+import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  AlertingException,
+  AlertingExceptionCode,
+  DELIVERY_STATUSES,
+  type ListedDelivery,
+  MAX_DELIVERY_LIMIT,
+  publicTarget,
+  revived,
+} from '@seismo/alerting';
+import { type AuditContext, type Tenant } from '@seismo/tenancy';
 import { z } from 'zod';
-import { CurrentTenant, TenantAccess } from '../auth/tenant.guard';
-import { ApiBadRequest } from '../openapi/openapi.decorators';
-import { DELIVERIES, instantQuery } from '../openapi/api.schemas';
+import { Audit, CurrentTenant, TenantAccess } from '../auth/tenant.guard';
+import { ApiBadRequest, ApiNotFound } from '../openapi/openapi.decorators';
+import { DELIVERIES, DELIVERY, ERROR, instantQuery } from '../openapi/api.schemas';
 import { instant } from '../query/query-params';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
 
@@ -40,12 +55,12 @@ export interface DeliveryBody {
 
 /** The alert outbox: what was sent, what is still tried, what was given up (dead). */
 @ApiTags('subscriptions')
-@TenantAccess('read')
 @Controller('v1/deliveries')
 export class DeliveriesController {
   constructor(private readonly runtime: SeismoRuntime) {}
 
   @Get()
+  @TenantAccess('read')
   @ApiOperation({
     summary: "The tenant's alert deliveries, newest first",
     description:
@@ -75,6 +90,55 @@ export class DeliveriesController {
       ...(q.to !== undefined ? { to: q.to } : {}),
     });
     return { deliveries: found.map(toBody) };
+  }
+
+  @Post(':id/retry')
+  @HttpCode(200)
+  @TenantAccess('admin')
+  @ApiOperation({
+    summary: 'Send a dead delivery again',
+    description:
+      'The delivery is pending again with its attempts counted from 0, due now: the outbox sends it within seconds, ' +
+      'with the same idempotency key (a receiver that did take it drops the repeat). Audited.',
+  })
+  @ApiParam({ name: 'id', description: 'the delivery id, as GET /v1/deliveries lists it' })
+  @ApiOkResponse({ schema: DELIVERY })
+  @ApiNotFound('no such delivery')
+  @ApiConflictResponse({ description: 'the delivery is not dead (pending or sent)', schema: ERROR })
+  async retry(
+    @CurrentTenant() tenant: Tenant,
+    @Audit() by: AuditContext,
+    @Param('id') id: string,
+  ): Promise<DeliveryBody> {
+    const found = await this.runtime.deliveries.get(tenant.id, id);
+    if (!found) {
+      throw new AlertingException(AlertingExceptionCode.UNKNOWN_DELIVERY, `no delivery ${id} in this tenant`);
+    }
+    if (found.status !== 'dead') {
+      throw new AlertingException(
+        AlertingExceptionCode.DELIVERY_NOT_DEAD,
+        `delivery ${id} is ${found.status}: only a dead delivery can be retried`,
+      );
+    }
+    const again = revived(found, Date.now());
+    // Where alerting runs (every API process), its dispatcher takes it at once; it stores it first.
+    const alerting = this.runtime.alertingService;
+    if (alerting) await alerting.resend([again]);
+    else await this.runtime.deliveries.record([again]);
+    await this.runtime.tenants.auditLog.append(by, [
+      {
+        tenantId: tenant.id,
+        action: 'delivery.retried',
+        target: id,
+        details: {
+          subscription_id: found.subscriptionId,
+          attempts: found.attempts,
+          last_error: found.lastError,
+        },
+      },
+    ]);
+    const { target, ...rest } = again;
+    return toBody({ ...rest, channel: target.kind, target: publicTarget(target) });
   }
 }
 

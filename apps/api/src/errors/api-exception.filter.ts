@@ -39,11 +39,18 @@ const ALERTING_STATUS: Record<AlertingExceptionCode, number> = {
   [AlertingExceptionCode.UNKNOWN_ANOMALY]: 404,
   [AlertingExceptionCode.INVALID_FEEDBACK_TOKEN]: 401,
   [AlertingExceptionCode.EXPIRED_FEEDBACK_TOKEN]: 410,
+  [AlertingExceptionCode.UNKNOWN_DELIVERY]: 404,
+  [AlertingExceptionCode.DELIVERY_NOT_DEAD]: 409,
   // A dispatcher's options are checked at start; seen here it is a bug.
   [AlertingExceptionCode.INVALID_DISPATCHER_OPTIONS]: 500,
   // The process is shutting down: the client may try again, on this or another instance.
   [AlertingExceptionCode.DISPATCHER_STOPPED]: 503,
 };
+
+/** The HTTP status of an alerting error (a feedback link's page answers it in HTML). */
+export function alertingStatusOf(code: AlertingExceptionCode): number {
+  return ALERTING_STATUS[code];
+}
 
 /**
  * The one place domain errors become HTTP answers. A client error says what was wrong,

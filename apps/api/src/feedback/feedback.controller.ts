@@ -80,7 +80,8 @@ function unknownAnomaly(id: string): AlertingException {
   );
 }
 
-function feedbackBody(feedback: Feedback): FeedbackBody {
+/** A label as the API answers it (also POST /v1/feedback/{token} with `accept: application/json`). */
+export function feedbackBody(feedback: Feedback): FeedbackBody {
   return {
     anomaly_id: feedback.anomalyId,
     series: feedback.series,

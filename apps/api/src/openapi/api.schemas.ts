@@ -579,54 +579,52 @@ export const FEEDBACK: SchemaObject = {
   },
 };
 
+/** One delivery of the alert outbox. */
+export const DELIVERY: SchemaObject = {
+  type: 'object',
+  required: [
+    'id',
+    'idempotency_key',
+    'subscription_id',
+    'channel',
+    'target',
+    'incident_id',
+    'notification_id',
+    'state',
+    'title',
+    'status',
+    'attempts',
+    'last_status',
+    'last_error',
+    'created_at',
+    'next_attempt_at',
+    'sent_at',
+  ],
+  properties: {
+    id: { type: 'string' },
+    idempotency_key: { type: 'string', description: 'sent with every attempt; receivers drop repeats' },
+    subscription_id: { type: 'string' },
+    channel: { type: 'string', enum: ['webhook', 'slack', 'email', 'pagerduty'] },
+    target: { type: 'object', description: 'as the subscription lists it (secrets masked)' },
+    incident_id: { type: 'string' },
+    notification_id: { type: 'string' },
+    state: { type: 'string', enum: ['opened', 'updated', 'renotified', 'resolved'] },
+    title: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'sent', 'dead'] },
+    attempts: { type: 'integer', minimum: 0 },
+    last_status: { type: 'integer', nullable: true, description: "the receiver's last HTTP status" },
+    last_error: { type: 'string' },
+    created_at: { type: 'string', format: 'date-time' },
+    next_attempt_at: { type: 'string', format: 'date-time', nullable: true },
+    sent_at: { type: 'string', format: 'date-time', nullable: true },
+  },
+};
+
 /** GET /v1/deliveries: the alert outbox, newest first. */
 export const DELIVERIES: SchemaObject = {
   type: 'object',
   required: ['deliveries'],
-  properties: {
-    deliveries: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: [
-          'id',
-          'idempotency_key',
-          'subscription_id',
-          'channel',
-          'target',
-          'incident_id',
-          'notification_id',
-          'state',
-          'title',
-          'status',
-          'attempts',
-          'last_status',
-          'last_error',
-          'created_at',
-          'next_attempt_at',
-          'sent_at',
-        ],
-        properties: {
-          id: { type: 'string' },
-          idempotency_key: { type: 'string', description: 'sent with every attempt; receivers drop repeats' },
-          subscription_id: { type: 'string' },
-          channel: { type: 'string', enum: ['webhook', 'slack', 'email', 'pagerduty'] },
-          target: { type: 'object', description: 'as the subscription lists it (secrets masked)' },
-          incident_id: { type: 'string' },
-          notification_id: { type: 'string' },
-          state: { type: 'string', enum: ['opened', 'updated', 'renotified', 'resolved'] },
-          title: { type: 'string' },
-          status: { type: 'string', enum: ['pending', 'sent', 'dead'] },
-          attempts: { type: 'integer', minimum: 0 },
-          last_status: { type: 'integer', nullable: true, description: "the receiver's last HTTP status" },
-          last_error: { type: 'string' },
-          created_at: { type: 'string', format: 'date-time' },
-          next_attempt_at: { type: 'string', format: 'date-time', nullable: true },
-          sent_at: { type: 'string', format: 'date-time', nullable: true },
-        },
-      },
-    },
-  },
+  properties: { deliveries: { type: 'array', items: DELIVERY } },
 };
 
 /** The data of one `anomaly` event of GET /v1/anomalies/stream (the wire format of anomaly-event.ts, without tenant_id). */

@@ -20,7 +20,8 @@ export function serveOpenApi(app: INestApplication): void {
         'Tenant routes take `Authorization: Bearer <api key>` and only ever see that tenant; each needs one scope ' +
         "(`x-seismo-scope`: ingest, read or admin), which a member's key has only as far as the member's role " +
         'allows (member: ingest and read; admin: all). Admin routes take the admin token. /health and /metrics ' +
-        'need no credentials and expose no tenant data.',
+        'need no credentials and expose no tenant data; /v1/feedback/{token}, the feedback links of alerts, ' +
+        'takes no credentials either: its signed token is one.',
     )
     .setVersion(SEISMO_VERSION)
     .addBearerAuth(

@@ -205,6 +205,7 @@ export class SeismoRuntime {
           deliveries,
           usage,
           feedback,
+          ...(admin ? { adminToken: admin.token } : {}),
           triage: { connection, tenants, points, anomalies },
         });
         if (alerting.llm) metrics.observeTriage(alerting.llm.scheduler);

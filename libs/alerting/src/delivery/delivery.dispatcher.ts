@@ -209,6 +209,24 @@ export class DeliveryDispatcher {
   }
 
   /**
+   * Dead deliveries given another round (`revived`): stored as they now are, then sent as
+   * the sweep's rows are (behind what their subscriptions already hold). Resolves once stored.
+   */
+  async resend(records: readonly DeliveryRecord[]): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') {
+      throw new AlertingException(
+        AlertingExceptionCode.DISPATCHER_STOPPED,
+        `${records.length} deliveries to send again handed to a stopped dispatcher`,
+      );
+    }
+    if (records.length === 0) return;
+    await this.store.record(records);
+    if (this.state !== 'started') return;
+    for (const record of records) this.admit(record, true);
+    this.pump();
+  }
+
+  /**
    * Aborts the attempts in flight (their deliveries stay pending, for the next process),
    * writes the outcomes not written yet, and resolves. Nothing is sent after it.
    */

@@ -132,6 +132,16 @@ export class DeliveryRepository {
     return rows.map(recordOf);
   }
 
+  /** One of the tenant's deliveries as stored; undefined when it has none of that id. */
+  async get(tenant: TenantId, id: string): Promise<DeliveryRecord | undefined> {
+    const rows = await this.read<DeliveryRow>(
+      `reading delivery ${id}`,
+      `SELECT ${COLUMNS} FROM alert_deliveries FINAL WHERE tenant_id = {tenant:String} AND id = {id:String}`,
+      { tenant, id: requireQueryText(id, 'id', 256) },
+    );
+    return rows[0] && recordOf(rows[0]);
+  }
+
   /** A tenant's deliveries, newest first, their targets masked as subscription listings mask them. */
   async list(tenant: TenantId, query: DeliveryQuery): Promise<ListedDelivery[]> {
     const conditions = ['tenant_id = {tenant:String}'];

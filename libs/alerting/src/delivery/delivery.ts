@@ -68,3 +68,12 @@ export function deliveryOf(
     notification,
   };
 }
+
+/**
+ * A dead delivery given another round: pending again, due now, its attempts counted from 0
+ * so it gets the whole backoff schedule, its last error kept until an attempt replaces it.
+ * Its id and idempotency key stay: a receiver that did take it drops the repeat.
+ */
+export function revived(record: DeliveryRecord, now: number): DeliveryRecord {
+  return { ...record, status: 'pending', attempts: 0, nextAttemptAt: now };
+}
