@@ -204,6 +204,49 @@ describe('LlmTriage', () => {
     });
   });
 
+  describe('triageLazily', () => {
+    const request = (gather: jest.Mock, cacheKey = 'k1') => ({
+      tenantId: 't1',
+      anomalyId: 'an-lazy',
+      score: 0.9,
+      cacheKey,
+      gather,
+    });
+
+    it('reads the candidate once in the call slot, whatever the retries', async () => {
+      provider.enqueue(new LlmError('server', 'HTTP 503', { status: 503 }), answer(VERDICT));
+      const gather = jest.fn(async () => candidate());
+      const result = await triage().triageLazily(request(gather), PRIVATE, WAIT_MS);
+      expect(result).toMatchObject({ status: 'done', verdict: 'anomaly' });
+      expect(provider.requests).toHaveLength(2);
+      expect(gather).toHaveBeenCalledTimes(1);
+      expect(provider.requests[1].prompt).toContain('http_latency_ms');
+    });
+
+    it('reads nothing for a candidate skipped before its call, or answered from the cache', async () => {
+      const overBudget = new LlmTriage(
+        provider,
+        new TriageScheduler<unknown>({ budgets: { tenantDailyTokens: () => 10 } }),
+        { meter },
+      );
+      const skippedGather = jest.fn(async () => candidate());
+      expect(await overBudget.triageLazily(request(skippedGather), PRIVATE, WAIT_MS)).toEqual({
+        status: 'skipped',
+        reason: 'tenant_budget',
+      });
+      expect(skippedGather).not.toHaveBeenCalled();
+
+      provider.enqueue(answer(VERDICT));
+      const triager = triage();
+      await triager.triageLazily(request(jest.fn(async () => candidate())), PRIVATE, WAIT_MS);
+      const cachedGather = jest.fn(async () => candidate());
+      const again = await triager.triageLazily(request(cachedGather), PRIVATE, WAIT_MS);
+      expect(again).toMatchObject({ status: 'done', cached: true });
+      expect(cachedGather).not.toHaveBeenCalled();
+      expect(provider.requests).toHaveLength(1);
+    });
+  });
+
   describe('profile', () => {
     it('makes one call for concurrent asks of series of one pattern, and stores its answer', async () => {
       let release!: (a: LlmAnswer) => void;

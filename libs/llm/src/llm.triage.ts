@@ -13,7 +13,12 @@ import {
 import { type ProfileRepository } from './profile.repository';
 import { type JsonSchema, type LlmAnswer, type LlmProvider, type LlmUsage } from './provider';
 import { type TriageOutcome, type TriageScheduler } from './triage.scheduler';
-import { buildTriagePrompt, MAX_OUTPUT_TOKENS, type TriageCandidate } from './triage.prompt';
+import {
+  buildTriagePrompt,
+  MAX_OUTPUT_TOKENS,
+  MAX_TRIAGE_TOKENS,
+  type TriageCandidate,
+} from './triage.prompt';
 import { type AnomalyTriage, parseVerdict, VERDICT_SCHEMA, VERDICT_SCHEMA_NAME } from './verdict';
 
 /** What a tenant chose for what is sent (its LLM settings). */
@@ -37,6 +42,18 @@ export interface LlmTriageOptions {
   readonly clock?: () => number;
   /** Profiles held in memory (default 100 000 patterns). */
   readonly profileCacheSize?: number;
+}
+
+/** A candidate known by what costs nothing to know; what the LLM is shown is read later (`gather`). */
+export interface TriageRequest {
+  readonly tenantId: string;
+  readonly anomalyId: string;
+  /** The queue's priority: the most severe first, the least severe dropped. */
+  readonly score: number;
+  /** The candidate's features (triageCacheKey): candidates alike get one answer. */
+  readonly cacheKey: string;
+  /** Reads what the LLM is shown; called once, in the scheduler's slot. */
+  gather(): Promise<TriageCandidate>;
 }
 
 /** Counts of what triage did, beyond the scheduler's: for /metrics and the tests. */
@@ -87,15 +104,37 @@ export class LlmTriage {
    * The verdict on one candidate, or why there is none: resolves within `waitMs` (the
    * scheduler's deadline), never rejects. Tokens spent are metered, skipped calls included.
    */
-  async triage(candidate: TriageCandidate, privacy: TriagePrivacy, waitMs: number): Promise<AnomalyTriage> {
-    const built = buildTriagePrompt(candidate, privacy.redactLabels);
-    const outcome = await this.scheduler.submit(
+  triage(candidate: TriageCandidate, privacy: TriagePrivacy, waitMs: number): Promise<AnomalyTriage> {
+    return this.triageLazily(
       {
         tenantId: candidate.tenantId,
-        cacheKey: `triage:${built.cacheKey}`,
-        priority: candidate.score,
-        estimatedTokens: built.estimatedTokens,
+        anomalyId: candidate.anomalyId,
+        score: candidate.score,
+        cacheKey: buildTriagePrompt(candidate, privacy.redactLabels).cacheKey,
+        gather: () => Promise.resolve(candidate),
+      },
+      privacy,
+      waitMs,
+    );
+  }
+
+  /**
+   * `triage` of a candidate whose data is read only when its call is about to be made: in
+   * the scheduler's slot, so what the reads cost is bounded by its concurrency, and a
+   * candidate dropped from a full queue, skipped by the breaker or over budget reads
+   * nothing. Read once, whatever the retries.
+   */
+  async triageLazily(request: TriageRequest, privacy: TriagePrivacy, waitMs: number): Promise<AnomalyTriage> {
+    let gathered: Promise<TriageCandidate> | undefined;
+    const outcome = await this.scheduler.submit(
+      {
+        tenantId: request.tenantId,
+        cacheKey: `triage:${request.cacheKey}`,
+        priority: request.score,
+        estimatedTokens: MAX_TRIAGE_TOKENS,
         run: async (signal) => {
+          gathered ??= request.gather();
+          const built = buildTriagePrompt(await gathered, privacy.redactLabels);
           const answer = await this.ask(
             built,
             VERDICT_SCHEMA_NAME,
@@ -106,7 +145,7 @@ export class LlmTriage {
           const verdict = parseVerdict(answer.output, answer.usage);
           if (this.logPrompts && !privacy.zeroRetention) {
             this.logger.debug?.(
-              `triage of ${candidate.anomalyId}: ${built.prompt} -> ${JSON.stringify(answer.output)}`,
+              `triage of ${request.anomalyId}: ${built.prompt} -> ${JSON.stringify(answer.output)}`,
             );
           }
           return { value: { ...verdict, model: answer.model }, usage: answer.usage };
@@ -114,7 +153,7 @@ export class LlmTriage {
       },
       { deadlineMs: waitMs },
     );
-    this.meterOutcome(candidate.tenantId, outcome, `triage/${candidate.anomalyId}`);
+    this.meterOutcome(request.tenantId, outcome, `triage/${request.anomalyId}`);
     if (outcome.status === 'skipped') return { status: 'skipped', reason: outcome.reason };
     const value = outcome.value as Omit<Extract<AnomalyTriage, { status: 'done' }>, 'status' | 'cached'>;
     return { status: 'done', ...value, cached: outcome.cached };

@@ -44,6 +44,12 @@ export const WINDOW_POINTS = 48;
 /** Labelled past anomalies the LLM sees. */
 export const PAST_ANOMALIES = 5;
 export const MAX_OUTPUT_TOKENS = 300;
+/**
+ * What a triage call is held to cost before its data is read (a lazy candidate): the
+ * instructions, a full window, baseline and labelled past come to about 1,000 tokens, so
+ * 1,500 leaves room for long names and labels. Budgets settle with what it really cost.
+ */
+export const MAX_TRIAGE_TOKENS = 1500 + MAX_OUTPUT_TOKENS;
 export const REDACTED = '[redacted]';
 
 export const TRIAGE_SYSTEM = [

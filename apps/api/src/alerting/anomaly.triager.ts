@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { type FeedbackRepository, type Severity } from '@seismo/alerting';
 import { parseSeriesKey } from '@seismo/ingest';
 import {
   type AnomalyTriage,
+  buildTriagePrompt,
   ignoredByProfile,
   type LlmTriage,
   median,
@@ -13,6 +15,7 @@ import {
 } from '@seismo/llm';
 import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
 import {
+  type AnomalyRecord,
   type AnomalyRepository,
   parseDedupToken,
   type PointRepository,
@@ -24,8 +27,6 @@ import { type Tenant, type TenantLlmSettings } from '@seismo/tenancy';
 const WINDOW_MS = 7 * 86_400_000;
 const WINDOW_MAX_POINTS = 2016;
 const PAST_LABELS = 5;
-/** The first points a profile is asked from. */
-const PROFILE_POINTS = 32;
 /** The revision of an anomaly that carries its triage (0 is as detected). */
 export const TRIAGED_REVISION = 1;
 
@@ -46,6 +47,8 @@ export interface AnomalyTriagerParts {
   readonly feedback: FeedbackRepository;
   /** How long an alert waits for its verdict. */
   readonly waitMs: number;
+  /** Labels operators gave the series so far (the feedback the alert path holds): a new one changes the cache key. */
+  readonly labelsOf?: (tenant: TenantId, series: string) => number;
   readonly clock?: () => number;
   readonly logger?: Pick<LoggerService, 'warn'>;
 }
@@ -60,6 +63,9 @@ export interface AnomalyTriagerParts {
 export class AnomalyTriager {
   private readonly clock: () => number;
   private readonly logger: Pick<LoggerService, 'warn'>;
+  /** Triaged rows waiting for the next write. */
+  private waiting: AnomalyRecord[] = [];
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly parts: AnomalyTriagerParts) {
     this.clock = parts.clock ?? Date.now;
@@ -72,7 +78,12 @@ export class AnomalyTriager {
     return settings?.triage ? settings : undefined;
   }
 
-  /** Never rejects: whatever fails, the anomaly alerts with `triage: skipped` or its verdict. */
+  /**
+   * Never rejects: whatever fails, the anomaly alerts with `triage: skipped` or its verdict.
+   * Nothing is read before the scheduler takes the candidate: its window and labelled past
+   * are read in the call's slot (`gather`), so a burst of anomalies costs reads at the LLM's
+   * pace, and the queue's bound (dropping the least severe) is the only backlog there is.
+   */
   async judge(event: AnomalyEvent, severity: Severity): Promise<TriageDecision> {
     const tenantId = event.tenant_id as TenantId;
     const tenant = this.parts.tenant(tenantId);
@@ -86,46 +97,62 @@ export class AnomalyTriager {
     const labels = identity?.labels ?? {};
     const ts = Date.parse(event.ts);
     const privacy = { redactLabels: settings.redactLabels, zeroRetention: tenant.zeroRetention };
-    const [window, past] = await Promise.all([
-      this.windowOf(tenant, event, ts),
-      this.pastOf(tenantId, event.series),
-    ]);
+    const context = contextOf(event);
     const left = () => Math.max(0, this.parts.waitMs - (this.clock() - started));
     const profile = settings.profiling
-      ? await this.parts.llm.profile(
-          tenantId,
-          metric,
-          labels,
-          window.slice(0, PROFILE_POINTS),
-          privacy,
-          left(),
-        )
+      ? await this.parts.llm.profile(tenantId, metric, labels, context, privacy, left())
       : undefined;
-    const triage = await this.parts.llm.triage(
+    const known = {
+      tenantId,
+      anomalyId: event.id,
+      metric,
+      labels,
+      ts,
+      value: event.value,
+      score: event.score,
+      severity: severity as TriageSeverity,
+      detectors: event.detectors,
+      ...(profile ? { profile } : {}),
+    };
+    let window: WindowPoint[] = context;
+    const triage = await this.parts.llm.triageLazily(
       {
         tenantId,
         anomalyId: event.id,
-        metric,
-        labels,
-        ts,
-        value: event.value,
         score: event.score,
-        severity: severity as TriageSeverity,
-        detectors: event.detectors,
-        window,
-        past,
-        ...(profile ? { profile } : {}),
+        // What is known without a read: the anomaly's own context and how many labels its series has.
+        cacheKey:
+          buildTriagePrompt({ ...known, window: context, past: [] }, privacy.redactLabels).cacheKey +
+          `/${this.parts.labelsOf?.(tenantId, event.series) ?? 0}`,
+        gather: async () => {
+          const [stored, past] = await Promise.all([
+            this.windowOf(tenant, event, ts, context),
+            this.pastOf(tenantId, event.series),
+          ]);
+          window = stored;
+          return { ...known, window, past };
+        },
       },
       privacy,
       left(),
     );
-    await this.store(tenant, event, triage);
+    // A candidate let go because the process stops taught nothing worth a write.
+    if (!(triage.status === 'skipped' && triage.reason === 'stopped')) this.store(tenant, event, triage);
     return decide(triage, severity, settings, ignoredByProfile(profile, moveOf(event.value, window)));
   }
 
+  /** Resolves once every triage so far is stored (or its write failed, logged). */
+  flush(): Promise<void> {
+    return this.writing;
+  }
+
   /** The series' stored points before the anomaly (bucketed past 2016), else the anomaly's context. */
-  private async windowOf(tenant: Tenant, event: AnomalyEvent, ts: number): Promise<WindowPoint[]> {
-    const context = event.context.ts.map((t, i) => ({ ts: Date.parse(t), value: event.context.values[i] }));
+  private async windowOf(
+    tenant: Tenant,
+    event: AnomalyEvent,
+    ts: number,
+    context: WindowPoint[],
+  ): Promise<WindowPoint[]> {
     if (tenant.zeroRetention) return context;
     try {
       const range = await this.parts.points.range(
@@ -160,38 +187,45 @@ export class AnomalyTriager {
   }
 
   /**
-   * The anomaly's row again with its triage, one revision up: read in its place, and the
-   * same row again (a retried write) is dropped by its dedup token.
+   * The anomaly's row again with its triage, one revision up, read in its place. Rows wait
+   * while a write is in flight and go in the next one together (group commit), under a
+   * token naming them, so a write retried stores them once.
    */
-  private async store(tenant: Tenant, event: AnomalyEvent, triage: AnomalyTriage): Promise<void> {
-    try {
-      await this.parts.anomalies.insertBatch(
-        [
-          {
-            tenantId: tenant.id,
-            id: event.id,
-            series: event.series,
-            ts: Date.parse(event.ts),
-            value: event.value,
-            score: event.score,
-            severity: event.severity,
-            detectors: event.detectors,
-            context: {
-              ts: event.context.ts.map((t) => Date.parse(t)),
-              values: event.context.values,
-            },
-            explanation: JSON.stringify(triageJson(triage)),
-            revision: TRIAGED_REVISION,
-            createdAt: this.clock(),
-            retentionDays: tenant.anomaliesDays,
-          },
-        ],
-        parseDedupToken(`triage/${tenant.id}/${event.id}`),
-      );
-    } catch (error) {
-      this.logger.warn(`storing the triage of ${event.id} failed: ${messageOf(error)}`);
-    }
+  private store(tenant: Tenant, event: AnomalyEvent, triage: AnomalyTriage): void {
+    const joinsNext = this.waiting.length > 0;
+    this.waiting.push({
+      tenantId: tenant.id,
+      id: event.id,
+      series: event.series,
+      ts: Date.parse(event.ts),
+      value: event.value,
+      score: event.score,
+      severity: event.severity,
+      detectors: event.detectors,
+      context: { ts: event.context.ts.map((t) => Date.parse(t)), values: event.context.values },
+      explanation: JSON.stringify(triageJson(triage)),
+      revision: TRIAGED_REVISION,
+      createdAt: this.clock(),
+      retentionDays: tenant.anomaliesDays,
+    });
+    if (joinsNext) return;
+    this.writing = this.writing.then(async () => {
+      const rows = this.waiting;
+      this.waiting = [];
+      const names = createHash('sha256')
+        .update(rows.map((r) => `${r.tenantId}/${r.id}`).join('\n'))
+        .digest('hex');
+      try {
+        await this.parts.anomalies.insertBatch(rows, parseDedupToken(`triage/${names.slice(0, 40)}`));
+      } catch (error) {
+        this.logger.warn(`storing the triage of ${rows.length} anomalies failed: ${messageOf(error)}`);
+      }
+    });
   }
+}
+
+function contextOf(event: AnomalyEvent): WindowPoint[] {
+  return event.context.ts.map((t, i) => ({ ts: Date.parse(t), value: event.context.values[i] }));
 }
 
 const RANK: Readonly<Record<TriageSeverity, number>> = { info: 0, warning: 1, critical: 2 };

@@ -144,6 +144,11 @@ export class FeedbackDirectory {
     return this.suppressor.suppresses(candidate);
   }
 
+  /** Labels of a series held for the alert path (at most the suppressor's per-series bound). */
+  labelCountOf(tenant: TenantId, series: string): number {
+    return this.suppressor.signaturesOf(tenant, series);
+  }
+
   /** Forgets an erased tenant's labels until the next reload (which finds them gone too). */
   forgetTenant(tenant: TenantId): void {
     this.suppressor.forgetTenant(tenant);
