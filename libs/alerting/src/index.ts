@@ -7,6 +7,7 @@ export * from './subscriptions/subscription.directory';
 export * from './subscriptions/subscription.repository';
 export * from './subscriptions/subscription.validator';
 export * from './incidents/incident.tracker';
+export * from './incidents/incident.repository';
 export * from './incidents/silence.watch';
 export * from './routing/alert.router';
 export * from './channels/channels';

@@ -188,6 +188,17 @@ export const TENANT_TABLES: readonly TenantTable[] = [
     },
   },
   {
+    table: 'incidents',
+    tenantColumn: 'tenant_id',
+    export: {
+      type: 'incident',
+      // state is the incident as the tracker snapshots it (series, values, anomaly ids); told names subscriptions.
+      columns: 'id, kind, open, state, told, opened_at, updated_at',
+      key: [key('id', 'String')],
+      final: true,
+    },
+  },
+  {
     table: 'tenant_billing',
     tenantColumn: 'tenant_id',
     export: {

@@ -32,7 +32,8 @@ async function rowInEveryTable(tenant: string): Promise<void> {
     const names = new Set(columns.map((c) => c.name));
     const set: Record<string, string> = { [tenantColumn]: '{tenant:String}' };
     if (names.has('retention_days')) set.retention_days = '30';
-    for (const time of ['ts', 'hour', 'at', 'created_at']) if (names.has(time)) set[time] = 'now()';
+    for (const time of ['ts', 'hour', 'at', 'created_at', 'updated_at'])
+      if (names.has(time)) set[time] = 'now()';
     await storage.client.command({
       query: `INSERT INTO ${table} (${Object.keys(set).join(', ')}) SELECT ${Object.values(set).join(', ')}`,
       query_params: { tenant },
@@ -115,6 +116,7 @@ describe('export', () => {
       'series_hour',
       'billing_send',
       'alert_delivery',
+      'incident',
     ]) {
       expect(types).toContain(type);
     }

@@ -7,7 +7,7 @@ import {
   SilenceWatch,
   type Subscription,
 } from '@seismo/alerting';
-import { MemoryDeliveryStore } from '@seismo/alerting/testing';
+import { MemoryDeliveryStore, MemoryIncidentStore } from '@seismo/alerting/testing';
 import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
 import { parseTenantId } from '@seismo/storage';
 import { AnomalyFeed } from '../stream/anomaly.feed';
@@ -288,6 +288,162 @@ describe('AlertingService', () => {
       answer({ triage: { status: 'skipped', reason: 'stopped' }, severity: 'critical', quiet: undefined });
       await stopped;
       expect([...store.rows.values()].map((r) => r.notification.anomalyIds)).toEqual([['an_1']]);
+    });
+  });
+
+  describe('with an incident store, across a restart', () => {
+    /** What outlives a process: the outbox, the incidents table, the clock, the subscriptions. */
+    function shared(subscriptions: Subscription[] = [subscription('sub_a')]) {
+      const log: string[] = [];
+      const outbox = new MemoryDeliveryStore();
+      const incidents = new MemoryIncidentStore();
+      const enqueue = outbox.enqueue.bind(outbox);
+      outbox.enqueue = async (records) => {
+        log.push(`outbox:${records.map((r) => r.notification.state).join(',')}`);
+        return enqueue(records);
+      };
+      const write = incidents.write.bind(incidents);
+      incidents.write = async (rows) => {
+        log.push(`incidents:${rows.map((r) => (r.incident.open ? 'open' : 'closed')).join(',')}`);
+        return write(rows);
+      };
+      return { log, errors: [] as string[], outbox, incidents, subscriptions, clock: { now: NOW } };
+    }
+
+    /** One API process over what `shared` keeps. */
+    function process(world: ReturnType<typeof shared>) {
+      const feed = new AnomalyFeed();
+      const channel = new RecordingChannel();
+      const now = () => world.clock.now;
+      const dispatcher = new DeliveryDispatcher(world.outbox, { channelFor: () => channel, now, flushMs: 1 });
+      const router = new AlertRouter({ subscriptionsOf: () => world.subscriptions, silencesOf: () => [] });
+      const service = new AlertingService(
+        feed,
+        new IncidentTracker({ recordChanges: true }),
+        router,
+        dispatcher,
+        {
+          clock: now,
+          tickMs: 60_000,
+          incidents: world.incidents,
+          silence: { watch: new SilenceWatch(), watches: () => true },
+          logger: { log: () => undefined, error: (message: unknown) => world.errors.push(String(message)) },
+        },
+      );
+      return { feed, channel, service };
+    }
+
+    const sentOf = (channel: RecordingChannel) =>
+      channel.sent.map((d) => `${d.subscriptionId}:${d.notification.state}`);
+
+    it('stores an incident after its deliveries, and carries it on after a restart: no second opened, the resolution to those told', async () => {
+      const world = shared();
+      const first = process(world);
+      await first.service.start();
+      first.feed.publish(event('an_1', 'cpu{host="a"}', NOW));
+      await first.service.settled();
+      await sentEventually(first.channel, 1);
+      await first.service.stop();
+      expect(world.log).toEqual(['outbox:opened', 'incidents:open']);
+      const [row] = world.incidents.rows.values();
+      expect(row.told).toEqual({ sub_a: NOW });
+      const incidentId = first.channel.sent[0].notification.incidentId;
+
+      // Made while no process ran: it matches the incident but was never told of it.
+      world.subscriptions.push(subscription('sub_late'));
+      world.clock.now += 2 * MINUTE;
+      const second = process(world);
+      await second.service.start();
+      second.feed.publish(event('an_2', 'cpu{host="a"}', world.clock.now));
+      await second.service.settled();
+      expect(world.outbox.rows.size).toBe(1);
+      // The quiet fold moved the clock that resolves it, and that is stored too.
+      expect(world.incidents.rows.get(`acme\n${incidentId}`)?.incident.lastAnomalyAt).toBe(world.clock.now);
+
+      world.clock.now += 9 * MINUTE;
+      second.service.tick();
+      await second.service.settled();
+      expect(second.channel.sent).toEqual([]);
+      world.clock.now += MINUTE;
+      second.service.tick();
+      await second.service.settled();
+      await sentEventually(second.channel, 1);
+      await second.service.stop();
+      expect(sentOf(second.channel)).toEqual(['sub_a:resolved']);
+      expect(second.channel.sent[0].notification.incidentId).toBe(incidentId);
+      expect(await world.incidents.loadOpen()).toEqual([]);
+      expect(world.log.slice(-2)).toEqual(['outbox:resolved', 'incidents:closed']);
+    });
+
+    it('tells at start what came due while no process ran', async () => {
+      const world = shared();
+      const first = process(world);
+      await first.service.start();
+      first.feed.publish(event('an_1', 'cpu{host="a"}', NOW));
+      await first.service.settled();
+      await first.service.stop();
+
+      world.clock.now += 30 * MINUTE;
+      const second = process(world);
+      await second.service.start();
+      await second.service.settled();
+      await sentEventually(second.channel, 1);
+      await second.service.stop();
+      expect(sentOf(second.channel)).toEqual(['sub_a:resolved']);
+    });
+
+    it('resolves a restored no_data incident when its series reports again', async () => {
+      const world = shared();
+      const first = process(world);
+      await first.service.start();
+      for (let i = 0; i < 12; i++) {
+        first.service.seen(ACME, [{ series: 'cpu{host="a"}', ts: world.clock.now, value: i }]);
+        world.clock.now += 10_000;
+      }
+      world.clock.now += 2 * MINUTE;
+      first.service.tick();
+      await first.service.settled();
+      await first.service.stop();
+      expect(world.log).toEqual(['outbox:opened', 'incidents:open']);
+
+      const second = process(world);
+      await second.service.start();
+      world.clock.now += 5 * MINUTE;
+      second.service.seen(ACME, [{ series: 'cpu{host="a"}', ts: world.clock.now, value: 3 }]);
+      await second.service.settled();
+      await sentEventually(second.channel, 1);
+      await second.service.stop();
+      expect(second.channel.sent.map((d) => `${d.notification.kind}:${d.notification.state}`)).toEqual([
+        'no_data:resolved',
+      ]);
+    });
+
+    it('keeps an incident whose write failed for the next write', async () => {
+      const world = shared();
+      const { feed, service } = process(world);
+      await service.start();
+      world.incidents.failWrites = new Error('ClickHouse is down');
+      feed.publish(event('an_1', 'cpu{host="a"}', NOW));
+      await service.settled();
+      expect(world.incidents.rows.size).toBe(0);
+      expect(world.errors).toEqual([expect.stringContaining('1 incidents could not be stored')]);
+      world.incidents.failWrites = undefined;
+      service.tick();
+      await service.settled();
+      await service.stop();
+      expect([...world.incidents.rows.values()].map((r) => r.incident.open)).toEqual([true]);
+    });
+
+    it('refuses a store with a tracker that keeps no changes', () => {
+      const world = shared();
+      const dispatcher = new DeliveryDispatcher(world.outbox, { channelFor: () => new RecordingChannel() });
+      const router = new AlertRouter({ subscriptionsOf: () => [], silencesOf: () => [] });
+      expect(
+        () =>
+          new AlertingService(new AnomalyFeed(), new IncidentTracker(), router, dispatcher, {
+            incidents: world.incidents,
+          }),
+      ).toThrow(/recordChanges/);
     });
   });
 

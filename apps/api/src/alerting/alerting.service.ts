@@ -3,6 +3,8 @@ import {
   type AlertRouter,
   type DeliveryDispatcher,
   type DeliveryRecord,
+  type IncidentSnapshot,
+  type IncidentStore,
   type IncidentTracker,
   type NewDelivery,
   type Notification,
@@ -12,6 +14,8 @@ import {
   SEVERITIES,
   type Severity,
   type SilenceWatch,
+  type SilentSeries,
+  type StoredIncident,
   type Suppression,
   type SuppressionCandidate,
 } from '@seismo/alerting';
@@ -37,6 +41,11 @@ export interface AlertingServiceOptions {
     settingsOf(tenant: TenantId): unknown;
     judge(event: AnomalyEvent, severity: Severity): Promise<TriageDecision>;
   };
+  /**
+   * Where open incidents are kept across restarts (IncidentRepository); absent: in this
+   * process's memory only. The tracker must record its changes (`recordChanges`).
+   */
+  readonly incidents?: IncidentStore;
   /** How often open incidents are looked at: resolved when quiet, notified again when due (default 5 s). */
   readonly tickMs?: number;
   readonly clock?: () => number;
@@ -61,6 +70,8 @@ export interface AlertingCounts {
 }
 
 const DEFAULT_TICK_MS = 5000;
+/** Most incident snapshots kept for the next write while writes fail; the oldest go first. */
+const MAX_UNWRITTEN_INCIDENTS = 100_000;
 
 /**
  * The alerting path of the process: the live anomalies (the feed, which announces only what
@@ -72,6 +83,16 @@ const DEFAULT_TICK_MS = 5000;
  * (an incident's `resolved` after its `opened`), and what is routed while one is being
  * written goes in the next write together; a failed enqueue is logged and the chain goes
  * on, for one outbox write that failed must not stop every later alert.
+ *
+ * With an incident store, each write of the chain then stores the incidents that changed
+ * (the tracker's snapshots, with the subscriptions the router told of each), taken at the
+ * same instant as the deliveries: outbox first, incidents after, so a stored incident is
+ * never ahead of the outbox. A crash between the two leaves an incident's previous state;
+ * the change made again after the restart has the same notification id, so the outbox
+ * (and the receiver, by idempotency key) keeps it once. Incidents whose write failed, or
+ * whose deliveries' did, go with the next write. `start` restores the open incidents
+ * before it follows the feed, and tells at once what time changed meanwhile (a resolution
+ * or re-notification that came due).
  */
 export class AlertingService {
   private readonly tickMs: number;
@@ -79,11 +100,16 @@ export class AlertingService {
   private readonly logger: Pick<LoggerService, 'log' | 'error'>;
   private readonly suppresses: AlertingServiceOptions['suppresses'];
   private readonly silence: AlertingServiceOptions['silence'];
+  private readonly incidents: IncidentStore | undefined;
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   /** Deliveries routed and not yet handed to the outbox: the next write takes them all. */
   private waiting: NewDelivery[] = [];
+  /** A write is chained and has not begun: what changes meanwhile goes in it. */
+  private writeScheduled = false;
+  /** Incident id -> its snapshot not stored yet (its write failed): the next write takes them. */
+  private unwritten = new Map<string, StoredIncident>();
   readonly counts: AlertingCounts = {
     suppressed: 0,
     notifications: 0,
@@ -115,11 +141,20 @@ export class AlertingService {
     this.suppresses = options.suppresses;
     this.silence = options.silence;
     this.triage = options.triage;
+    this.incidents = options.incidents;
+    if (this.incidents && !tracker.recordsChanges) {
+      throw new RangeError('an incident store needs a tracker that records its changes (recordChanges)');
+    }
   }
 
-  /** Resumes the outbox's pending deliveries, then follows the feed. */
+  /**
+   * Restores the open incidents a previous process stored, resumes the outbox's pending
+   * deliveries, tells what came due while no process ran, then follows the feed.
+   */
   async start(): Promise<void> {
+    const restored = await this.restoreIncidents();
     await this.dispatcher.start();
+    if (restored > 0) this.tick();
     this.unsubscribe = this.feed.subscribeAll((event) => this.observe(event));
     this.timer = setInterval(() => this.tick(), this.tickMs);
     this.timer.unref();
@@ -132,8 +167,18 @@ export class AlertingService {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await Promise.all([...this.inTriage]);
+    // Incidents whose write failed get one more try.
+    this.scheduleWrite();
     await this.chain;
     await this.dispatcher.stop();
+  }
+
+  /** Forgets a tenant's incidents without telling anyone or storing them (its data was erased). */
+  forgetTenant(tenant: TenantId): void {
+    this.tracker.forgetTenant(tenant);
+    this.silence?.watch.forgetTenant(tenant);
+    for (const [id, stored] of this.unwritten)
+      if (stored.incident.tenantId === tenant) this.unwritten.delete(id);
   }
 
   /** One anomaly the engine stored: into its incident, unless feedback on its series says it is noise. */
@@ -240,8 +285,22 @@ export class AlertingService {
     return this.chain;
   }
 
+  /** The open incidents stored, back into the tracker, the router and the watch of silent series. */
+  private async restoreIncidents(): Promise<number> {
+    if (!this.incidents) return 0;
+    const stored = await this.incidents.loadOpen();
+    const told = new Map(stored.map((s) => [s.incident.id, s.told]));
+    const restored = this.tracker.restore(stored.map((s) => s.incident));
+    for (const incident of restored) {
+      this.router.restoreTold(incident.id, told.get(incident.id) ?? {});
+      if (incident.kind === 'no_data') this.silence?.watch.restoreSilent(silentOf(incident));
+    }
+    if (restored.length > 0) this.logger.log(`${restored.length} open incidents restored`);
+    return restored.length;
+  }
+
+  /** Routes what the tracker said; the incidents it changed are stored with the next write even when it said nothing. */
   private route(notifications: readonly Notification[]): void {
-    if (notifications.length === 0) return;
     const now = this.clock();
     this.counts.notifications += notifications.length;
     this.enqueue(notifications.map((notification) => this.router.route(notification, now)));
@@ -255,24 +314,93 @@ export class AlertingService {
       this.counts.rateLimited += routed.rateLimited;
       deliveries.push(...routed.deliveries);
     }
-    if (deliveries.length === 0) return;
     this.counts.deliveries += deliveries.length;
-    // Group commit: what is routed while an outbox write is in flight goes in the next one,
-    // so a burst of incidents costs a few writes, not one each, and order is kept.
-    const joinsNext = this.waiting.length > 0;
     this.waiting.push(...deliveries);
-    if (joinsNext) return;
-    this.chain = this.chain.then(() => {
-      const batch = this.waiting;
-      this.waiting = [];
-      return this.dispatcher.enqueue(batch).catch((error: unknown) => {
-        this.logger.error(
-          `${batch.length} deliveries could not be stored in the outbox: ${error instanceof Error ? error.message : String(error)}`,
-          error instanceof Error ? error.stack : undefined,
-        );
-      });
-    });
+    this.scheduleWrite();
   }
+
+  /**
+   * Group commit: what is routed (and what incidents change) while a write is in flight goes
+   * in the next one, so a burst of incidents costs a few writes, not one each, and order is kept.
+   */
+  private scheduleWrite(): void {
+    if (this.writeScheduled) return;
+    const incidentsToWrite =
+      this.incidents !== undefined && (this.tracker.hasChanges || this.unwritten.size > 0);
+    if (this.waiting.length === 0 && !incidentsToWrite) return;
+    this.writeScheduled = true;
+    this.chain = this.chain.then(() => this.write());
+  }
+
+  /**
+   * One write of the chain: the deliveries routed so far into the outbox, then the incidents
+   * changed so far. Both are taken at this one instant, so every change an incident row
+   * holds has its deliveries in this write or an earlier one.
+   */
+  private async write(): Promise<void> {
+    this.writeScheduled = false;
+    const batch = this.waiting;
+    this.waiting = [];
+    const incidents = this.takeIncidents();
+    if (batch.length > 0) {
+      try {
+        await this.dispatcher.enqueue(batch);
+      } catch (error) {
+        this.logError(`${batch.length} deliveries could not be stored in the outbox`, error);
+        this.keepUnwritten(incidents);
+        return;
+      }
+    }
+    if (incidents.length === 0) return;
+    try {
+      await this.incidents!.write(incidents);
+    } catch (error) {
+      this.logError(`${incidents.length} incidents could not be stored (kept for the next write)`, error);
+      this.keepUnwritten(incidents);
+    }
+  }
+
+  /** The incidents to store now: those a failed write left, then the tracker's changes (newer, so they win). */
+  private takeIncidents(): StoredIncident[] {
+    if (!this.incidents) return [];
+    const taken = this.unwritten;
+    this.unwritten = new Map();
+    for (const incident of this.tracker.changes()) {
+      taken.set(incident.id, { incident, told: this.router.toldOf(incident.id) });
+    }
+    return [...taken.values()];
+  }
+
+  private keepUnwritten(incidents: readonly StoredIncident[]): void {
+    // Writes run one at a time, and this one took what was kept: nothing newer is in here yet.
+    for (const stored of incidents) this.unwritten.set(stored.incident.id, stored);
+    let dropped = 0;
+    for (const id of this.unwritten.keys()) {
+      if (this.unwritten.size <= MAX_UNWRITTEN_INCIDENTS) break;
+      this.unwritten.delete(id);
+      dropped++;
+    }
+    if (dropped > 0) this.logger.error(`${dropped} incident changes dropped: their writes kept failing`);
+  }
+
+  private logError(what: string, error: unknown): void {
+    this.logger.error(
+      `${what}: ${error instanceof Error ? error.message : String(error)}`,
+      error instanceof Error ? error.stack : undefined,
+    );
+  }
+}
+
+/** A restored no_data incident as the watch of silent series knows it. */
+function silentOf(incident: IncidentSnapshot): SilentSeries {
+  return {
+    tenantId: incident.tenantId,
+    series: incident.latest.series,
+    lastTs: incident.latest.ts,
+    lastValue: incident.latest.value,
+    lastArrivalAt: incident.openedAt,
+    usualGapMs: incident.usualGapMs ?? 0,
+  };
 }
 
 /** The engine grades severity; an event from an older engine with another word is taken as info. */

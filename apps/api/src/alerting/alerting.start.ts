@@ -10,6 +10,7 @@ import {
   FeedbackLinkSigner,
   feedbackLinks,
   FeedbackRepository,
+  type IncidentRepository,
   IncidentTracker,
   type IncidentTrackerOptions,
   SilenceWatch,
@@ -38,6 +39,10 @@ export interface AlertingParts {
   readonly feed: AnomalyFeed;
   readonly subscriptions: SubscriptionDirectory;
   readonly deliveries: DeliveryRepository;
+  /** Where open incidents are kept across restarts; absent: in memory only (a restart starts them afresh). */
+  readonly incidents?: IncidentRepository;
+  /** The tenants: an erased one's incidents are forgotten, never told or stored again. */
+  readonly tenants?: Pick<TenantDirectory, 'onGone'>;
   readonly usage: UsageRepository;
   readonly feedback: FeedbackDirectory;
   /** The deployment's admin token, which feedback links are signed with; absent: alerts carry no links. */
@@ -70,8 +75,9 @@ export interface RunningAlerting {
 /**
  * Builds and starts the alerting path of an API process: channels, the outbox's dispatcher
  * (which resumes the deliveries a previous process left pending), the router over the
- * tenants' subscriptions and silences, the incident tracker on the live feed, and the watch
- * for series gone silent, on the arrivals of tenants with a subscription.
+ * tenants' subscriptions and silences, the incident tracker on the live feed (its open
+ * incidents, and whom the router told of each, restored from the incidents table), and
+ * the watch for series gone silent, on the arrivals of tenants with a subscription.
  *
  * A delivery sent is metered (`alerts_delivered`) under a token naming the deliveries, so
  * a usage write retried counts them once. A receiver that answers 410 has its subscription
@@ -113,12 +119,15 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
     silencesOf: (tenant, now) => parts.subscriptions.silencesOf(tenant, now),
   });
   const llm =
-    config.llm && parts.triage ? startTriage(config.llm, parts.triage, parts.usage, logger) : undefined;
+    config.llm && parts.triage
+      ? startTriage(config.llm, parts.triage, parts.usage, parts.feedback, logger)
+      : undefined;
   const { tickMs, resolveAfterMs, renotifyAfterMs, noDataAfterMs } = config.incidents;
   const linksFor = alertLinks(config.publicUrl, parts.adminToken);
   const tracker = new IncidentTracker({
     policy: { resolveAfterMs, renotifyAfterMs },
     ...(linksFor ? { linksFor } : {}),
+    recordChanges: parts.incidents !== undefined,
   });
   const service = new AlertingService(parts.feed, tracker, router, dispatcher, {
     suppresses: (candidate) => parts.feedback.suppresses(candidate),
@@ -128,7 +137,9 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
     },
     tickMs,
     ...(llm ? { triage: llm.triager } : {}),
+    ...(parts.incidents ? { incidents: parts.incidents } : {}),
   });
+  parts.tenants?.onGone((tenant) => service.forgetTenant(tenant));
   try {
     await service.start();
   } catch (error) {
@@ -143,6 +154,7 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
       // Candidates waiting for the LLM go on at once, marked skipped (stopped), before the outbox stops.
       await llm?.scheduler.stop();
       await service.stop();
+      await llm?.triager.flush();
       channels.close();
     },
   };
@@ -174,6 +186,7 @@ function startTriage(
   config: LlmConfig,
   parts: NonNullable<AlertingParts['triage']>,
   usage: UsageRepository,
+  feedback: FeedbackDirectory,
   logger: Logger,
 ): RunningTriage & { triager: AnomalyTriager } {
   const scheduler = new TriageScheduler<unknown>({
@@ -209,6 +222,7 @@ function startTriage(
     anomalies: parts.anomalies,
     feedback: new FeedbackRepository(parts.connection),
     waitMs: config.waitMs,
+    labelsOf: (tenant, series) => feedback.labelCountOf(tenant, series),
   });
   // An erased tenant's cached answers and profiles go with it (its stored rows go with its data).
   parts.tenants.onGone((tenant) => {

@@ -23,7 +23,12 @@ import {
   type TenantId,
   UsageRepository,
 } from '@seismo/storage';
-import { DeliveryRepository, FeedbackDirectory, SubscriptionDirectory } from '@seismo/alerting';
+import {
+  DeliveryRepository,
+  FeedbackDirectory,
+  IncidentRepository,
+  SubscriptionDirectory,
+} from '@seismo/alerting';
 import { type RunningAlerting, startAlerting } from '../alerting/alerting.start';
 import { resolveAdminToken, TenantDirectory, TenantEraser, TenantPurger } from '@seismo/tenancy';
 import { inletTopicOf } from '@seismo/engine/inlet/inlet-topic';
@@ -203,6 +208,8 @@ export class SeismoRuntime {
           feed,
           subscriptions,
           deliveries,
+          incidents: new IncidentRepository(connection),
+          tenants,
           usage,
           feedback,
           ...(admin ? { adminToken: admin.token } : {}),

@@ -1,6 +1,11 @@
 import { parseTenantId } from '@seismo/storage';
 import { type Severity } from '../notification';
-import { IncidentTracker, type ObservedAnomaly } from './incident.tracker';
+import {
+  type IncidentPolicy,
+  type IncidentSnapshot,
+  IncidentTracker,
+  type ObservedAnomaly,
+} from './incident.tracker';
 
 const ACME = parseTenantId('acme');
 const GLOBEX = parseTenantId('globex');
@@ -270,6 +275,158 @@ describe('IncidentTracker', () => {
       expect(a.silent({ ...silentCpu, series: 'mem{host="a"}' }, T0 + 3 * MINUTE)).toEqual([]);
       expect(a.observe(anomaly('disk{host="b"}'), T0)).toEqual([]);
       expect(a.dropped).toBe(2);
+    });
+  });
+
+  describe('snapshots, across a restart', () => {
+    /** The snapshots as a store gives them back: through JSON. */
+    const stored = (tracker: IncidentTracker): IncidentSnapshot[] =>
+      JSON.parse(JSON.stringify(tracker.changes())) as IncidentSnapshot[];
+    const recording = (policy: Partial<IncidentPolicy> = {}) =>
+      new IncidentTracker({ policy, recordChanges: true });
+
+    it('hands over each incident changed since the last call once, as it stands, a resolved one as not open', () => {
+      expect(new IncidentTracker().changes()).toEqual([]);
+      const tracker = recording({ resolveAfterMs: 10 * MINUTE });
+      expect(tracker.recordsChanges).toBe(true);
+      const [opened] = tracker.observe(anomaly('cpu{host="a"}'), T0);
+      tracker.observe(anomaly('mem{host="a"}', { severity: 'critical' }), T0 + 1000);
+      tracker.observe(anomaly('cpu{host="b"}'), T0 + 2000);
+      expect(tracker.hasChanges).toBe(true);
+      const first = tracker.changes();
+      expect(first).toHaveLength(2);
+      expect(first[0]).toMatchObject({
+        version: 1,
+        id: opened.incidentId,
+        tenantId: ACME,
+        kind: 'anomaly',
+        group: 'host=a',
+        open: true,
+        openedAt: T0,
+        severity: 'critical',
+        toldSeverity: 'critical',
+        series: [
+          expect.objectContaining({ series: 'cpu{host="a"}', anomalyId: 'an_1' }),
+          expect.objectContaining({ series: 'mem{host="a"}', anomalyId: 'an_2' }),
+        ],
+        latest: expect.objectContaining({ anomalyId: 'an_2' }),
+        lastAnomalyAt: T0 + 1000,
+        lastToldAt: T0 + 1000,
+        sequence: 2,
+        unlistedSeries: 0,
+      });
+      expect(tracker.hasChanges).toBe(false);
+      expect(tracker.changes()).toEqual([]);
+
+      // A quiet fold changes the clock that resolves it: that is a change to keep too.
+      tracker.observe(anomaly('cpu{host="a"}'), T0 + 5 * MINUTE);
+      expect(tracker.changes()).toMatchObject([{ id: opened.incidentId, lastAnomalyAt: T0 + 5 * MINUTE }]);
+      tracker.tick(T0 + 15 * MINUTE);
+      expect(tracker.changes()).toMatchObject([
+        { id: opened.incidentId, open: false, sequence: 3 },
+        { group: 'host=b', open: false, sequence: 2 },
+      ]);
+    });
+
+    it('carries a restored incident on: its series folds in quietly or as an update, never as a new incident', () => {
+      const before = recording();
+      const [opened] = before.observe(anomaly('cpu{host="a"}'), T0);
+      const restarted = recording();
+      expect(restarted.restore(stored(before)).map((s) => s.id)).toEqual([opened.incidentId]);
+      expect(restarted.open(ACME)).toEqual(before.open(ACME));
+      expect(restarted.hasChanges).toBe(false);
+
+      expect(restarted.observe(anomaly('cpu{host="a"}'), T0 + MINUTE)).toEqual([]);
+      const [worse] = restarted.observe(anomaly('cpu{host="a"}', { severity: 'critical' }), T0 + 2 * MINUTE);
+      expect(worse).toMatchObject({ incidentId: opened.incidentId, state: 'updated', openedAt: T0 });
+      expect(worse.id).toBe(`${opened.incidentId}:updated:2`);
+      const [joined] = restarted.observe(anomaly('mem{host="a"}'), T0 + 3 * MINUTE);
+      expect(joined).toMatchObject({
+        incidentId: opened.incidentId,
+        state: 'updated',
+        anomalyIds: ['an_3', 'an_4'],
+      });
+    });
+
+    it('says after a restore exactly what the incident would have said without one', () => {
+      const next = [
+        (t: IncidentTracker) => t.observe(anomaly('disk{host="a"}', { id: 'an_x' }), T0 + 4 * MINUTE),
+        (t: IncidentTracker) => t.tick(T0 + 10 * MINUTE),
+        (t: IncidentTracker) => t.tick(T0 + 15 * MINUTE),
+      ];
+      const policy = { resolveAfterMs: 10 * MINUTE, maxSeriesPerIncident: 2 };
+      const original = recording(policy);
+      original.observe(anomaly('cpu{host="a"}'), T0);
+      original.observe(anomaly('mem{host="a"}', { severity: 'critical' }), T0 + MINUTE);
+      original.observe(anomaly('net{host="a"}'), T0 + 2 * MINUTE);
+      const restarted = recording(policy);
+      restarted.restore(stored(original));
+      expect(restarted.open(ACME)[0].unlistedSeries).toBe(1);
+      for (const step of next) expect(step(restarted)).toEqual(step(original));
+      expect(restarted.open(ACME)).toEqual([]);
+    });
+
+    it('resolves a restored incident once quiet since its last anomaly, and re-notifies it from its last notification', () => {
+      const before = recording({ resolveAfterMs: 10 * MINUTE, renotifyAfterMs: 30 * MINUTE });
+      const [opened] = before.observe(anomaly('cpu{host="a"}'), T0);
+      before.observe(anomaly('cpu{host="b"}'), T0);
+      for (let m = 5; m <= 25; m += 5) before.observe(anomaly('cpu{host="b"}'), T0 + m * MINUTE);
+      const restarted = recording({ resolveAfterMs: 10 * MINUTE, renotifyAfterMs: 30 * MINUTE });
+      restarted.restore(stored(before));
+      expect(restarted.tick(T0 + 9 * MINUTE)).toEqual([]);
+      const [resolved] = restarted.tick(T0 + 10 * MINUTE);
+      expect(resolved).toMatchObject({ incidentId: opened.incidentId, state: 'resolved', openedAt: T0 });
+      expect(resolved.id).toBe(`${opened.incidentId}:resolved:2`);
+      expect(restarted.tick(T0 + 30 * MINUTE)).toMatchObject([
+        { state: 'renotified', title: 'cpu{host="b"} anomalous (warning)' },
+      ]);
+    });
+
+    it('restores a no_data incident with its gap, and resolves it when the series reports again', () => {
+      const silentCpu = {
+        tenantId: ACME,
+        series: 'cpu{host="a"}',
+        lastTs: T0 - 10_000,
+        lastValue: 42.5,
+        lastArrivalAt: T0,
+        usualGapMs: 10_000,
+      };
+      const before = recording({ renotifyAfterMs: 60 * MINUTE });
+      const [opened] = before.silent(silentCpu, T0 + 3 * MINUTE);
+      const restarted = recording({ renotifyAfterMs: 60 * MINUTE });
+      const [restored] = restarted.restore(stored(before));
+      expect(restored).toMatchObject({ kind: 'no_data', usualGapMs: 10_000, openedAt: T0 });
+      expect(restarted.tick(T0 + 20 * MINUTE)).toEqual([]);
+      expect(restarted.silent(silentCpu, T0 + 21 * MINUTE)).toEqual([]);
+      const [again] = restarted.tick(T0 + 63 * MINUTE);
+      expect(again.summary).toBe(before.tick(T0 + 63 * MINUTE)[0].summary);
+      const [resolved] = restarted.resumed(silentCpu, T0 + 70 * MINUTE);
+      expect(resolved).toMatchObject({ incidentId: opened.incidentId, kind: 'no_data', state: 'resolved' });
+    });
+
+    it('restores only open incidents, one per group, within the open limit, and refuses a version it does not know', () => {
+      const before = recording();
+      before.observe(anomaly('a'), T0);
+      before.observe(anomaly('b'), T0);
+      before.observe(anomaly('c'), T0);
+      const snapshots = stored(before);
+      const restarted = recording({ maxOpenPerTenant: 2 });
+      const closed = { ...snapshots[0], open: false };
+      expect(restarted.restore([closed, ...snapshots, snapshots[1]]).map((s) => s.group)).toEqual([
+        'series:a',
+        'series:b',
+      ]);
+      expect(restarted.dropped).toBe(1);
+      const future = { ...snapshots[2], version: 2 } as unknown as IncidentSnapshot;
+      expect(() => recording().restore([future])).toThrow(/version 2/);
+    });
+
+    it('forgets the changes of a tenant it forgets', () => {
+      const tracker = recording();
+      tracker.observe(anomaly('cpu{host="a"}'), T0);
+      tracker.observe(anomaly('cpu{host="a"}', { tenantId: GLOBEX }), T0);
+      tracker.forgetTenant(GLOBEX);
+      expect(tracker.changes().map((s) => s.tenantId)).toEqual([ACME]);
     });
   });
 });

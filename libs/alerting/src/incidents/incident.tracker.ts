@@ -59,6 +59,12 @@ export interface IncidentTrackerOptions {
   readonly policy?: Partial<IncidentPolicy>;
   /** The chart and feedback links of a notification, from its latest anomaly. */
   readonly linksFor?: (tenant: TenantId, anomalyId: string, series: string) => NotificationLinks;
+  /**
+   * Keeps the incidents changed since the last `changes()`, for a store to write (the API
+   * process does, so its open incidents survive a restart). Off, `changes()` is empty and
+   * nothing is kept.
+   */
+  readonly recordChanges?: boolean;
 }
 
 /** An open incident, as the API shows it. */
@@ -75,8 +81,41 @@ export interface IncidentView {
   readonly unlistedSeries: number;
 }
 
-interface TrackedSeries extends NotifiedSeries {
+/** One series of an incident, at its latest anomalous point, with that anomaly's id. */
+export interface TrackedSeries extends NotifiedSeries {
   readonly anomalyId: string;
+}
+
+/** The version of IncidentSnapshot this code writes and reads. */
+export const INCIDENT_SNAPSHOT_VERSION = 1;
+
+/**
+ * An incident as it stands, to store and restore after a restart (`changes`, `restore`):
+ * everything that decides what it says next and when. JSON-safe.
+ */
+export interface IncidentSnapshot {
+  readonly version: typeof INCIDENT_SNAPSHOT_VERSION;
+  readonly id: string;
+  readonly tenantId: TenantId;
+  readonly kind: IncidentKind;
+  readonly group: string;
+  /** False once resolved: the last snapshot of it. */
+  readonly open: boolean;
+  readonly openedAt: number;
+  readonly severity: Severity;
+  readonly toldSeverity: Severity;
+  /** The listed series, in the order they joined. */
+  readonly series: readonly TrackedSeries[];
+  readonly unlistedSeries: number;
+  readonly latest: TrackedSeries;
+  /** Clock time of its latest anomaly (of its opening, for no_data). */
+  readonly lastAnomalyAt: number;
+  /** Clock time of its latest notification. */
+  readonly lastToldAt: number;
+  /** Notifications so far: the next one's id carries `sequence + 1`. */
+  readonly sequence: number;
+  readonly usualGapMs?: number;
+  readonly forgotten?: boolean;
 }
 
 interface OpenIncident {
@@ -128,8 +167,12 @@ export const NO_DATA_DETECTOR = 'no_data';
  * Ids are deterministic: an incident's id comes from its tenant, its group and its first
  * anomaly, a notification's from its incident, its change and its sequence, so the same
  * anomalies observed again after a restart yield the same notifications, which the outbox
- * keeps once. The tracker keeps no state outside this process (a restart forgets what was
- * open; see the README). Memory is bounded by `maxOpenPerTenant` x `maxSeriesPerIncident`.
+ * keeps once. The tracker does no I/O: with `recordChanges`, `changes()` hands over a
+ * snapshot of each incident changed since the last call (resolved ones too, as not open),
+ * for a store to write, and `restore` takes the open ones back at start, so a restarted
+ * process carries them on with their ids, sequences and clocks. Memory is bounded by
+ * `maxOpenPerTenant` x `maxSeriesPerIncident`, and the changes kept by what changed
+ * between two calls.
  */
 export class IncidentTracker {
   private readonly policy: IncidentPolicy;
@@ -137,24 +180,38 @@ export class IncidentTracker {
   /** `<tenant>\0<group>` -> the open incident. */
   private readonly incidents = new Map<string, OpenIncident>();
   private readonly openPerTenant = new Map<TenantId, number>();
+  /** Incident id -> the incident changed since the last `changes()` (open or just resolved); only with recordChanges. */
+  private readonly changed: Map<string, OpenIncident> | undefined;
   /** Anomalies that would have opened an incident over a tenant's `maxOpenPerTenant`. */
   dropped = 0;
 
   constructor(options: IncidentTrackerOptions = {}) {
     this.policy = validatePolicy({ ...DEFAULT_INCIDENT_POLICY, ...options.policy });
     this.linksFor = options.linksFor;
+    this.changed = options.recordChanges ? new Map() : undefined;
+  }
+
+  /** Whether `changes()` reports anything (the `recordChanges` option). */
+  get recordsChanges(): boolean {
+    return this.changed !== undefined;
+  }
+
+  /** Whether `changes()` would answer anything now. */
+  get hasChanges(): boolean {
+    return (this.changed?.size ?? 0) > 0;
   }
 
   /** Folds one anomaly in; the notifications it causes, in order. */
   observe(anomaly: ObservedAnomaly, now: number): Notification[] {
     const group = this.groupOf(anomaly.series);
-    const key = `${anomaly.tenantId}\u0000${group}`;
+    const key = keyOf(anomaly.tenantId, group);
     const tracked = trackedOf(anomaly);
     const incident = this.incidents.get(key);
     if (!incident) return this.openIncident(key, group, anomaly, tracked, now);
 
     incident.lastAnomalyAt = now;
     incident.latest = tracked;
+    this.changed?.set(incident.id, incident);
     const joined = !incident.series.has(anomaly.series);
     if (joined && incident.series.size >= this.policy.maxSeriesPerIncident) incident.unlistedSeries++;
     else incident.series.set(anomaly.series, tracked);
@@ -202,7 +259,7 @@ export class IncidentTracker {
   /** A series went silent: opens its no_data incident (nothing when one is open). */
   silent(series: SilentSeries, now: number): Notification[] {
     const group = `no_data:${series.series}`;
-    const key = `${series.tenantId}\u0000${group}`;
+    const key = keyOf(series.tenantId, group);
     if (this.incidents.has(key)) return [];
     if ((this.openPerTenant.get(series.tenantId) ?? 0) >= this.policy.maxOpenPerTenant) {
       this.dropped++;
@@ -245,7 +302,7 @@ export class IncidentTracker {
    * watched: resolves its no_data incident.
    */
   resumed(series: Pick<SilentSeries, 'tenantId' | 'series'>, now: number, forgotten = false): Notification[] {
-    const key = `${series.tenantId}\u0000no_data:${series.series}`;
+    const key = keyOf(series.tenantId, `no_data:${series.series}`);
     const incident = this.incidents.get(key);
     if (!incident) return [];
     incident.forgotten = forgotten;
@@ -254,11 +311,58 @@ export class IncidentTracker {
     return [this.tell(incident, 'resolved', now)];
   }
 
-  /** Forgets a tenant's open incidents without telling anyone (its data was erased). */
+  /** Forgets a tenant's open incidents without telling anyone (its data was erased); none of them is a change to write. */
   forgetTenant(tenant: TenantId): void {
     for (const [key, incident] of this.incidents)
       if (incident.tenantId === tenant) this.incidents.delete(key);
     this.openPerTenant.delete(tenant);
+    if (this.changed) {
+      for (const [id, incident] of this.changed) if (incident.tenantId === tenant) this.changed.delete(id);
+    }
+  }
+
+  /**
+   * The incidents changed since the last call (opened, joined, told, resolved), each once,
+   * as they stand now; a resolved one is `open: false`. Empty without `recordChanges`.
+   */
+  changes(): IncidentSnapshot[] {
+    if (!this.changed || this.changed.size === 0) return [];
+    const snapshots: IncidentSnapshot[] = [];
+    for (const incident of this.changed.values()) {
+      const open = this.incidents.get(keyOf(incident.tenantId, incident.group)) === incident;
+      snapshots.push(snapshotOf(incident, open));
+    }
+    this.changed.clear();
+    return snapshots;
+  }
+
+  /**
+   * Takes back open incidents a previous process snapshotted (`changes`), at start: each
+   * goes on where it was (same id, group, series, severities, clocks and sequence), so its
+   * next anomaly joins it and quiet resolves it on time. Resolved ones, ones whose group
+   * already has an open incident, and ones over the tenant's `maxOpenPerTenant` are
+   * skipped. Returns the ones restored. An unknown snapshot version is an error.
+   */
+  restore(snapshots: Iterable<IncidentSnapshot>): IncidentSnapshot[] {
+    const restored: IncidentSnapshot[] = [];
+    for (const snapshot of snapshots) {
+      if (snapshot.version !== INCIDENT_SNAPSHOT_VERSION) {
+        throw new RangeError(
+          `incident ${snapshot.id} is snapshot version ${String(snapshot.version)}; this build reads version ${INCIDENT_SNAPSHOT_VERSION}`,
+        );
+      }
+      if (!snapshot.open) continue;
+      const key = keyOf(snapshot.tenantId, snapshot.group);
+      if (this.incidents.has(key)) continue;
+      if ((this.openPerTenant.get(snapshot.tenantId) ?? 0) >= this.policy.maxOpenPerTenant) {
+        this.dropped++;
+        continue;
+      }
+      this.incidents.set(key, incidentOf(snapshot));
+      this.countOpen(snapshot.tenantId, 1);
+      restored.push(snapshot);
+    }
+    return restored;
   }
 
   private openIncident(
@@ -296,6 +400,7 @@ export class IncidentTracker {
     incident.sequence++;
     incident.lastToldAt = now;
     incident.toldSeverity = incident.severity;
+    this.changed?.set(incident.id, incident);
     const listed = [...incident.series.values()];
     const title = titleOf(incident, listed);
     const noData = incident.kind === 'no_data';
@@ -355,6 +460,52 @@ function validatePolicy(policy: IncidentPolicy): IncidentPolicy {
     throw new RangeError('incident policy groupBy must hold label names');
   }
   return { ...policy, groupBy: [...policy.groupBy] };
+}
+
+function keyOf(tenant: TenantId, group: string): string {
+  return `${tenant}\u0000${group}`;
+}
+
+function snapshotOf(incident: OpenIncident, open: boolean): IncidentSnapshot {
+  return {
+    version: INCIDENT_SNAPSHOT_VERSION,
+    id: incident.id,
+    tenantId: incident.tenantId,
+    kind: incident.kind,
+    group: incident.group,
+    open,
+    openedAt: incident.openedAt,
+    severity: incident.severity,
+    toldSeverity: incident.toldSeverity,
+    series: [...incident.series.values()],
+    unlistedSeries: incident.unlistedSeries,
+    latest: incident.latest,
+    lastAnomalyAt: incident.lastAnomalyAt,
+    lastToldAt: incident.lastToldAt,
+    sequence: incident.sequence,
+    ...(incident.usualGapMs !== undefined ? { usualGapMs: incident.usualGapMs } : {}),
+    ...(incident.forgotten !== undefined ? { forgotten: incident.forgotten } : {}),
+  };
+}
+
+function incidentOf(snapshot: IncidentSnapshot): OpenIncident {
+  return {
+    id: snapshot.id,
+    tenantId: snapshot.tenantId,
+    kind: snapshot.kind,
+    group: snapshot.group,
+    openedAt: snapshot.openedAt,
+    severity: snapshot.severity,
+    toldSeverity: snapshot.toldSeverity,
+    series: new Map(snapshot.series.map((s) => [s.series, s])),
+    unlistedSeries: snapshot.unlistedSeries,
+    latest: snapshot.latest,
+    lastAnomalyAt: snapshot.lastAnomalyAt,
+    lastToldAt: snapshot.lastToldAt,
+    sequence: snapshot.sequence,
+    ...(snapshot.usualGapMs !== undefined ? { usualGapMs: snapshot.usualGapMs } : {}),
+    ...(snapshot.forgotten !== undefined ? { forgotten: snapshot.forgotten } : {}),
+  };
 }
 
 function incidentIdOf(tenant: TenantId, group: string, firstAnomaly: string): string {

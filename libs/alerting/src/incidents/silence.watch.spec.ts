@@ -107,6 +107,27 @@ describe('SilenceWatch', () => {
     expect(watch.watchedOf(ACME)).toBe(0);
   });
 
+  it('takes back a series known as silent before a restart: its next arrival resumes it, a long silence forgets it', () => {
+    const silentCpu = {
+      tenantId: ACME,
+      series: 'cpu',
+      lastTs: T0 - 10 * SECOND,
+      lastValue: 19,
+      lastArrivalAt: T0,
+      usualGapMs: 10_000,
+    };
+    const watch = new SilenceWatch({ forgetAfterMs: 60 * MINUTE });
+    watch.restoreSilent(silentCpu);
+    watch.restoreSilent({ ...silentCpu, tenantId: GLOBEX });
+    expect(watch.tick(T0 + 10 * MINUTE)).toEqual({ silent: [], forgotten: [] });
+    expect(watch.seen(ACME, [{ series: 'cpu', ts: T0 + 20 * MINUTE, value: 3 }], T0 + 20 * MINUTE)).toEqual([
+      silentCpu,
+    ]);
+    // Its cadence is learned again before it can be silent again.
+    expect(watch.tick(T0 + 30 * MINUTE).silent).toEqual([]);
+    expect(watch.tick(T0 + 60 * MINUTE).forgotten).toEqual([{ ...silentCpu, tenantId: GLOBEX }]);
+  });
+
   it('rejects a policy it cannot follow, naming the field', () => {
     expect(() => new SilenceWatch({ minArrivals: 1 })).toThrow(/minArrivals/);
     expect(() => new SilenceWatch({ minSilenceMs: 0 })).toThrow(/minSilenceMs/);

@@ -162,6 +162,30 @@ export class SilenceWatch {
     return { silent, forgotten };
   }
 
+  /**
+   * Takes back a series a previous process knew as silent (its open no_data incident was
+   * restored), so that its next arrival resumes it and a silence past `forgetAfterMs` (from
+   * its last arrival) forgets it. Its cadence is learned again once it reports. Nothing when
+   * the series is watched already or the tenant has no room.
+   */
+  restoreSilent(silent: SilentSeries): void {
+    let series = this.tenants.get(silent.tenantId);
+    if (!series) {
+      series = new Map();
+      this.tenants.set(silent.tenantId, series);
+    }
+    if (series.has(silent.series) || series.size >= this.policy.maxSeriesPerTenant) return;
+    series.set(silent.series, {
+      arrivals: 0,
+      lastArrivalAt: silent.lastArrivalAt,
+      meanGap: silent.usualGapMs,
+      gapDeviation: 0,
+      lastTs: silent.lastTs,
+      lastValue: silent.lastValue,
+      silent: true,
+    });
+  }
+
   /** Series watched for a tenant. */
   watchedOf(tenant: TenantId): number {
     return this.tenants.get(tenant)?.size ?? 0;

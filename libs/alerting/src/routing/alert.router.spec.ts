@@ -206,6 +206,68 @@ describe('AlertRouter', () => {
     expect(router.tick(NOW + HOUR)).toEqual([]);
   });
 
+  describe('across a restart', () => {
+    const joined = notification('updated', {
+      id: 'inc_1:updated:2',
+      series: [
+        ...notification('opened').series,
+        { ...notification('opened').series[0], series: 'latency{host="web-1"}', metric: 'latency' },
+      ],
+    });
+
+    it('hands over who was told of an incident, and when', () => {
+      const router = new AlertRouter(new Sources([subscription('sub_a'), subscription('sub_b')]));
+      expect(router.toldOf('inc_1')).toEqual({});
+      router.route(notification('opened'), NOW);
+      router.route(notification('renotified', { id: 'inc_1:renotified:2' }), NOW + HOUR);
+      expect(router.toldOf('inc_1')).toEqual({ sub_a: NOW + HOUR, sub_b: NOW + HOUR });
+      router.route(notification('resolved'), NOW + 2 * HOUR);
+      expect(router.toldOf('inc_1')).toEqual({});
+    });
+
+    it('routes a restored incident as the router before the restart would: updates, spaced, and the recovery to those told', () => {
+      const sources = new Sources([
+        subscription('sub_a'),
+        subscription('sub_latency', { filter: { series: 'latency' } }),
+      ]);
+      const before = new AlertRouter(sources);
+      before.route(notification('opened'), NOW);
+      const told = JSON.parse(JSON.stringify(before.toldOf('inc_1'))) as Record<string, number>;
+      // Made while no process ran: it matches the incident but was never told of it.
+      sources.subscriptions.push(subscription('sub_late'));
+
+      const restarted = new AlertRouter(sources);
+      restarted.restoreTold('inc_1', told);
+      expect(restarted.toldOf('inc_1')).toEqual({ sub_a: NOW });
+      // sub_a was told under a minute ago: its update waits; sub_latency and sub_late first hear of it now.
+      const routed = restarted.route(joined, NOW + 1000);
+      expect(routed.deliveries.map((d) => `${d.subscriptionId}:${d.notification.state}`)).toEqual([
+        'sub_latency:opened',
+        'sub_late:opened',
+      ]);
+      const [released] = restarted.tick(NOW + 60_000);
+      expect(released.deliveries.map((d) => `${d.subscriptionId}:${d.notification.state}`)).toEqual([
+        'sub_a:updated',
+      ]);
+      expect(
+        restarted.route(notification('resolved'), NOW + HOUR).deliveries.map((d) => d.subscriptionId),
+      ).toEqual(['sub_a', 'sub_latency', 'sub_late']);
+    });
+
+    it('sends the recovery of a restored incident only to those told, not to every subscription matching now', () => {
+      const sources = new Sources([subscription('sub_a')]);
+      const before = new AlertRouter(sources);
+      before.route(notification('opened'), NOW);
+      const told = before.toldOf('inc_1');
+      sources.subscriptions.push(subscription('sub_late'));
+      const restarted = new AlertRouter(sources);
+      restarted.restoreTold('inc_1', told);
+      const resolved = restarted.route(notification('resolved'), NOW + HOUR);
+      expect(resolved.deliveries).toEqual(before.route(notification('resolved'), NOW + HOUR).deliveries);
+      expect(resolved.deliveries.map((d) => d.subscriptionId)).toEqual(['sub_a']);
+    });
+  });
+
   it('rejects a negative update interval', () => {
     expect(() => new AlertRouter(new Sources([]), { minUpdateIntervalMs: -1 })).toThrow(
       /minUpdateIntervalMs/,

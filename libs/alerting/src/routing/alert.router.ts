@@ -50,8 +50,10 @@ interface HeldUpdate {
  * mute and the subscription's hourly rate (a token bucket of `ratePerHour`). A `resolved`
  * notification goes exactly to the subscriptions that were told the incident opened (or of
  * any change since): a recovery notice nobody asked for is noise, one that is missing leaves
- * an incident open in somebody's head, so it also passes mutes, silences and rates. After a
- * restart that memory is gone, and a recovery goes to every subscription whose filter matches.
+ * an incident open in somebody's head, so it also passes mutes, silences and rates. That
+ * memory is handed over with `toldOf` and taken back after a restart with `restoreTold`; an
+ * incident nobody is remembered as told of (none was, or it was forgotten past the bound)
+ * recovers to every subscription whose filter matches.
  *
  * Incidents are grouped before routing (every series of a host in one incident), so a
  * subscription may first want an incident when a series it matches joins it: that update
@@ -61,6 +63,10 @@ interface HeldUpdate {
  * Delivery ids are derived from the notification id and the subscription id, so routing the
  * same notification again (a replay after a restart) yields the same deliveries, which the
  * outbox keeps once.
+ *
+ * Memory: at most 100,000 incidents remembered (the oldest go first), each with the
+ * subscriptions told of it; `toldOf` and `restoreTold` cost what one incident holds. Updates
+ * held back are not handed over: a restart within the minute loses them.
  */
 export class AlertRouter {
   /**
@@ -217,6 +223,25 @@ export class AlertRouter {
       this.told.set(incident, told);
     }
     told.set(subscription, now);
+  }
+
+  /**
+   * The subscriptions told of an incident, each with when it was last told (epoch
+   * milliseconds): what a store keeps so a restarted process routes the incident as this
+   * one would (`restoreTold`). Empty when none is remembered.
+   */
+  toldOf(incidentId: string): Record<string, number> {
+    const told = this.told.get(incidentId);
+    return told ? Object.fromEntries(told) : {};
+  }
+
+  /**
+   * Takes back what `toldOf` said of an open incident before a restart: those subscriptions
+   * hear of its next change as `updated` (no sooner than the update interval after the time
+   * given) and of its resolution, whatever their filter says by then.
+   */
+  restoreTold(incidentId: string, told: Readonly<Record<string, number>>): void {
+    for (const [subscription, at] of Object.entries(told)) this.remember(incidentId, subscription, at);
   }
 
   /** Forgets the buckets of subscriptions that no longer exist. */

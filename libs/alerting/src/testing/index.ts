@@ -1,1 +1,2 @@
 export * from './memory-delivery.store';
+export * from './memory-incident.store';
