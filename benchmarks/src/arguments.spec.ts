@@ -19,11 +19,14 @@ import {
   parseRunArguments,
   parseServerArguments,
   parseThroughputArguments,
+  parseTriageArguments,
   type ServerConfig,
   serverArguments,
   SUITES,
   type ThroughputConfig,
   throughputArguments,
+  type TriageConfig,
+  triageArguments,
   UsageError,
 } from './arguments';
 
@@ -43,6 +46,10 @@ const PIPELINE_DEFAULTS = {
   alertRate: DEFAULTS.alertRate,
   alertSeconds: DEFAULTS.alertSeconds,
   alertSeries: DEFAULTS.alertSeries,
+  triagePairs: DEFAULTS.triagePairs,
+  triageRuns: DEFAULTS.triageRuns,
+  triagePoints: DEFAULTS.triagePoints,
+  triageSpikeEvery: DEFAULTS.triageSpikeEvery,
 };
 
 describe('parseRunArguments', () => {
@@ -104,8 +111,10 @@ describe('parseRunArguments', () => {
       'overhead',
       'dispatcher',
       'alert-latency',
+      'triage',
     ]);
     expect(parseRunArguments(['--suite', 'overhead']).benchmarks).toEqual(['overhead']);
+    expect(parseRunArguments(['--suite', 'triage']).benchmarks).toEqual(['triage']);
     expect(parseRunArguments(['--suite', 'alerting']).benchmarks).toEqual(['dispatcher', 'alert-latency']);
     expect(parseRunArguments(['--only', 'end-to-end']).benchmarks).toEqual(['end-to-end']);
     expect(parseRunArguments(['--only', 'dispatcher']).benchmarks).toEqual(['dispatcher']);
@@ -166,6 +175,20 @@ describe('parseRunArguments', () => {
     });
   });
 
+  it('reads the triage options', () => {
+    expect(
+      parseRunArguments([
+        '--triage-pairs',
+        '3',
+        '--triage-runs=2',
+        '--triage-points',
+        '1e5',
+        '--triage-spike-every',
+        '500',
+      ]),
+    ).toMatchObject({ triagePairs: 3, triageRuns: 2, triagePoints: 100_000, triageSpikeEvery: 500 });
+  });
+
   it('recognises --help and -h', () => {
     expect(parseRunArguments(['--help']).help).toBe(true);
     expect(parseRunArguments(['-h']).help).toBe(true);
@@ -180,12 +203,17 @@ describe('parseRunArguments', () => {
     [['--points', '1e30'], '--points'],
     [
       ['--only', 'latency'],
-      "--only must be one of throughput, memory, series-memory, engine, embedded, end-to-end, overhead, dispatcher, alert-latency, got 'latency'",
+      "--only must be one of throughput, memory, series-memory, engine, embedded, end-to-end, overhead, dispatcher, alert-latency, triage, got 'latency'",
     ],
-    [['--suite', 'fast'], "--suite must be one of detectors, pipeline, overhead, alerting, all, got 'fast'"],
+    [
+      ['--suite', 'fast'],
+      "--suite must be one of detectors, pipeline, overhead, alerting, triage, all, got 'fast'",
+    ],
     // One process per arm would leave no spread to build a confidence interval from.
     [['--overhead-pairs', '1'], "--overhead-pairs must be an integer >= 2, got '1'"],
     [['--overhead-runs', '0'], '--overhead-runs'],
+    [['--triage-pairs', '1'], "--triage-pairs must be an integer >= 2, got '1'"],
+    [['--triage-spike-every', '0'], '--triage-spike-every'],
     [['--suite', 'pipeline', '--only', 'engine'], '--only and --suite exclude each other'],
     [['--concurrency', '0'], "--concurrency must be an integer >= 1, got '0'"],
     [['--latency-rate', '-5'], '--latency-rate'],
@@ -267,6 +295,21 @@ describe('child arguments', () => {
       runs: DEFAULTS.overheadRuns,
     });
     expect(() => parseOverheadArguments(['--arm', 'off'])).toThrow('--arm must be one of guarded, bare');
+  });
+
+  it('round-trips a triage configuration through its command line, in both arms', () => {
+    const config: TriageConfig = { arm: 'on', points: 50_000, runs: 2, series: 500, spikeEvery: 250 };
+    expect(parseTriageArguments(triageArguments(config))).toEqual(config);
+    const off = { ...config, arm: 'off' as const };
+    expect(parseTriageArguments(triageArguments(off))).toEqual(off);
+    expect(parseTriageArguments(['--arm', 'off'])).toEqual({
+      arm: 'off',
+      points: DEFAULTS.triagePoints,
+      runs: DEFAULTS.triageRuns,
+      series: DEFAULTS.triageSeries,
+      spikeEvery: DEFAULTS.triageSpikeEvery,
+    });
+    expect(() => parseTriageArguments(['--arm', 'bare'])).toThrow('--arm must be one of off, on');
   });
 
   it('round-trips a dispatcher configuration through its command line', () => {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { OVERHEAD_ARMS, type OverheadArm } from './overhead';
+import { TRIAGE_ARMS, type TriageArm } from './triage';
 
 /**
  * Command lines of the benchmark runner, of the child processes it forks, and of the
@@ -17,6 +18,7 @@ export const BENCHMARKS = [
   'overhead',
   'dispatcher',
   'alert-latency',
+  'triage',
 ] as const;
 export type BenchmarkName = (typeof BENCHMARKS)[number];
 
@@ -29,6 +31,7 @@ export const SUITES = {
   pipeline: ['series-memory', 'engine', 'embedded', 'end-to-end'],
   overhead: ['overhead'],
   alerting: ['dispatcher', 'alert-latency'],
+  triage: ['triage'],
   all: BENCHMARKS,
 } as const satisfies Record<string, readonly BenchmarkName[]>;
 export type SuiteName = keyof typeof SUITES;
@@ -56,6 +59,11 @@ export const DEFAULTS = {
   alertRate: 10_000,
   alertSeconds: 60,
   alertSeries: 1000,
+  triagePairs: 6,
+  triagePoints: 500_000,
+  triageRuns: 3,
+  triageSeries: 1000,
+  triageSpikeEvery: 1000,
 } as const;
 
 export interface RunOptions {
@@ -97,6 +105,14 @@ export interface RunOptions {
   readonly alertSeconds: number;
   /** Series of its steady load (the injected anomalies have series of their own). */
   readonly alertSeries: number;
+  /** Processes of each arm of the triage benchmark, run interleaved. */
+  readonly triagePairs: number;
+  /** Points of each of its timed runs. */
+  readonly triagePoints: number;
+  /** Timed runs in each of its processes. */
+  readonly triageRuns: number;
+  /** One point in this many is a spike. */
+  readonly triageSpikeEvery: number;
   readonly help: boolean;
 }
 
@@ -163,6 +179,16 @@ export interface AlertLatencyConfig {
   readonly series: number;
 }
 
+/** One process of the triage benchmark: one arm, `runs` timed runs of `points` points. */
+export interface TriageConfig {
+  readonly arm: TriageArm;
+  readonly points: number;
+  readonly runs: number;
+  readonly series: number;
+  /** One point in this many, past warm-up, is a spike. */
+  readonly spikeEvery: number;
+}
+
 export interface CompareOptions {
   readonly baseline: string;
   readonly candidate: string;
@@ -174,11 +200,12 @@ export class UsageError extends Error {
 }
 
 export const RUN_USAGE = `Usage: npm run bench -- [options]
-  --suite detectors|pipeline|overhead|alerting|all
+  --suite detectors|pipeline|overhead|alerting|triage|all
                              which benchmarks (default ${DEFAULTS.suite}: throughput and memory of the
                              detectors; pipeline: series-memory, engine, embedded, end-to-end;
                              overhead: what auth, limits and metering cost of ingest, an A/B;
-                             alerting: dispatcher, alert-latency)
+                             alerting: dispatcher, alert-latency;
+                             triage: ingest with LLM triage on against off, an A/B)
   --only NAME                run one benchmark: ${BENCHMARKS.join(', ')}
   --detectors a,b            detector kinds (default: all for throughput, the default one for memory)
   --runs N                   timed runs per throughput configuration (default ${DEFAULTS.runs})
@@ -205,7 +232,12 @@ dispatcher benchmark (the outbox on embedded ClickHouse, webhooks to 127.0.0.1):
 alert-latency benchmark (the embedded server, anomaly to webhook receipt):
   --alert-rate N             points/s pushed over HTTP (default ${DEFAULTS.alertRate})
   --alert-seconds N          how long (default ${DEFAULTS.alertSeconds})
-  --alert-series K           series of the steady load (default ${DEFAULTS.alertSeries})`;
+  --alert-series K           series of the steady load (default ${DEFAULTS.alertSeries})
+triage benchmark (the embedded server, a fake LLM answering in 2 s; ${DEFAULTS.triageSeries} series):
+  --triage-pairs N           processes of each arm, interleaved (default ${DEFAULTS.triagePairs})
+  --triage-runs N            timed runs per process (default ${DEFAULTS.triageRuns})
+  --triage-points N          points per timed run (default ${DEFAULTS.triagePoints})
+  --triage-spike-every N     one point in N is a spike (default ${DEFAULTS.triageSpikeEvery})`;
 
 export const COMPARE_USAGE = 'Usage: npm run bench:compare -- baseline.jsonl candidate.jsonl';
 
@@ -235,6 +267,10 @@ export function parseRunArguments(argv: readonly string[]): RunOptions {
     'alert-rate': { type: 'string' },
     'alert-seconds': { type: 'string' },
     'alert-series': { type: 'string' },
+    'triage-pairs': { type: 'string' },
+    'triage-runs': { type: 'string' },
+    'triage-points': { type: 'string' },
+    'triage-spike-every': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const only = text(values, 'only');
@@ -267,6 +303,11 @@ export function parseRunArguments(argv: readonly string[]): RunOptions {
     alertRate: integer(values, 'alert-rate', DEFAULTS.alertRate, 1),
     alertSeconds: integer(values, 'alert-seconds', DEFAULTS.alertSeconds, 1),
     alertSeries: integer(values, 'alert-series', DEFAULTS.alertSeries, 1),
+    // As for overhead: two samples per arm at least.
+    triagePairs: integer(values, 'triage-pairs', DEFAULTS.triagePairs, 2),
+    triageRuns: integer(values, 'triage-runs', DEFAULTS.triageRuns, 1),
+    triagePoints: integer(values, 'triage-points', DEFAULTS.triagePoints, 1),
+    triageSpikeEvery: integer(values, 'triage-spike-every', DEFAULTS.triageSpikeEvery, 1),
     help: values.help === true,
   };
 }
@@ -453,6 +494,40 @@ export function alertLatencyArguments(config: AlertLatencyConfig): string[] {
     String(config.seconds),
     '--alert-series',
     String(config.series),
+  ];
+}
+
+export function parseTriageArguments(argv: readonly string[]): TriageConfig {
+  const values = parseFlags(argv, {
+    arm: { type: 'string' },
+    points: { type: 'string' },
+    runs: { type: 'string' },
+    series: { type: 'string' },
+    'spike-every': { type: 'string' },
+  });
+  const arm = TRIAGE_ARMS.find((a) => a === values.arm);
+  if (!arm) throw new UsageError(`--arm must be one of ${TRIAGE_ARMS.join(', ')}`);
+  return {
+    arm,
+    points: integer(values, 'points', DEFAULTS.triagePoints, 1),
+    runs: integer(values, 'runs', DEFAULTS.triageRuns, 1),
+    series: integer(values, 'series', DEFAULTS.triageSeries, 1),
+    spikeEvery: integer(values, 'spike-every', DEFAULTS.triageSpikeEvery, 1),
+  };
+}
+
+export function triageArguments(config: TriageConfig): string[] {
+  return [
+    '--arm',
+    config.arm,
+    '--points',
+    String(config.points),
+    '--runs',
+    String(config.runs),
+    '--series',
+    String(config.series),
+    '--spike-every',
+    String(config.spikeEvery),
   ];
 }
 

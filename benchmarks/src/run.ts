@@ -13,6 +13,7 @@ import {
   type RunOptions,
   serverArguments,
   throughputArguments,
+  triageArguments,
   UsageError,
 } from './arguments';
 import { forkMeasurement } from './fork';
@@ -23,6 +24,7 @@ import { type BenchmarkResult } from './result';
 import { readCsvSeries } from './series';
 import { SERIES_MEMORY_EXEC_ARGV } from './series-memory.bench';
 import { formatNumber, formatSpread, formatTable } from './table';
+import { summarizeTriage, triageOrder } from './triage';
 
 /**
  * `npm run bench`: plans one child process per configuration, runs them one after
@@ -79,6 +81,15 @@ async function main(): Promise<void> {
       appendFileSync(file, line);
     } catch (error) {
       failures.push(`overhead summary: ${(error as Error).message}`);
+    }
+  }
+  if (results.some((r) => r.benchmark === 'triage')) {
+    try {
+      const line = `${JSON.stringify({ ...summarizeTriage(results), machine, loadAverageAtEnd: describeMachine().loadAverage })}\n`;
+      process.stdout.write(line);
+      appendFileSync(file, line);
+    } catch (error) {
+      failures.push(`triage summary: ${(error as Error).message}`);
     }
   }
   if (results.length > 0) process.stderr.write(`\n${summary(results)}\n\nresults: ${file}\n`);
@@ -207,6 +218,22 @@ function plan(options: RunOptions): Job[] {
       args: alertLatencyArguments(config),
       execArgv: PIPELINE_EXEC_ARGV,
     });
+  }
+  if (options.benchmarks.includes('triage')) {
+    for (const [i, arm] of triageOrder(options.triagePairs).entries()) {
+      jobs.push({
+        label: `triage ${arm} (${Math.floor(i / 2) + 1} of ${options.triagePairs})`,
+        script: path.join(__dirname, 'triage.bench.js'),
+        args: triageArguments({
+          arm,
+          points: options.triagePoints,
+          runs: options.triageRuns,
+          series: DEFAULTS.triageSeries,
+          spikeEvery: options.triageSpikeEvery,
+        }),
+        execArgv: PIPELINE_EXEC_ARGV,
+      });
+    }
   }
   return jobs;
 }
