@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import {
   DEFAULT_INCIDENT_POLICY,
+  DEFAULT_LABEL_AGE_MS,
   type FeedbackSuppressorOptions,
   type IncidentPolicy,
 } from '@seismo/alerting';
@@ -23,6 +24,7 @@ interface CliOptions {
   fpLabels: number;
   tpLabels: boolean;
   delay: number;
+  labelDays: number;
   out?: string;
 }
 
@@ -60,7 +62,8 @@ async function main(argv: string[]): Promise<void> {
   };
   // Fails on a bad policy before any file is read through it.
   new SimulatedOperator(policy);
-  const suppressor: FeedbackSuppressorOptions = {};
+  // Infinity has no JSON: a label that never expires is reported as maxAgeMs null.
+  const suppressor: FeedbackSuppressorOptions = { maxAgeMs: options.labelDays * 86_400_000 };
 
   const start = process.hrtime.bigint();
   const files: FileFeedbackTally[] = [];
@@ -124,6 +127,12 @@ function parseArguments(argv: string[]): CliOptions {
       parseMinutes,
       DEFAULT_OPERATOR_POLICY.delayMs / 60_000,
     )
+    .option(
+      '--label-days <days|never>',
+      'how long a label teaches, either side of its anomaly',
+      parseDays,
+      DEFAULT_LABEL_AGE_MS / 86_400_000,
+    )
     .option('--out <file.json>', 'write the JSON report here instead of stdout')
     .showHelpAfterError()
     .parse(argv);
@@ -135,6 +144,14 @@ function parseCount(text: string): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isInteger(n) || n < 0)
     throw new InvalidArgumentError('expected an integer >= 0 or "all"');
+  return n;
+}
+
+function parseDays(text: string): number {
+  if (text === 'never') return Number.POSITIVE_INFINITY;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || text.trim() === '')
+    throw new InvalidArgumentError('expected days > 0 or "never"');
   return n;
 }
 

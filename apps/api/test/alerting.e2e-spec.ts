@@ -1,19 +1,15 @@
 import { verifyWebhookSignature } from '@seismo/alerting';
 import { startReceiver } from '../../../libs/alerting/test/receiver';
-import { callApi, eventually, startTestServer, type TestServer } from './embedded-server.harness';
+import {
+  callApi,
+  eventually,
+  startTestServer,
+  type TestServer,
+  spikySeries,
+} from './embedded-server.harness';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 const MINUTE = 60_000;
-
-/** 600 points a minute apart, calm but for a spike at index 500. */
-function spikySeries(series: string, host: string, start: number): unknown[] {
-  const points: unknown[] = [];
-  for (let i = 0; i < 600; i++) {
-    const value = i === 500 ? 400 : 50 + 5 * Math.sin(i / 20) + ((i * 7919) % 13) / 13;
-    points.push({ series, labels: { host }, ts: start + i * MINUTE, value });
-  }
-  return points;
-}
 
 interface WebhookBody {
   id: string;
@@ -79,9 +75,9 @@ describe('alerts from the embedded server: anomaly -> incident -> signed webhook
 
     const start = Date.now() - 600 * MINUTE;
     for (const [key, points] of [
-      [globex, spikySeries('latency', 'a', start)],
-      [acme, spikySeries('cpu', 'a', start)],
-      [acme, spikySeries('latency', 'a', start)],
+      [globex, spikySeries('latency', { host: 'a' }, start)],
+      [acme, spikySeries('cpu', { host: 'a' }, start)],
+      [acme, spikySeries('latency', { host: 'a' }, start)],
     ] as const) {
       const pushed = await fetch(`${server.url}/v1/points`, {
         method: 'POST',
@@ -191,7 +187,9 @@ describe('alerts from the embedded server: anomaly -> incident -> signed webhook
       const pushed = await fetch(`${server.url}/v1/points`, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ points: spikySeries('queue_depth', 'r', Date.now() - 600 * MINUTE) }),
+        body: JSON.stringify({
+          points: spikySeries('queue_depth', { host: 'r' }, Date.now() - 600 * MINUTE),
+        }),
       });
       expect(pushed.status).toBe(202);
       // A 400 is final: the delivery is dead after its one attempt.

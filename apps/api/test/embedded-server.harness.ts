@@ -82,3 +82,18 @@ export async function callApi<T>(
   });
   return { status: response.status, body: (await response.json()) as T };
 }
+
+/** 600 points a minute apart from `start`, calm (about 50) but for the one at index 500, which is `spike`. */
+export function spikySeries(
+  series: string,
+  labels: Record<string, string>,
+  start: number,
+  spike = 400,
+): Array<{ series: string; labels: Record<string, string>; ts: number; value: number }> {
+  const points = [];
+  for (let i = 0; i < 600; i++) {
+    const calm = 50 + 5 * Math.sin(i / 20) + ((i * 7919) % 13) / 13;
+    points.push({ series, labels, ts: start + i * 60_000, value: i === 500 ? spike : calm });
+  }
+  return points;
+}

@@ -1,22 +1,12 @@
 import { FEEDBACK_LINK_TTL_MS, FeedbackLinkSigner } from '@seismo/alerting';
 import { parseTenantId } from '@seismo/storage';
 import { startReceiver } from '../../../libs/alerting/test/receiver';
-import { eventually, startTestServer, type TestServer } from './embedded-server.harness';
+import { eventually, startTestServer, type TestServer, spikySeries } from './embedded-server.harness';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 const MINUTE = 60_000;
 /** The server's own address is known only once it listens: links are made under this and moved onto it. */
 const PUBLIC_URL = 'http://127.0.0.1/seismo';
-
-/** 600 points a minute apart, calm but for a spike at index 500. */
-function spikySeries(series: string, host: string, start: number): unknown[] {
-  const points: unknown[] = [];
-  for (let i = 0; i < 600; i++) {
-    const value = i === 500 ? 400 : 50 + 5 * Math.sin(i / 20) + ((i * 7919) % 13) / 13;
-    points.push({ series, labels: { host }, ts: start + i * MINUTE, value });
-  }
-  return points;
-}
 
 interface WebhookBody {
   state: string;
@@ -93,7 +83,7 @@ describe('feedback links in alerts: confirm page on GET, label on POST, no key (
     const pushed = await fetch(`${server.url}/v1/points`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ points: spikySeries('latency', 'a', Date.now() - 600 * MINUTE) }),
+      body: JSON.stringify({ points: spikySeries('latency', { host: 'a' }, Date.now() - 600 * MINUTE) }),
     });
     expect(pushed.status).toBe(202);
 

@@ -1,19 +1,15 @@
 import { FAKE_VERDICT, FakeLlmServer, type FakeLlmReply, type FakeLlmRequest } from '@seismo/llm/testing';
 import { startReceiver } from '../../../libs/alerting/test/receiver';
-import { callApi, eventually, startTestServer, type TestServer } from './embedded-server.harness';
+import {
+  callApi,
+  eventually,
+  startTestServer,
+  type TestServer,
+  spikySeries,
+} from './embedded-server.harness';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 const MINUTE = 60_000;
-
-/** 600 points a minute apart, calm but for one point at index 500 (up to 400, or down to 0). */
-function spikySeries(series: string, labels: Record<string, string>, start: number, down = false): unknown[] {
-  const points: unknown[] = [];
-  for (let i = 0; i < 600; i++) {
-    const calm = 50 + 5 * Math.sin(i / 20) + ((i * 7919) % 13) / 13;
-    points.push({ series, labels, ts: start + i * MINUTE, value: i === 500 ? (down ? 0 : 400) : calm });
-  }
-  return points;
-}
 
 interface WebhookBody {
   kind: string;
@@ -190,8 +186,8 @@ describe('LLM triage in the embedded server (a loopback LLM speaking the OpenAI 
     const key = await tenant('profiled', { llm_triage: true });
     const start = Date.now() - 600 * MINUTE;
     await push(key, [
-      ...spikySeries('errors_rate', { host: 'web-1' }, start, true),
-      ...spikySeries('errors_rate', { host: 'web-2' }, start, true),
+      ...spikySeries('errors_rate', { host: 'web-1' }, start, 0),
+      ...spikySeries('errors_rate', { host: 'web-2' }, start, 0),
     ]);
     await triagedAnomalies(key, 'errors_rate');
     await new Promise((resolve) => setTimeout(resolve, 1500));

@@ -4,7 +4,7 @@ import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type SeismoProcess, startSeismo } from './seismo-process';
+import { callSeismo, killSeismo, type SeismoProcess, startSeismo } from './seismo-process';
 
 /*
  * The embedded server (`seismo serve`, its own process) is killed with SIGKILL while its
@@ -93,10 +93,7 @@ describe('the server killed (SIGKILL) while it sends alerts, and restarted', () 
   });
 
   afterAll(async () => {
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await killSeismo(server);
     receiver.closeAllConnections();
     await new Promise((resolve) => receiver.close(resolve));
     rmSync(dataDir, { recursive: true, force: true });
@@ -105,18 +102,8 @@ describe('the server killed (SIGKILL) while it sends alerts, and restarted', () 
   it('delivers every alert of the outbox after the restart, a repeat only with the same key', async () => {
     server = startServer(dataDir);
     let url = await server.url;
-    const call = async <T>(method: string, route: string, key: string, body?: unknown): Promise<T> => {
-      const response = await fetch(`${url}${route}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      expect(response.status).toBeLessThan(300);
-      return (await response.json()) as T;
-    };
+    const call = <T>(method: string, route: string, key: string, body?: unknown): Promise<T> =>
+      callSeismo<T>(url, method, route, key, body);
     const outbox = async (key: string) =>
       (await call<{ deliveries: DeliveryRow[] }>('GET', '/v1/deliveries?limit=1000', key)).deliveries;
 

@@ -4,7 +4,7 @@ import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type SeismoProcess, startSeismo } from './seismo-process';
+import { callSeismo, killSeismo, type SeismoProcess, startSeismo } from './seismo-process';
 
 /*
  * An incident open when the embedded server (`seismo serve`, its own process) stops goes on
@@ -84,10 +84,7 @@ describe('an open incident across restarts of the server (SIGTERM, then SIGKILL)
   });
 
   afterAll(async () => {
-    if (server && server.child.exitCode === null) {
-      server.child.kill('SIGKILL');
-      await server.exited;
-    }
+    await killSeismo(server);
     receiver.closeAllConnections();
     await new Promise((resolve) => receiver.close(resolve));
     rmSync(dataDir, { recursive: true, force: true });
@@ -96,18 +93,8 @@ describe('an open incident across restarts of the server (SIGTERM, then SIGKILL)
   it('tells the incident opened once, and its resolution to the subscription told of it', async () => {
     server = startServer(dataDir);
     let url = await server.url;
-    const call = async <T>(method: string, route: string, key: string, body?: unknown): Promise<T> => {
-      const response = await fetch(`${url}${route}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      expect(response.status).toBeLessThan(300);
-      return (await response.json()) as T;
-    };
+    const call = <T>(method: string, route: string, key: string, body?: unknown): Promise<T> =>
+      callSeismo<T>(url, method, route, key, body);
     const subscribe = (key: string, name: string) =>
       call('POST', '/v1/subscriptions', key, {
         channel: 'webhook',

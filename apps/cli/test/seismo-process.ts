@@ -33,3 +33,31 @@ export function startSeismo(env: Record<string, string>): SeismoProcess {
   url.catch(() => undefined);
   return { child, url, exited: new Promise((resolve) => child.on('exit', resolve)), stderr: () => stderr };
 }
+
+/** One JSON call of a running server with a bearer key; fails the test on a status of 300 or more. */
+export async function callSeismo<T>(
+  url: string,
+  method: string,
+  route: string,
+  key: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`${url}${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  expect(response.status).toBeLessThan(300);
+  return (await response.json()) as T;
+}
+
+/** Kills a server still running (a test that failed half-way) and waits for it to be gone. */
+export async function killSeismo(server: SeismoProcess | undefined): Promise<void> {
+  if (server && server.child.exitCode === null) {
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
+}

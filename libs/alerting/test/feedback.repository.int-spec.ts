@@ -57,14 +57,19 @@ describe('FeedbackRepository (real embedded ClickHouse)', () => {
     const loaded = (await repository.loadRecent(3)).filter((f) => f.tenantId === b);
     expect(loaded.map((f) => f.anomalyId)).toEqual(['m-2', 'm-3', 'm-4']);
     const suppressor = await repository.loadInto(new FeedbackSuppressor(), 16);
+    // A day after the labelled anomalies (Date.now() in `feedback`): inside the span a label teaches.
+    const ts = Date.now() + 86_400_000;
     const candidate = {
       tenantId: b,
       series: 'mem',
-      ts: 8,
+      ts,
       value: 15,
       score: 0.7,
       detectors: ['ensemble'],
-      context: { ts: [1, 2, 3, 4, 5, 6, 7, 8], values: [10, 11, 9, 10, 12, 10, 9, 15] },
+      context: {
+        ts: [1, 2, 3, 4, 5, 6, 7, 8].map((i) => ts - (8 - i) * 1000),
+        values: [10, 11, 9, 10, 12, 10, 9, 15],
+      },
     };
     expect(suppressor.suppresses(candidate)).toEqual({ by: expect.stringMatching(/^m-/) });
   });

@@ -1,7 +1,7 @@
 import { parseTenantId } from '@seismo/storage';
 import { type FeedbackLabel } from './feedback';
 import { signatureOf } from './feedback-signature';
-import { FeedbackSuppressor, type SuppressionCandidate } from './feedback.suppressor';
+import { DEFAULT_LABEL_AGE_MS, FeedbackSuppressor, type SuppressionCandidate } from './feedback.suppressor';
 
 const tenant = parseTenantId('t1');
 const BASE = [10, 11, 9, 10, 12, 10, 9];
@@ -31,6 +31,7 @@ function labelled(
     tenantId: a.tenantId,
     series: a.series,
     anomalyId: id,
+    anomalyTs: a.ts,
     label,
     signature: signatureOf(a),
   });
@@ -104,6 +105,16 @@ describe('FeedbackSuppressor', () => {
     }
   });
 
+  it('teaches for DEFAULT_LABEL_AGE_MS around the labelled anomaly, or the span it is given', () => {
+    const s = new FeedbackSuppressor();
+    labelled(s, 'an-1', 'false_positive', anomaly(25));
+    expect(s.suppresses(anomaly(20, { ts: 7000 + DEFAULT_LABEL_AGE_MS }))).toEqual({ by: 'an-1' });
+    expect(s.suppresses(anomaly(20, { ts: 7000 + DEFAULT_LABEL_AGE_MS + 1 }))).toBeUndefined();
+    const longer = new FeedbackSuppressor({ maxAgeMs: 2 * DEFAULT_LABEL_AGE_MS });
+    labelled(longer, 'an-1', 'false_positive', anomaly(25));
+    expect(longer.suppresses(anomaly(20, { ts: 7000 + DEFAULT_LABEL_AGE_MS + 1 }))).toEqual({ by: 'an-1' });
+  });
+
   it('still alerts on a deviation the detector scores higher than the false positive it resembles', () => {
     const s = new FeedbackSuppressor();
     labelled(s, 'an-1', 'false_positive', anomaly(25, { score: 0.7 }));
@@ -117,6 +128,7 @@ describe('FeedbackSuppressor', () => {
       tenantId: a.tenantId,
       series: a.series,
       anomalyId: 'an-1',
+      anomalyTs: a.ts,
       label: 'false_positive',
       signature: { ...signatureOf(a), score: Math.fround(0.7) },
     });

@@ -2,6 +2,13 @@ import { type TenantId } from '@seismo/storage';
 import { type Feedback, type FeedbackLabel, type FeedbackSignature, isQuietLabel } from './feedback';
 import { signatureOf, type SignedAnomaly } from './feedback-signature';
 
+/**
+ * How long a label teaches by default: 3 days either side of its anomaly. A series' noise
+ * changes (a deploy, a new workload), so a dismissal is not forever; `npm run nab:feedback`
+ * shows what the span trades (README).
+ */
+export const DEFAULT_LABEL_AGE_MS = 3 * 86_400_000;
+
 export interface FeedbackSuppressorOptions {
   /** Signatures kept per series (default 16): the oldest label goes first. */
   readonly maxPerSeries?: number;
@@ -12,6 +19,8 @@ export interface FeedbackSuppressorOptions {
    * positive's is still "the same", and one down to 1/1.25 of a true positive's is "as big".
    */
   readonly tolerance?: number;
+  /** How long a label teaches, before or after its anomaly (default DEFAULT_LABEL_AGE_MS, 3 days). */
+  readonly maxAgeMs?: number;
 }
 
 /** An anomaly the alert path is about to tell of: an AnomalyRecord is one. */
@@ -27,6 +36,8 @@ export interface Suppression {
 
 interface Learned {
   readonly anomalyId: string;
+  /** Epoch milliseconds of the labelled anomaly. */
+  readonly ts: number;
   readonly label: FeedbackLabel;
   readonly signature: FeedbackSignature;
 }
@@ -51,6 +62,7 @@ export class FeedbackSuppressor {
   private readonly maxPerSeries: number;
   private readonly maxSeriesPerTenant: number;
   private readonly slack: number;
+  private readonly maxAgeMs: number;
 
   constructor(options: FeedbackSuppressorOptions = {}) {
     this.maxPerSeries = positiveInteger(options.maxPerSeries ?? 16, 'maxPerSeries');
@@ -59,17 +71,26 @@ export class FeedbackSuppressor {
     if (!(tolerance >= 0 && tolerance <= 10))
       throw new RangeError(`tolerance must be in [0, 10], got ${tolerance}`);
     this.slack = 1 + tolerance;
+    this.maxAgeMs = options.maxAgeMs ?? DEFAULT_LABEL_AGE_MS;
+    if (!(this.maxAgeMs > 0)) throw new RangeError(`maxAgeMs must be above 0, got ${this.maxAgeMs}`);
   }
 
   /** Takes a label (replacing any earlier label of the same anomaly). */
-  learn(feedback: Pick<Feedback, 'tenantId' | 'series' | 'anomalyId' | 'label' | 'signature'>): void {
+  learn(
+    feedback: Pick<Feedback, 'tenantId' | 'series' | 'anomalyId' | 'label' | 'signature' | 'anomalyTs'>,
+  ): void {
     let series = this.tenants.get(feedback.tenantId);
     if (!series) {
       series = new Map();
       this.tenants.set(feedback.tenantId, series);
     }
     const learned = (series.get(feedback.series) ?? []).filter((l) => l.anomalyId !== feedback.anomalyId);
-    learned.push({ anomalyId: feedback.anomalyId, label: feedback.label, signature: feedback.signature });
+    learned.push({
+      anomalyId: feedback.anomalyId,
+      label: feedback.label,
+      signature: feedback.signature,
+      ts: feedback.anomalyTs,
+    });
     if (learned.length > this.maxPerSeries) learned.splice(0, learned.length - this.maxPerSeries);
     // Re-inserted last: the map's order is the order series were last labelled in.
     series.delete(feedback.series);
@@ -96,7 +117,9 @@ export class FeedbackSuppressor {
   suppresses(candidate: SuppressionCandidate): Suppression | undefined {
     const learned = this.tenants.get(candidate.tenantId)?.get(candidate.series);
     if (!learned || learned.length === 0) return undefined;
-    return this.suppressesSignature(learned, signatureOf(candidate));
+    const recent = learned.filter((l) => Math.abs(candidate.ts - l.ts) <= this.maxAgeMs);
+    if (recent.length === 0) return undefined;
+    return this.suppressesSignature(recent, signatureOf(candidate));
   }
 
   private suppressesSignature(
