@@ -131,6 +131,7 @@ function sharedLabels(n: Notification): Record<string, string> {
   );
 }
 
+/** Never half a surrogate pair at the cut: a lone surrogate is not valid Unicode, and a 400 for it is never retried. */
 function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  return text.length <= max ? text : `${text.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…`;
 }
