@@ -14,9 +14,10 @@ import { type BatchSink } from './sink';
  * writing the same offset range again (a retry, or a replay after a crash before the
  * commit) is dropped by ClickHouse. The tables dedup independently, so the tokens can be equal.
  *
- * Points, then anomalies, then hourly aggregates, then usage, one after the other: a
- * failure then leaves nothing running behind the caller's back, and the retry writes
- * whichever did not land. The usage counts are metering: they ride in this step so that
+ * Points, anomalies, hourly aggregates and usage are written at once, and the write ends
+ * only once all of them did: a failure leaves nothing running behind the caller's back,
+ * and the retry writes them all again, ClickHouse dropping whichever had landed (the usage
+ * INSERT, a fixed few milliseconds, no longer waits for the points'). The usage counts are metering: they ride in this step so that
  * they are durable exactly when the work they count is, and the offsets (committed after
  * the sink) cover both.
  */
@@ -35,14 +36,17 @@ export class ClickHouseSink implements BatchSink {
     const token = parseDedupToken(
       `${this.source}/${batch.partition}/${batch.firstOffset}-${batch.lastOffset}`,
     );
-    await this.points.insertBatch(batch.points, token);
-    await this.anomalies.insertBatch(batch.anomalies, token);
-    if (batch.hourly && batch.hourly.length > 0) {
-      // Never dropped silently: a zero-retention tenant's hours are all that remains of its points.
-      if (!this.hours)
-        throw new Error('a batch carries hourly aggregates and this sink has nowhere to write them');
-      await this.hours.insertBatch(batch.hourly, token);
-    }
-    await this.usage.insertBatch(batch.usage, token);
+    const hourly = batch.hourly ?? [];
+    // Never dropped silently: a zero-retention tenant's hours are all that remains of its points.
+    if (hourly.length > 0 && !this.hours)
+      throw new Error('a batch carries hourly aggregates and this sink has nowhere to write them');
+    const writes = await Promise.allSettled([
+      this.points.insertBatch(batch.points, token),
+      this.anomalies.insertBatch(batch.anomalies, token),
+      ...(hourly.length > 0 ? [this.hours!.insertBatch(hourly, token)] : []),
+      this.usage.insertBatch(batch.usage, token),
+    ]);
+    const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 }
