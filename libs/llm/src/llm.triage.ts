@@ -18,6 +18,7 @@ import {
   MAX_OUTPUT_TOKENS,
   MAX_TRIAGE_TOKENS,
   type TriageCandidate,
+  triageCacheKey,
 } from './triage.prompt';
 import { type AnomalyTriage, parseVerdict, VERDICT_SCHEMA, VERDICT_SCHEMA_NAME } from './verdict';
 
@@ -110,7 +111,7 @@ export class LlmTriage {
         tenantId: candidate.tenantId,
         anomalyId: candidate.anomalyId,
         score: candidate.score,
-        cacheKey: buildTriagePrompt(candidate, privacy.redactLabels).cacheKey,
+        cacheKey: triageCacheKey(candidate, privacy.redactLabels),
         gather: () => Promise.resolve(candidate),
       },
       privacy,

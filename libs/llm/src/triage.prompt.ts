@@ -96,6 +96,16 @@ export function buildTriagePrompt(candidate: TriageCandidate, redactLabels: read
   };
 }
 
+/** The candidate's features, as `buildTriagePrompt` keys it, without building the prompt. */
+export function triageCacheKey(candidate: TriageCandidate, redactLabels: readonly string[]): string {
+  return cacheKeyOf(candidate, redact(candidate.labels, redactLabels), baselineOf(candidate.window));
+}
+
+/** Which way the window's last point moved from the median of the points before it. */
+export function moveOf(value: number, window: readonly WindowPoint[]): 'up' | 'down' | 'flat' {
+  return directionOf(value, baselineOf(window));
+}
+
 /** About four characters a token for English and JSON; an estimate for budgets, never billed. */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);

@@ -4,12 +4,12 @@ import { type FeedbackRepository, type Severity } from '@seismo/alerting';
 import { parseSeriesKey } from '@seismo/ingest';
 import {
   type AnomalyTriage,
-  buildTriagePrompt,
   ignoredByProfile,
   type LlmTriage,
-  median,
+  moveOf,
   type PastAnomaly,
   type TriageSeverity,
+  triageCacheKey,
   triageJson,
   type WindowPoint,
 } from '@seismo/llm';
@@ -129,7 +129,7 @@ export class AnomalyTriager {
         score: event.score,
         // What is known without a read: the anomaly's own context and how many labels its series has.
         cacheKey:
-          buildTriagePrompt({ ...known, window: context, past: [] }, privacy.redactLabels).cacheKey +
+          triageCacheKey({ ...known, window: context, past: [] }, privacy.redactLabels) +
           `/${this.parts.labelsOf?.(tenantId, event.series) ?? 0}`,
         gather: async () => {
           const [stored, past] = await Promise.all([
@@ -267,13 +267,6 @@ export function decide(
   }
   const lowered = RANK[triage.severity] < RANK[severity] ? triage.severity : severity;
   return { triage, severity: lowered, quiet: undefined };
-}
-
-function moveOf(value: number, window: readonly WindowPoint[]): 'up' | 'down' | 'flat' {
-  const before = window.slice(0, -1).map((p) => p.value);
-  if (before.length === 0) return 'flat';
-  const center = median(before);
-  return value > center ? 'up' : value < center ? 'down' : 'flat';
 }
 
 function messageOf(error: unknown): string {
