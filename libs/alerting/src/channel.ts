@@ -15,7 +15,10 @@ export type ChannelTarget =
   /** An Events API v2 integration's routing key; `url` only to point at another endpoint (tests). */
   | { readonly kind: 'pagerduty'; readonly routingKey: string; readonly url?: string };
 
-/** One notification for one subscription: a row of the outbox, durable before any send. */
+/**
+ * One notification for one subscription (for email, one recipient of it): a row of the
+ * outbox, durable before any send.
+ */
 export interface Delivery {
   readonly id: string;
   /**

@@ -7,7 +7,7 @@ import {
 } from '@seismo/storage';
 import { freshTenant, TestStorage } from '../../storage/test/storage.harness';
 import { type ChannelTarget } from '../src/channel';
-import { deliveryOf, type DeliveryRecord } from '../src/delivery/delivery';
+import { deliveriesOf, deliveryOf, type DeliveryRecord } from '../src/delivery/delivery';
 import { DeliveryRepository } from '../src/delivery/delivery.repository';
 import { type Notification } from '../src/notification';
 
@@ -77,6 +77,29 @@ describe('DeliveryRepository', () => {
     expect((await repository.enqueue([a, a])).map((r) => r.id)).toEqual([a.id]);
     expect((await repository.enqueue([a, b])).map((r) => r.id)).toEqual([b.id]);
     expect(await storage.count('alert_deliveries', `tenant_id = '${tenant}'`)).toBe(2);
+  });
+
+  it('stores an email delivery per recipient: each reads back with its one recipient and is listed under its subscription', async () => {
+    const tenant = freshTenant();
+    const email = {
+      id: 'sub-mail',
+      target: { kind: 'email', to: ['a@acme.example', 'b@acme.example'] },
+    } as const;
+    const routed = () =>
+      deliveriesOf(notification(tenant, 'inc-1'), email).map((d): DeliveryRecord => ({
+        ...pending(tenant, 'sub-mail', 'inc-1'),
+        ...d,
+      }));
+    const records = routed();
+    expect(await repository.enqueue(records)).toHaveLength(2);
+    // Routed again (a replay after a restart): the same ids, nothing new.
+    expect(await repository.enqueue(routed())).toEqual([]);
+    for (const record of records) expect(await repository.get(tenant, record.id)).toEqual(record);
+    const listed = await repository.list(tenant, { subscriptionId: 'sub-mail', limit: 10 });
+    expect(listed.map((d) => `${d.channel} ${JSON.stringify(d.target)}`).sort()).toEqual([
+      'email {"to":["a@acme.example"]}',
+      'email {"to":["b@acme.example"]}',
+    ]);
   });
 
   it('never turns a sent delivery back to pending when it is enqueued again', async () => {

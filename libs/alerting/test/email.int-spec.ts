@@ -1,6 +1,11 @@
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { EmailChannel } from '../src/channels/email.channel';
+import { seededRandom } from '../src/delivery/backoff';
+import { DeliveryDispatcher } from '../src/delivery/delivery.dispatcher';
+import { AlertRouter } from '../src/routing/alert.router';
+import { type Subscription } from '../src/subscriptions/subscription';
+import { MemoryDeliveryStore } from '../src/testing';
 import { deliveryOf, notificationOf } from './receiver';
 
 const FROM = 'Seismo <alerts@seismo.example>';
@@ -18,6 +23,9 @@ const REFUSED: Record<string, { code: number; text: string }> = {
   'nobody@acme.example': { code: 550, text: 'No such user here' },
   'busy@acme.example': { code: 451, text: 'Mailbox busy, try again later' },
 };
+
+/** Recipients this server defers once (greylisting's 450), then accepts. */
+const deferOnce = new Set<string>();
 
 interface Entity {
   readonly headers: Record<string, string>;
@@ -78,6 +86,9 @@ describe('EmailChannel against a real SMTP server', () => {
     disabledCommands: ['STARTTLS'],
     logger: false,
     onRcptTo(address, _session, callback) {
+      if (deferOnce.delete(address.address)) {
+        return callback(Object.assign(new Error('Greylisted, try again later'), { responseCode: 450 }));
+      }
       const refusal = REFUSED[address.address];
       if (!refusal) return callback();
       callback(Object.assign(new Error(refusal.text), { responseCode: refusal.code }));
@@ -111,6 +122,7 @@ describe('EmailChannel against a real SMTP server', () => {
 
   beforeEach(() => {
     taken.length = 0;
+    deferOnce.clear();
   });
 
   it('sends an opened incident as text and escaped HTML, with its series and feedback links', async () => {
@@ -226,6 +238,109 @@ describe('EmailChannel against a real SMTP server', () => {
       error: 'SMTP 451: 451 Mailbox busy, try again later',
     });
     expect(taken).toEqual([]);
+  });
+
+  it('fails a delivery to several recipients when the server refuses one of them, retryable while one was deferred', async () => {
+    // Only a delivery enqueued before deliveries were made per recipient names several.
+    const to = ['oncall@acme.example', 'busy@acme.example', 'nobody@acme.example'];
+
+    const outcome = await channel.send(deliveryOf({ kind: 'email', to }), signal());
+
+    expect(outcome).toEqual({
+      ok: false,
+      retryable: true,
+      status: 451,
+      error:
+        'busy@acme.example: SMTP 451: 451 Mailbox busy, try again later; ' +
+        'nobody@acme.example: SMTP 550: 550 No such user here',
+    });
+    expect(taken.map((t) => t.to)).toEqual([['oncall@acme.example']]);
+
+    const final = await channel.send(
+      deliveryOf({ kind: 'email', to: ['oncall@acme.example', 'nobody@acme.example'] }),
+      signal(),
+    );
+    expect(final).toMatchObject({ ok: false, retryable: false, status: 550 });
+  });
+
+  it('sends a subscription with several recipients one mail each: a deferred one retried alone, a refused one dead, each accepted one mailed once', async () => {
+    const to = ['oncall@acme.example', 'lead@acme.example', 'later@acme.example', 'nobody@acme.example'];
+    deferOnce.add('later@acme.example');
+    const subscription: Subscription = {
+      id: 'sub_mail',
+      tenantId: notificationOf().tenantId,
+      name: 'on-call by mail',
+      filter: {},
+      target: { kind: 'email', to },
+      ratePerHour: 60,
+      createdAt: 0,
+    };
+    const router = new AlertRouter({ subscriptionsOf: () => [subscription], silencesOf: () => [] });
+    const outbox = new MemoryDeliveryStore();
+    const attempts: string[] = [];
+    const dispatcher = new DeliveryDispatcher(outbox, {
+      channelFor: () => ({
+        kind: 'email',
+        send: async (delivery, abort) => {
+          const outcome = await channel.send(delivery, abort);
+          const [recipient] = delivery.target.kind === 'email' ? delivery.target.to : [];
+          attempts.push(`${recipient} ${outcome.ok ? 'sent' : outcome.error}`);
+          return outcome;
+        },
+      }),
+      backoff: { baseMs: 20, capMs: 100 },
+      random: seededRandom(3),
+      flushMs: 5,
+      logger: { warn: () => undefined, error: () => undefined },
+    });
+    await dispatcher.start();
+    try {
+      const routed = router.route(notificationOf(), Date.now());
+      expect(routed.deliveries).toHaveLength(4);
+      await dispatcher.enqueue(routed.deliveries);
+      for (let i = 0; i < 500 && outbox.withStatus('pending').length > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await dispatcher.flush();
+    } finally {
+      await dispatcher.stop();
+    }
+
+    const byRecipient = Object.fromEntries(
+      [...outbox.rows.values()].map((r) => [
+        r.target.kind === 'email' ? r.target.to.join(',') : '',
+        { status: r.status, attempts: r.attempts, lastStatus: r.lastStatus, lastError: r.lastError },
+      ]),
+    );
+    expect(byRecipient).toEqual({
+      'oncall@acme.example': { status: 'sent', attempts: 1, lastStatus: null, lastError: '' },
+      'lead@acme.example': { status: 'sent', attempts: 1, lastStatus: null, lastError: '' },
+      'later@acme.example': { status: 'sent', attempts: 2, lastStatus: null, lastError: '' },
+      'nobody@acme.example': {
+        status: 'dead',
+        attempts: 1,
+        lastStatus: 550,
+        lastError: 'SMTP 550: 550 No such user here',
+      },
+    });
+    expect(attempts.filter((a) => a.startsWith('later@'))).toEqual([
+      'later@acme.example SMTP 450: 450 Greylisted, try again later',
+      'later@acme.example sent',
+    ]);
+    // One message per accepted recipient, each addressed to that recipient alone, with its own Message-ID.
+    expect(taken.map((t) => t.to).sort()).toEqual([
+      ['later@acme.example'],
+      ['lead@acme.example'],
+      ['oncall@acme.example'],
+    ]);
+    const headers = taken.map((t) => entityOf(t.raw).headers);
+    expect(headers.map((h) => h.to).sort()).toEqual([
+      'later@acme.example',
+      'lead@acme.example',
+      'oncall@acme.example',
+    ]);
+    expect(new Set(headers.map((h) => h['message-id'])).size).toBe(3);
+    expect(new Set(headers.map((h) => h.references))).toEqual(new Set(['<inc_1@seismo>']));
   });
 
   it('tries again later when no server listens', async () => {

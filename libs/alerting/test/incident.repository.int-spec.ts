@@ -54,6 +54,50 @@ describe('IncidentRepository (real embedded ClickHouse)', () => {
     expect(await openOf(tenant)).toEqual(written);
   });
 
+  it('loads back the update held back with the incident, and nothing held once a later write holds none', async () => {
+    const tenant = freshTenant();
+    const tracker = recording();
+    tracker.observe(anomaly(tenant, 'an-1', 'cpu{host="a"}'), T0);
+    tracker.changes();
+    const [update] = tracker.observe(anomaly(tenant, 'an-2', 'mem{host="a"}'), T0 + 1000);
+    expect(update.state).toBe('updated');
+    const [incident] = tracker.changes();
+    const held = { notification: update, subscriptions: ['sub-1', 'sub-2'] };
+    await repository.write([{ incident, told: { 'sub-1': T0, 'sub-2': T0 }, held }]);
+    expect(await openOf(tenant)).toEqual([{ incident, told: { 'sub-1': T0, 'sub-2': T0 }, held }]);
+
+    await repository.write([{ incident, told: { 'sub-1': T0 + MINUTE, 'sub-2': T0 + MINUTE } }]);
+    const [loaded] = await openOf(tenant);
+    expect(loaded).not.toHaveProperty('held');
+  });
+
+  it('reads a row written before migration 0018 (no held column given) as nothing held', async () => {
+    const tenant = freshTenant();
+    const tracker = recording();
+    tracker.observe(anomaly(tenant, 'an-1', 'cpu{host="a"}'), T0);
+    const [incident] = tracker.changes();
+    await storage.connection.client.insert({
+      table: 'incidents',
+      values: [
+        {
+          tenant_id: tenant,
+          id: incident.id,
+          kind: incident.kind,
+          open: 1,
+          state: JSON.stringify(incident),
+          told: { 'sub-1': T0 },
+          opened_at: incident.openedAt,
+          updated_at: T0,
+          version: 1,
+        },
+      ],
+      format: 'JSONEachRow',
+    });
+    expect(await openOf(tenant)).toEqual([{ incident, told: { 'sub-1': T0 } }]);
+    const [loaded] = await openOf(tenant);
+    expect(loaded).not.toHaveProperty('held');
+  });
+
   it('answers the latest write of an incident, and leaves out a resolved one', async () => {
     const tenant = freshTenant();
     const tracker = recording();

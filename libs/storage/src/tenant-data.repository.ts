@@ -192,8 +192,9 @@ export const TENANT_TABLES: readonly TenantTable[] = [
     tenantColumn: 'tenant_id',
     export: {
       type: 'incident',
-      // state is the incident as the tracker snapshots it (series, values, anomaly ids); told names subscriptions.
-      columns: 'id, kind, open, state, told, opened_at, updated_at',
+      // state is the incident as the tracker snapshots it (series, values, anomaly ids); told names
+      // subscriptions; held is an update held back from some of them (the same series data), or ''.
+      columns: 'id, kind, open, state, told, held, opened_at, updated_at',
       key: [key('id', 'String')],
       final: true,
     },

@@ -1,4 +1,9 @@
-import { createTransport, type Transporter } from 'nodemailer';
+import {
+  createTransport,
+  type NodemailerError,
+  type SMTPSentMessageInfo,
+  type Transporter,
+} from 'nodemailer';
 import { type Channel, type Delivery, type SendOutcome, wrongTarget } from '../channel';
 import { type Notification } from '../notification';
 
@@ -99,12 +104,15 @@ export function escapeHtml(text: string): string {
 /**
  * Sends mail through one SMTP transport, made once from SEISMO_SMTP_URL. A 4xx reply or a
  * connection failure is tried again; a 5xx (550 no such user, 535 bad credentials) never.
+ * A delivery names one recipient (`deliveriesOf`), so its outcome is that recipient's: a
+ * recipient the server refuses fails the delivery even when the server took the message for
+ * others (nodemailer resolves then), with the server's reply as the error.
  * An abort answers at once, but SMTP cannot take back a message under way: the stable
  * Message-ID is what lets a mail system drop the repeat.
  */
 export class EmailChannel implements Channel {
   readonly kind = 'email' as const;
-  private readonly transport: Transporter;
+  private readonly transport: Transporter<SMTPSentMessageInfo>;
 
   constructor(private readonly settings: SmtpSettings) {
     this.transport = createTransport(settings.url);
@@ -132,7 +140,7 @@ export class EmailChannel implements Channel {
           'X-Seismo-Incident': delivery.notification.incidentId,
         },
       })
-      .then((): SendOutcome => ({ ok: true }), smtpFailure);
+      .then((info): SendOutcome => refusalOf(info, target.to.length) ?? { ok: true }, smtpFailure);
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<SendOutcome>((resolve) => {
       onAbort = () =>
@@ -164,14 +172,39 @@ export class UnconfiguredEmailChannel implements Channel {
   }
 }
 
-function smtpFailure(error: unknown): SendOutcome {
-  const { responseCode, response, code, message } = error as {
-    responseCode?: number;
-    response?: string;
-    code?: string;
-    message: string;
+/**
+ * The recipients refused in a send that went through for others, as a failure: worth
+ * another try when one of them was deferred (4xx, or no reply code), final when every
+ * refusal was a 5xx. Only a delivery enqueued before deliveries were made per recipient can
+ * name several; its retry mails again those who took it, whose servers can drop the repeat
+ * by its Message-ID.
+ */
+function refusalOf(info: SMTPSentMessageInfo, recipients: number): SendOutcome | undefined {
+  const refused = info.rejectedErrors ?? [];
+  if (refused.length === 0) return undefined;
+  const deferred = refused.find((r) => typeof r.responseCode !== 'number' || r.responseCode < 500);
+  const { responseCode } = deferred ?? refused[0];
+  const error = refused
+    .map((r) => {
+      const who = recipients > 1 && r.recipient ? `${r.recipient}: ` : '';
+      return `${who}SMTP ${r.responseCode ?? 'error'}: ${saidOf(r)}`;
+    })
+    .join('; ');
+  return {
+    ok: false,
+    retryable: deferred !== undefined,
+    ...(typeof responseCode === 'number' ? { status: responseCode } : {}),
+    error,
   };
-  const said = (response ?? message).replace(/\s+/g, ' ').slice(0, 200);
+}
+
+function saidOf({ response, message }: Pick<NodemailerError, 'response' | 'message'>): string {
+  return (response ?? message).replace(/\s+/g, ' ').slice(0, 200);
+}
+
+function smtpFailure(error: unknown): SendOutcome {
+  const { responseCode, code } = error as NodemailerError;
+  const said = saidOf(error as NodemailerError);
   if (typeof responseCode === 'number') {
     return {
       ok: false,

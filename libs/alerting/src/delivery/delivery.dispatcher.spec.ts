@@ -4,7 +4,7 @@ import { type Channel, type Delivery, type SendOutcome } from '../channel';
 import { type IncidentState, type Notification } from '../notification';
 import { MemoryDeliveryStore } from '../testing';
 import { backoffDelay, DEFAULT_BACKOFF, seededRandom } from './backoff';
-import { deliveryOf, type NewDelivery } from './delivery';
+import { deliveriesOf, deliveryOf, type NewDelivery } from './delivery';
 import {
   type AttemptResult,
   DeliveryDispatcher,
@@ -236,6 +236,34 @@ describe('DeliveryDispatcher', () => {
       'A:opened:0',
       'A:resolved:1',
     ]);
+  });
+
+  it("keeps an incident's order per email recipient: a deferred recipient holds up none of the others", async () => {
+    const email = (state: IncidentState, seq: number) =>
+      deliveriesOf(notification('A', state, seq), {
+        id: 'sub-mail',
+        target: { kind: 'email', to: ['busy@x.example', 'ok@x.example'] },
+      });
+    const to: string[] = [];
+    let deferred = false;
+    const channel = new ScriptedChannel(async (d) => {
+      const [recipient] = d.target.kind === 'email' ? d.target.to : [];
+      to.push(`${recipient} ${d.notification.id}`);
+      if (recipient === 'busy@x.example' && !deferred) {
+        deferred = true;
+        return failure(450, { error: 'SMTP 450: 450 Mailbox busy' });
+      }
+      return sent;
+    });
+    const d = dispatch(channel, { perSubscriptionConcurrency: 4 });
+    await d.start();
+    await d.enqueue(email('opened', 0));
+    await d.enqueue(email('resolved', 1));
+    await advance(0);
+    expect(to).toEqual(['busy@x.example A:opened:0', 'ok@x.example A:opened:0', 'ok@x.example A:resolved:1']);
+    await advance(2000);
+    expect(to.slice(3)).toEqual(['busy@x.example A:opened:0', 'busy@x.example A:resolved:1']);
+    expect(store.withStatus('sent')).toHaveLength(4);
   });
 
   it("lets a hanging receiver delay only its own subscription's deliveries", async () => {

@@ -55,6 +55,7 @@ export interface DeliveryDispatcherOptions {
 /** A delivery held in memory. */
 interface Held {
   record: DeliveryRecord;
+  /** Its incident, and an email's recipient: what it keeps its order within (`orderOf`). */
   readonly incident: string;
   running: boolean;
   abort?: AbortController;
@@ -82,8 +83,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *
  * Each subscription has its own queue and its own share of the attempts in flight, so a
  * receiver that is slow, hangs or is down delays only its own deliveries. Within a
- * subscription, a delivery waits for every earlier one of the same incident to be settled
- * (sent or dead), so an incident's `resolved` never overtakes its `opened`.
+ * subscription, a delivery waits for every earlier one of the same incident (to the same
+ * email recipient) to be settled (sent or dead), so an incident's `resolved` never overtakes
+ * its `opened`.
  *
  * Memory is bounded: beyond `maxHeld` (or `maxHeldPerSubscription`) a delivery stays in
  * the table as pending and a sweep loads it once there is room. A subscription with rows
@@ -333,7 +335,7 @@ export class DeliveryDispatcher {
       return false;
     }
     const target = queue ?? this.queueOf(record.subscriptionId);
-    const held: Held = { record, incident: record.notification.incidentId, running: false };
+    const held: Held = { record, incident: orderOf(record), running: false };
     this.held.set(record.id, held);
     target.items.push(held);
     this.wake(target);
@@ -586,6 +588,17 @@ export class DeliveryDispatcher {
       this.logger.warn(`the ${name} hook threw: ${describeCause(error)}`);
     }
   }
+}
+
+/**
+ * What a delivery keeps its order within on its subscription's queue: its incident, and for
+ * email its recipient too (one delivery each), so a recipient whose server defers the mail
+ * holds up none of the others.
+ */
+function orderOf(record: DeliveryRecord): string {
+  const { target } = record;
+  const incident = record.notification.incidentId;
+  return target.kind === 'email' ? `${incident}\n${target.to.join('\n')}` : incident;
 }
 
 function deliveryOf(record: DeliveryRecord): Delivery {

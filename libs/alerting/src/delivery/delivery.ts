@@ -46,17 +46,37 @@ export interface DeliveryQuery {
 }
 
 /**
- * The delivery of `notification` to one subscription. Its id (and idempotency key, the
- * same value) is derived from the notification's id and the subscription's, so the same
- * notification processed again (a replay after a restart) makes the same delivery, which
- * the outbox stores once.
+ * The deliveries of `notification` to one subscription: one, or for email one per
+ * recipient, so each recipient's mail server decides that recipient's delivery alone (a
+ * deferral retries only it, a refusal ends only it, and a retry never mails again those
+ * who took it). Recipients listed twice get one.
+ */
+export function deliveriesOf(
+  notification: Notification,
+  subscription: { readonly id: string; readonly target: ChannelTarget },
+): NewDelivery[] {
+  const { target } = subscription;
+  if (target.kind !== 'email') return [deliveryOf(notification, subscription)];
+  return [...new Set(target.to)].map((to) =>
+    deliveryOf(notification, { id: subscription.id, target: { kind: 'email', to: [to] } }),
+  );
+}
+
+/**
+ * The delivery of `notification` to one subscription's target as given (`deliveriesOf`
+ * splits an email target first). Its id (and idempotency key, the same value) is derived
+ * from the notification's id, the subscription's and, for email, the target's recipients,
+ * so the same notification processed again (a replay after a restart) makes the same
+ * delivery, which the outbox stores once.
  */
 export function deliveryOf(
   notification: Notification,
   subscription: { readonly id: string; readonly target: ChannelTarget },
 ): NewDelivery {
+  const { target } = subscription;
+  const recipients = target.kind === 'email' ? target.to.map((to) => `\n${to}`).join('') : '';
   const id = `dlv_${createHash('sha256')
-    .update(`${notification.tenantId}\n${notification.id}\n${subscription.id}`)
+    .update(`${notification.tenantId}\n${notification.id}\n${subscription.id}${recipients}`)
     .digest('hex')
     .slice(0, 32)}`;
   return {
@@ -64,7 +84,7 @@ export function deliveryOf(
     idempotencyKey: id,
     tenantId: notification.tenantId,
     subscriptionId: subscription.id,
-    target: subscription.target,
+    target,
     notification,
   };
 }

@@ -2,7 +2,7 @@ import { parseTenantId, type TenantId } from '@seismo/storage';
 import { type Notification } from '../notification';
 import { type Silence, type Subscription } from '../subscriptions/subscription';
 import { deliveryOf } from '../delivery/delivery';
-import { AlertRouter, type RoutingSources } from './alert.router';
+import { AlertRouter, type HeldNotification, type RoutingSources } from './alert.router';
 
 const TENANT = parseTenantId('t_router');
 const HOUR = 3_600_000;
@@ -80,6 +80,29 @@ describe('AlertRouter', () => {
     expect(new Set(routed.deliveries.map((d) => d.id)).size).toBe(3);
     expect(routed.deliveries[0]).toEqual(deliveryOf(notification('opened'), sources.subscriptions[0]));
     expect(routed.deliveries[0].idempotencyKey).toBe(routed.deliveries[0].id);
+  });
+
+  it('delivers an email once per recipient, each with its own stable id, counting one notification against the rate', () => {
+    const email = subscription('sub_mail', {
+      target: { kind: 'email', to: ['a@acme.example', 'b@acme.example', 'a@acme.example'] },
+      ratePerHour: 1,
+    });
+    const router = new AlertRouter(new Sources([email]));
+    const routed = router.route(notification('opened'), NOW);
+    expect(routed.deliveries.map((d) => d.target)).toEqual([
+      { kind: 'email', to: ['a@acme.example'] },
+      { kind: 'email', to: ['b@acme.example'] },
+    ]);
+    expect(routed.deliveries.map((d) => d.subscriptionId)).toEqual(['sub_mail', 'sub_mail']);
+    expect(new Set(routed.deliveries.map((d) => d.id)).size).toBe(2);
+    const again = new AlertRouter(new Sources([email])).route(notification('opened'), NOW);
+    expect(again.deliveries.map((d) => d.id)).toEqual(routed.deliveries.map((d) => d.id));
+    // The one token of the hour went to that notification, not one per recipient.
+    const other = notification('opened', { id: 'inc_2:opened:1', incidentId: 'inc_2' });
+    expect(router.route(other, NOW + 1000)).toMatchObject({ deliveries: [], rateLimited: 1 });
+    expect(router.route(notification('resolved'), NOW + 2000).deliveries.map((d) => d.target)).toEqual(
+      routed.deliveries.map((d) => d.target),
+    );
   });
 
   it('never routes to another tenant', () => {
@@ -252,6 +275,41 @@ describe('AlertRouter', () => {
       expect(
         restarted.route(notification('resolved'), NOW + HOUR).deliveries.map((d) => d.subscriptionId),
       ).toEqual(['sub_a', 'sub_latency', 'sub_late']);
+    });
+
+    it('hands over the update held back, which a restarted router sends when due with the same delivery ids', () => {
+      const sources = new Sources([subscription('sub_a'), subscription('sub_b')]);
+      const before = new AlertRouter(sources);
+      expect(before.heldOf('inc_1')).toBeUndefined();
+      before.route(notification('opened'), NOW);
+      expect(before.route(joined, NOW + 1000).deliveries).toEqual([]);
+      expect(before.heldOf('inc_1')).toEqual({ notification: joined, subscriptions: ['sub_a', 'sub_b'] });
+      // What a store keeps: JSON, as the incidents table holds it.
+      const told = JSON.parse(JSON.stringify(before.toldOf('inc_1'))) as Record<string, number>;
+      const held = JSON.parse(JSON.stringify(before.heldOf('inc_1'))) as HeldNotification;
+
+      const restarted = new AlertRouter(sources);
+      restarted.restoreTold('inc_1', told);
+      restarted.restoreHeld('inc_1', held);
+      expect(restarted.heldOf('inc_1')).toEqual(held);
+      expect(restarted.tick(NOW + 30_000)).toEqual([]);
+      const [released] = restarted.tick(NOW + 60_000);
+      const [unbroken] = before.tick(NOW + 60_000);
+      expect(released.deliveries.map((d) => `${d.subscriptionId}:${d.notification.id}`)).toEqual([
+        'sub_a:inc_1:updated:2',
+        'sub_b:inc_1:updated:2',
+      ]);
+      expect(released.deliveries).toEqual(unbroken.deliveries);
+      expect(restarted.heldOf('inc_1')).toBeUndefined();
+      expect(restarted.tick(NOW + HOUR)).toEqual([]);
+    });
+
+    it('holds nothing for a subscription told of the held update since', () => {
+      const router = new AlertRouter(new Sources([subscription('sub_a')]), { minUpdateIntervalMs: 60_000 });
+      router.route(notification('opened'), NOW);
+      router.route(joined, NOW + 1000);
+      router.route(notification('updated', { id: 'inc_1:updated:3' }), NOW + 61_000);
+      expect(router.heldOf('inc_1')).toBeUndefined();
     });
 
     it('sends the recovery of a restored incident only to those told, not to every subscription matching now', () => {

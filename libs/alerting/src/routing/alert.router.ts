@@ -1,5 +1,5 @@
 import { type TenantId } from '@seismo/storage';
-import { deliveryOf, type NewDelivery } from '../delivery/delivery';
+import { deliveriesOf, type NewDelivery } from '../delivery/delivery';
 import { type Notification, type NotifiedSeries } from '../notification';
 import {
   type AlertCandidate,
@@ -36,6 +36,16 @@ const DEFAULT_MIN_UPDATE_INTERVAL_MS = 60_000;
 
 const NOTHING_ROUTED: RoutedNotification = { deliveries: [], muted: 0, silenced: 0, rateLimited: 0 };
 
+/**
+ * An incident's latest update held back from the subscriptions told of it too recently, as
+ * a store keeps it across a restart (`heldOf`, `restoreHeld`).
+ */
+export interface HeldNotification {
+  readonly notification: Notification;
+  /** The subscriptions it is held from, each to hear of it once the update interval since it was told is over. */
+  readonly subscriptions: readonly string[];
+}
+
 /** The latest update of an incident held back from the subscriptions told of it too recently. */
 interface HeldUpdate {
   notification: Notification;
@@ -43,7 +53,8 @@ interface HeldUpdate {
 }
 
 /**
- * Turns a notification into one delivery per subscription that wants it.
+ * Turns a notification into one delivery per subscription that wants it (for email, one per
+ * recipient: `deliveriesOf`).
  *
  * A subscription wants a notification when its filter matches at least one of the
  * notification's series; a silence covering every series of it holds it back, and so do a
@@ -60,13 +71,16 @@ interface HeldUpdate {
  * goes to it at once, as `opened` (for that subscriber, it is). A subscription told of an incident hears of it again no sooner than
  * `minUpdateIntervalMs`; the latest update held back meanwhile goes out on `tick`.
  *
- * Delivery ids are derived from the notification id and the subscription id, so routing the
- * same notification again (a replay after a restart) yields the same deliveries, which the
- * outbox keeps once.
+ * Delivery ids are derived from the notification id and the subscription id (and an email's
+ * recipient), so routing the same notification again (a replay after a restart) yields the
+ * same deliveries, which the outbox keeps once. A subscription's hourly rate counts a
+ * notification once, however many recipients it goes to.
  *
  * Memory: at most 100,000 incidents remembered (the oldest go first), each with the
- * subscriptions told of it; `toldOf` and `restoreTold` cost what one incident holds. Updates
- * held back are not handed over: a restart within the minute loses them.
+ * subscriptions told of it and the update held back; `toldOf`, `heldOf` and their `restore`
+ * cost what one incident holds. The update held back is handed over too (`heldOf`,
+ * `restoreHeld`): restored after a restart, it goes out on `tick` to the same subscriptions,
+ * with the same delivery ids, so one already sent before a crash is kept once by the outbox.
  */
 export class AlertRouter {
   /**
@@ -107,7 +121,7 @@ export class AlertRouter {
         toldAt !== undefined &&
         now - toldAt < this.minUpdateIntervalMs
       ) {
-        this.hold(notification, subscription.id);
+        this.hold(notification.incidentId, notification, subscription.id);
       } else {
         due.push(subscription);
       }
@@ -165,7 +179,7 @@ export class AlertRouter {
       const first = !this.told.get(notification.incidentId)?.has(subscription.id);
       this.remember(notification.incidentId, subscription.id, now);
       this.held.get(notification.incidentId)?.subscriptions.delete(subscription.id);
-      deliveries.push(deliveryOf(first ? asOpened(notification) : notification, subscription));
+      deliveries.push(...deliveriesOf(first ? asOpened(notification) : notification, subscription));
     }
     return { deliveries, muted, silenced, rateLimited };
   }
@@ -177,17 +191,17 @@ export class AlertRouter {
     const deliveries = this.sources
       .subscriptionsOf(notification.tenantId)
       .filter((subscription) => (told ? told.has(subscription.id) : this.wants(subscription, candidates)))
-      .map((subscription) => deliveryOf(notification, subscription));
+      .flatMap((subscription) => deliveriesOf(notification, subscription));
     this.told.delete(notification.incidentId);
     this.held.delete(notification.incidentId);
     return { deliveries, muted: 0, silenced: 0, rateLimited: 0 };
   }
 
-  private hold(notification: Notification, subscription: string): void {
-    let held = this.held.get(notification.incidentId);
+  private hold(incident: string, notification: Notification, subscription: string): void {
+    let held = this.held.get(incident);
     if (!held) {
       held = { notification, subscriptions: new Set() };
-      this.held.set(notification.incidentId, held);
+      this.held.set(incident, held);
     }
     held.notification = notification;
     held.subscriptions.add(subscription);
@@ -242,6 +256,26 @@ export class AlertRouter {
    */
   restoreTold(incidentId: string, told: Readonly<Record<string, number>>): void {
     for (const [subscription, at] of Object.entries(told)) this.remember(incidentId, subscription, at);
+  }
+
+  /**
+   * The update of an incident held back and the subscriptions it is held from: what a store
+   * keeps so a restarted process still sends it (`restoreHeld`). Undefined when none is held.
+   */
+  heldOf(incidentId: string): HeldNotification | undefined {
+    const held = this.held.get(incidentId);
+    return held && held.subscriptions.size > 0
+      ? { notification: held.notification, subscriptions: [...held.subscriptions] }
+      : undefined;
+  }
+
+  /**
+   * Takes back what `heldOf` said of an open incident before a restart, after `restoreTold`:
+   * the update goes out on the first `tick` at least the update interval after each
+   * subscription was told, at once for one no longer remembered as told.
+   */
+  restoreHeld(incidentId: string, held: HeldNotification): void {
+    for (const subscription of held.subscriptions) this.hold(incidentId, held.notification, subscription);
   }
 
   /** Forgets the buckets of subscriptions that no longer exist. */
