@@ -7,6 +7,7 @@ import { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from '@
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { type HealthReport } from '../src/health/health.controller';
 import { type RunningServer, serve } from '../src/serve';
+import { startReceiver } from '../../../libs/alerting/test/receiver';
 import { eventually } from './embedded-server.harness';
 
 const BIN = resolve(__dirname, '../../../bin/seismo.js');
@@ -79,8 +80,12 @@ describe('Kafka mode, API and engine in one process (SEISMO_ROLE=all)', () => {
         SEISMO_PARTITIONS: '2',
         SEISMO_KAFKA_BROKERS: kafka().brokers.join(','),
         SEISMO_ENGINE_GROUP: randomTopicName('engine'),
+        SEISMO_ALERTING_GROUP: randomTopicName('alerting'),
+        SEISMO_ALLOW_PRIVATE_TARGETS: 'true',
+        SEISMO_ALERT_TICK_MS: '200',
+        SEISMO_NO_DATA_AFTER_MS: '1500',
       }),
-      { topics: { points: topic, dlq: `${topic}.dlq` } },
+      { topics: { points: topic, dlq: `${topic}.dlq`, anomalies: `${topic}.anomalies` } },
     );
   }, KAFKA_BROKER_HOOK_TIMEOUT_MS);
 
@@ -236,6 +241,66 @@ describe('Kafka mode, API and engine in one process (SEISMO_ROLE=all)', () => {
 
       for (const child of [api.child, engine.child]) expect(await stopServe(child)).toBe(0);
     });
+  });
+
+  // After the lag check: the inlet writes in transactions, and the engine commits up to the
+  // last point, so each partition's commit marker stays counted as lag while it idles.
+  it("opens a no-data incident for a series a producer writes straight to its tenant's topic, and resolves it when the series is back", async () => {
+    const receiver = await startReceiver((_, __, response) => response.writeHead(204).end());
+    const producer = new Kafka({ brokers: kafka().brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    try {
+      const tenant = await post(`${server.url}/v1/tenants`, ADMIN, { name: 'inlet-silence' });
+      const key = tenant.body.api_key as string;
+      const inlet = `seismo.in.${tenant.body.id as string}`;
+      const admin = new Kafka({ brokers: kafka().brokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: inlet, numPartitions: 1 }], waitForLeaders: true });
+      await admin.disconnect();
+      const subscribed = await post(`${server.url}/v1/subscriptions`, key, {
+        channel: 'webhook',
+        target: { url: `${receiver.url}/hooks/inlet` },
+        filter: { series: 'heartbeat*' },
+      });
+      expect(subscribed.status).toBe(201);
+      const push = (value: number) =>
+        producer.send({
+          topic: inlet,
+          messages: [
+            {
+              key: 'heartbeat',
+              value: JSON.stringify({ points: [{ series: 'heartbeat', ts: Date.now(), value }] }),
+            },
+          ],
+        });
+      // The engine looks for new inlet topics every 10 s: the first point tells when it relays this one.
+      await push(0);
+      await eventually(async () => {
+        const response = await fetch(`${server.url}/v1/series`, {
+          headers: { authorization: `Bearer ${key}` },
+        });
+        const { series } = (await response.json()) as { series: unknown[] };
+        return series.length > 0 ? true : undefined;
+      }, 'the inlet to relay the first point');
+      for (let i = 1; i <= 14; i++) {
+        await push(i);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const heard = (state: string) =>
+        eventually(async () => {
+          const bodies = receiver.received.map(
+            (r) => JSON.parse(r.body.toString()) as Record<string, unknown>,
+          );
+          return bodies.find((b) => b.kind === 'no_data' && b.state === state);
+        }, `the webhook to hear of the silence as ${state}`);
+      const opened = await heard('opened');
+      expect(opened.title).toBe('heartbeat stopped reporting');
+      await push(15);
+      expect((await heard('resolved')).incident_id).toBe(opened.incident_id);
+    } finally {
+      await producer.disconnect();
+      await receiver.close();
+    }
   });
 
   // Last: the broker does not come back for this file.

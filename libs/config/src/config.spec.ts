@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       anomalyThreshold: 0.5,
       role: 'all',
       engineGroup: 'seismo-engine',
+      alertingGroup: 'seismo-alerting',
       checkpointIntervalMs: 30_000,
       ingestThreads: defaultIngestThreads('all', availableParallelism()),
       tenantReloadMs: 5000,

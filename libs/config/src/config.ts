@@ -21,6 +21,7 @@ const schema = z.object({
     .optional(),
   SEISMO_ROLE: z.enum(['all', 'api', 'engine']).default('all'),
   SEISMO_ENGINE_GROUP: z.string().min(1).default('seismo-engine'),
+  SEISMO_ALERTING_GROUP: z.string().min(1).default('seismo-alerting'),
   SEISMO_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   SEISMO_INGEST_THREADS: z.coerce.number().int().min(0).max(64).optional(),
   SEISMO_STRIPE_API_KEY: z
@@ -96,6 +97,8 @@ export interface SeismoConfig {
   readonly role: SeismoRole;
   /** The engines' consumer group. */
   readonly engineGroup: string;
+  /** The API processes' alerting group (Kafka mode): one member at a time alerts, the others stand by. */
+  readonly alertingGroup: string;
   /** How often each partition's detector state is checkpointed. */
   readonly checkpointIntervalMs: number;
   /** Threads that decode ingest request bodies; 0 decodes on the main thread. */
@@ -234,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): SeismoConfig {
     ...(v.SEISMO_KAFKA_BROKERS ? { kafkaBrokers: v.SEISMO_KAFKA_BROKERS.split(',') } : {}),
     role: v.SEISMO_ROLE,
     engineGroup: v.SEISMO_ENGINE_GROUP,
+    alertingGroup: v.SEISMO_ALERTING_GROUP,
     checkpointIntervalMs: v.SEISMO_CHECKPOINT_INTERVAL_MS,
     ingestThreads: v.SEISMO_INGEST_THREADS ?? defaultIngestThreads(v.SEISMO_ROLE, availableParallelism()),
     tenantReloadMs: v.SEISMO_TENANT_RELOAD_MS,

@@ -366,9 +366,15 @@ export class TenantDirectory {
   /**
    * Calls `listener` with each tenant that stops existing: forgotten here, or gone from the
    * tables at a reload (erased by another process). The engine drops its detector state.
+   * Returns what stops the calls (a service that stops before the directory does).
    */
-  onGone(listener: (tenant: TenantId) => void): void {
-    this.goneListeners.push(listener);
+  onGone(listener: (tenant: TenantId) => void): () => void {
+    const entry = (tenant: TenantId): void => listener(tenant);
+    this.goneListeners.push(entry);
+    return () => {
+      const at = this.goneListeners.indexOf(entry);
+      if (at >= 0) this.goneListeners.splice(at, 1);
+    };
   }
 
   /** How often the tables are re-read: how long another process may still hold a change's old copy. */
@@ -730,7 +736,7 @@ export class TenantDirectory {
         this.lastUsed.delete(keyId);
       }
     }
-    for (const listener of this.goneListeners) listener(id);
+    for (const listener of [...this.goneListeners]) listener(id);
   }
 
   private async requireTenant(id: TenantId): Promise<Tenant> {

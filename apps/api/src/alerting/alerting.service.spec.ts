@@ -3,6 +3,7 @@ import {
   type Channel,
   type Delivery,
   DeliveryDispatcher,
+  deliveryOf,
   IncidentTracker,
   SilenceWatch,
   type Subscription,
@@ -61,6 +62,7 @@ function world(
     subscriptions?: Subscription[];
     suppress?: (series: string) => boolean;
     watched?: boolean;
+    ready?: () => boolean;
     triage?: AlertingServiceOptions['triage'];
   } = {},
 ) {
@@ -76,7 +78,11 @@ function world(
   const service = new AlertingService(feed, new IncidentTracker(), router, dispatcher, {
     clock: () => now,
     tickMs: 60_000,
-    silence: { watch: new SilenceWatch(), watches: () => options.watched ?? true },
+    silence: {
+      watch: new SilenceWatch(),
+      watches: () => options.watched ?? true,
+      ...(options.ready ? { ready: options.ready } : {}),
+    },
     ...(options.triage ? { triage: options.triage } : {}),
     ...(options.suppress
       ? { suppresses: (c) => (options.suppress?.(c.series) ? { by: 'an_labelled' } : undefined) }
@@ -166,6 +172,28 @@ describe('AlertingService', () => {
     expect(channel.sent.map((d) => `${d.notification.kind}:${d.notification.state}`)).toEqual([
       'no_data:opened',
       'no_data:resolved',
+    ]);
+  });
+
+  it('declares no series silent while the arrivals are not current, and learns the cadence from the times given', async () => {
+    let current = false;
+    const { channel, service, advance } = world({ ready: () => current });
+    await service.start();
+    // Arrivals read from the points topic carry their message's time, not the reader's.
+    for (let i = 0; i < 12; i++) {
+      service.seen(ACME, [{ series: 'cpu{host="a"}', ts: NOW + i * 10_000, value: i }], NOW + i * 10_000);
+    }
+    advance(10 * MINUTE);
+    service.tick();
+    await service.settled();
+    expect(service.counts.notifications).toBe(0);
+    current = true;
+    service.tick();
+    await service.settled();
+    await sentEventually(channel, 1);
+    await service.stop();
+    expect(channel.sent.map((d) => `${d.notification.kind}:${d.notification.state}`)).toEqual([
+      'no_data:opened',
     ]);
   });
 
@@ -373,6 +401,65 @@ describe('AlertingService', () => {
       expect(second.channel.sent[0].notification.incidentId).toBe(incidentId);
       expect(await world.incidents.loadOpen()).toEqual([]);
       expect(world.log.slice(-2)).toEqual(['outbox:resolved', 'incidents:closed']);
+    });
+
+    it('stores an update held back for the once-a-minute spacing with its incident, and sends it after a restart with the delivery id it had', async () => {
+      const world = shared();
+      const first = process(world);
+      await first.service.start();
+      first.feed.publish(event('an_1', 'cpu{host="a"}', NOW));
+      await first.service.settled();
+      await sentEventually(first.channel, 1);
+      world.clock.now += 10_000;
+      // Joins the incident 10 s after sub_a was told of it: held back until the minute is over.
+      first.feed.publish(event('an_2', 'mem{host="a"}', world.clock.now));
+      await first.service.settled();
+      await first.service.stop();
+      expect(sentOf(first.channel)).toEqual(['sub_a:opened']);
+      const [row] = world.incidents.rows.values();
+      expect(row.held).toMatchObject({
+        notification: { state: 'updated', anomalyIds: expect.arrayContaining(['an_2']) as string[] },
+        subscriptions: ['sub_a'],
+      });
+
+      world.clock.now += 20_000;
+      const second = process(world);
+      await second.service.start();
+      await second.service.settled();
+      expect(second.channel.sent).toEqual([]);
+      world.clock.now += 30_000;
+      second.service.tick();
+      await second.service.settled();
+      await sentEventually(second.channel, 1);
+      await second.service.stop();
+      expect(sentOf(second.channel)).toEqual(['sub_a:updated']);
+      expect(second.channel.sent[0].id).toBe(deliveryOf(row.held!.notification, subscription('sub_a')).id);
+    });
+
+    it('sends a held update that went out before the restart no second time', async () => {
+      const world = shared();
+      const first = process(world);
+      await first.service.start();
+      first.feed.publish(event('an_1', 'cpu{host="a"}', NOW));
+      world.clock.now += 10_000;
+      first.feed.publish(event('an_2', 'mem{host="a"}', world.clock.now));
+      await first.service.settled();
+      world.clock.now += 50_000;
+      first.service.tick();
+      await first.service.settled();
+      await sentEventually(first.channel, 2);
+      await first.service.stop();
+      expect(sentOf(first.channel)).toEqual(['sub_a:opened', 'sub_a:updated']);
+      // Nothing about the incident changed since: its row still holds the update as held.
+      expect([...world.incidents.rows.values()][0].held?.subscriptions).toEqual(['sub_a']);
+
+      world.clock.now += MINUTE;
+      const second = process(world);
+      await second.service.start();
+      await second.service.settled();
+      await second.service.stop();
+      expect(second.channel.sent).toEqual([]);
+      expect(world.outbox.rows.size).toBe(2);
     });
 
     it('tells at start what came due while no process ran', async () => {

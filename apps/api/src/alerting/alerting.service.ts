@@ -29,9 +29,15 @@ export interface AlertingServiceOptions {
   readonly suppresses?: (candidate: SuppressionCandidate) => Suppression | undefined;
   /**
    * Watches arrivals for series gone silent (no_data incidents); absent: none. Arrivals of
-   * a tenant are watched only while `watches` says so (it has a subscription).
+   * a tenant are watched only while `watches` says so (it has a subscription). While
+   * `ready` says no (the source of arrivals is behind or stalled), no series is declared
+   * silent: the silence would be the reader's, not the series'.
    */
-  readonly silence?: { readonly watch: SilenceWatch; readonly watches: (tenant: TenantId) => boolean };
+  readonly silence?: {
+    readonly watch: SilenceWatch;
+    readonly watches: (tenant: TenantId) => boolean;
+    readonly ready?: () => boolean;
+  };
   /**
    * LLM triage (anomaly.triager.ts); absent: none. An anomaly of a tenant it triages waits
    * for its decision (within the triager's wait) before it joins an incident; scoring and
@@ -251,12 +257,14 @@ export class AlertingService {
     return this.silence?.watches(tenant) ?? false;
   }
 
-  /** The newest point of each series of one accepted request: a silent series among them resolves its no_data incident. */
-  seen(tenant: TenantId, arrivals: readonly SeriesArrival[]): void {
+  /**
+   * The newest point of each series of one accepted request (or one message of the points
+   * topic), arrived at `at` (default now): a silent series among them resolves its no_data incident.
+   */
+  seen(tenant: TenantId, arrivals: readonly SeriesArrival[], at = this.clock()): void {
     if (!this.silence) return;
-    const now = this.clock();
-    for (const series of this.silence.watch.seen(tenant, arrivals, now)) {
-      this.route(this.tracker.resumed(series, now));
+    for (const series of this.silence.watch.seen(tenant, arrivals, at)) {
+      this.route(this.tracker.resumed(series, this.clock()));
     }
   }
 
@@ -266,7 +274,7 @@ export class AlertingService {
    */
   tick(): void {
     const now = this.clock();
-    if (this.silence) {
+    if (this.silence && (this.silence.ready?.() ?? true)) {
       const { silent, forgotten } = this.silence.watch.tick(now);
       for (const series of silent) this.route(this.tracker.silent(series, now));
       for (const series of forgotten) this.route(this.tracker.resumed(series, now, true));
@@ -289,10 +297,13 @@ export class AlertingService {
   private async restoreIncidents(): Promise<number> {
     if (!this.incidents) return 0;
     const stored = await this.incidents.loadOpen();
-    const told = new Map(stored.map((s) => [s.incident.id, s.told]));
+    const byId = new Map(stored.map((s) => [s.incident.id, s]));
     const restored = this.tracker.restore(stored.map((s) => s.incident));
     for (const incident of restored) {
-      this.router.restoreTold(incident.id, told.get(incident.id) ?? {});
+      const kept = byId.get(incident.id);
+      this.router.restoreTold(incident.id, kept?.told ?? {});
+      // After restoreTold: the held update waits out the interval since each subscription was told.
+      if (kept?.held) this.router.restoreHeld(incident.id, kept.held);
       if (incident.kind === 'no_data') this.silence?.watch.restoreSilent(silentOf(incident));
     }
     if (restored.length > 0) this.logger.log(`${restored.length} open incidents restored`);
@@ -366,7 +377,11 @@ export class AlertingService {
     const taken = this.unwritten;
     this.unwritten = new Map();
     for (const incident of this.tracker.changes()) {
-      taken.set(incident.id, { incident, told: this.router.toldOf(incident.id) });
+      // The update held back goes with it; once sent it stays in the row until the incident's
+      // next change, and sent again after a restart it has the same delivery ids: the outbox
+      // keeps it once.
+      const held = this.router.heldOf(incident.id);
+      taken.set(incident.id, { incident, told: this.router.toldOf(incident.id), ...(held ? { held } : {}) });
     }
     return [...taken.values()];
   }

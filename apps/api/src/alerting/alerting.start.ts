@@ -45,6 +45,11 @@ export interface AlertingParts {
   readonly tenants?: Pick<TenantDirectory, 'onGone'>;
   readonly usage: UsageRepository;
   readonly feedback: FeedbackDirectory;
+  /**
+   * Whether the arrivals reaching `service.seen` are current (Kafka mode: the points topic's
+   * reader is caught up); absent: always (embedded, where ingest reports them as it accepts).
+   */
+  readonly arrivalsReady?: () => boolean;
   /** The deployment's admin token, which feedback links are signed with; absent: alerts carry no links. */
   readonly adminToken?: string;
   /** What LLM triage reads and writes; absent: no triage, whatever the configuration. */
@@ -134,15 +139,18 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
     silence: {
       watch: new SilenceWatch({ minSilenceMs: noDataAfterMs }),
       watches: (tenant) => parts.subscriptions.list(tenant).length > 0,
+      ...(parts.arrivalsReady ? { ready: parts.arrivalsReady } : {}),
     },
     tickMs,
     ...(llm ? { triage: llm.triager } : {}),
     ...(parts.incidents ? { incidents: parts.incidents } : {}),
   });
-  parts.tenants?.onGone((tenant) => service.forgetTenant(tenant));
+  const unsubscribeGone = parts.tenants?.onGone((tenant) => service.forgetTenant(tenant));
   try {
     await service.start();
   } catch (error) {
+    unsubscribeGone?.();
+    llm?.unsubscribeGone();
     await llm?.scheduler.stop();
     channels.close();
     throw error;
@@ -151,6 +159,8 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
     service,
     ...(llm ? { llm: { triage: llm.triage, scheduler: llm.scheduler, price: llm.price } } : {}),
     close: async () => {
+      unsubscribeGone?.();
+      llm?.unsubscribeGone();
       // Candidates waiting for the LLM go on at once, marked skipped (stopped), before the outbox stops.
       await llm?.scheduler.stop();
       await service.stop();
@@ -188,7 +198,7 @@ function startTriage(
   usage: UsageRepository,
   feedback: FeedbackDirectory,
   logger: Logger,
-): RunningTriage & { triager: AnomalyTriager } {
+): RunningTriage & { triager: AnomalyTriager; unsubscribeGone: () => void } {
   const scheduler = new TriageScheduler<unknown>({
     queueSize: config.queueSize,
     concurrency: config.concurrency,
@@ -225,11 +235,11 @@ function startTriage(
     labelsOf: (tenant, series) => feedback.labelCountOf(tenant, series),
   });
   // An erased tenant's cached answers and profiles go with it (its stored rows go with its data).
-  parts.tenants.onGone((tenant) => {
+  const unsubscribeGone = parts.tenants.onGone((tenant) => {
     scheduler.forgetTenant(tenant);
     triage.forgetTenant(tenant);
   });
   logger.log(`LLM triage: ${config.provider} ${config.model}, for the tenants that turned it on`);
   const price = { inPerMillion: config.priceInPerMillion, outPerMillion: config.priceOutPerMillion };
-  return { triage, scheduler, triager, price };
+  return { triage, scheduler, triager, price, unsubscribeGone };
 }

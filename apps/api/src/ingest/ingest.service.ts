@@ -1,9 +1,9 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { type SeriesArrival } from '@seismo/alerting';
 import { type InfluxPrecision, IngestException, type Rejection } from '@seismo/ingest';
 import { type PointProducer } from '@seismo/engine/pipeline/point-queue';
 import { encodePointBatch, partitionOf, type PointBatch, PointBatchBuilder } from '@seismo/pipeline';
 import { type TenantId } from '@seismo/storage';
+import { arrivalsOf } from '../alerting/arrivals';
 import { TenantLimiter } from '../limits/tenant.limiter';
 import { SeismoRuntime } from '../runtime/seismo.runtime';
 import { IngestDecoderPool } from './ingest-decoder.pool';
@@ -87,8 +87,9 @@ export class IngestService implements OnModuleDestroy {
     const counted = this.runtime.metrics.ingestedPoints;
     counted.inc({ format, outcome: 'accepted' }, accepted);
     counted.inc({ format, outcome: 'rejected' }, rejected.length);
-    const alerting = this.runtime.alertingService;
-    if (accepted > 0 && alerting?.watches(tenant)) alerting.seen(tenant, arrivalsOf(points, refused));
+    // Embedded only: in Kafka mode the alerting process reads arrivals from the points topic.
+    const watch = this.runtime.ingestArrivals;
+    if (accepted > 0 && watch?.watches(tenant)) watch.seen(tenant, arrivalsOf(points, refused));
     return { accepted, rejected };
   }
 
@@ -133,21 +134,4 @@ export class IngestService implements OnModuleDestroy {
       bytes: encodePointBatch(builder.build(partition === reportedIn ? rejected : 0)),
     }));
   }
-}
-
-/** The newest accepted point of each series of a request: what the no-data watch learns a cadence from. */
-function arrivalsOf(points: PointBatch, refused: ReadonlySet<number> | undefined): SeriesArrival[] {
-  const newest = new Int32Array(points.series.length).fill(-1);
-  const { seriesIndex, t } = points;
-  for (let i = 0; i < t.length; i++) {
-    if (refused?.has(i)) continue;
-    const s = seriesIndex[i];
-    if (newest[s] < 0 || t[i] >= t[newest[s]]) newest[s] = i;
-  }
-  const arrivals: SeriesArrival[] = [];
-  for (let s = 0; s < newest.length; s++) {
-    const i = newest[s];
-    if (i >= 0) arrivals.push({ series: points.series[s], ts: t[i], value: points.value[i] });
-  }
-  return arrivals;
 }

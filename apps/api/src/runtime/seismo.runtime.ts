@@ -8,7 +8,11 @@ import { TenantInlet } from '@seismo/engine/inlet/tenant-inlet.consumer';
 import { FanOutSink } from '@seismo/engine/pipeline/fan-out.sink';
 import { KafkaAnomalySink } from '@seismo/engine/pipeline/kafka-anomaly.sink';
 import { KafkaDeadLetterSink } from '@seismo/engine/pipeline/kafka-dead-letter.sink';
-import { DEFAULT_ANOMALIES_TOPIC, DEFAULT_DLQ_TOPIC } from '@seismo/engine/pipeline/kafka-point.topics';
+import {
+  DEFAULT_ANOMALIES_TOPIC,
+  DEFAULT_DLQ_TOPIC,
+  DEFAULT_POINTS_TOPIC,
+} from '@seismo/engine/pipeline/kafka-point.topics';
 import { type BatchSink } from '@seismo/engine/pipeline/sink';
 import { hostname } from 'node:os';
 import {
@@ -29,7 +33,10 @@ import {
   IncidentRepository,
   SubscriptionDirectory,
 } from '@seismo/alerting';
-import { type RunningAlerting, startAlerting } from '../alerting/alerting.start';
+import { type AlertingService } from '../alerting/alerting.service';
+import { type AlertingParts, startAlerting } from '../alerting/alerting.start';
+import { type AlertingHost, KafkaAlertingOwner } from '../alerting/kafka-alerting.owner';
+import { type TriageScheduler } from '@seismo/llm';
 import { resolveAdminToken, TenantDirectory, TenantEraser, TenantPurger } from '@seismo/tenancy';
 import { inletTopicOf } from '@seismo/engine/inlet/inlet-topic';
 import {
@@ -106,7 +113,7 @@ export class SeismoRuntime {
     /** The alert outbox (GET /v1/deliveries). */
     readonly deliveries: DeliveryRepository,
     /** Incidents, routing and the dispatcher; absent in an engine-only process. */
-    private readonly alerting: RunningAlerting | undefined,
+    private readonly alerting: AlertingHost | undefined,
     /** Labels on anomalies, and what they teach the alert path. */
     readonly feedback: FeedbackDirectory,
   ) {}
@@ -120,7 +127,7 @@ export class SeismoRuntime {
     let transport: PointTransport | undefined;
     let tenants: TenantDirectory | undefined;
     let subscriptions: SubscriptionDirectory | undefined;
-    let alerting: RunningAlerting | undefined;
+    let alerting: AlertingHost | undefined;
     let feedback: FeedbackDirectory | undefined;
     try {
       await new Migrator(connection.client).migrate();
@@ -202,10 +209,9 @@ export class SeismoRuntime {
       feedback = await FeedbackDirectory.open(connection, directory.auditLog, {
         reloadMs: config.tenantReloadMs,
       });
-      // In the API side only, on the live feed: the engine never waits on an alert.
+      // In the API side only: the engine never waits on an alert.
       if (config.role !== 'engine') {
-        alerting = await startAlerting(config, {
-          feed,
+        const parts: Omit<AlertingParts, 'feed'> = {
           subscriptions,
           deliveries,
           incidents: new IncidentRepository(connection),
@@ -214,8 +220,10 @@ export class SeismoRuntime {
           feedback,
           ...(admin ? { adminToken: admin.token } : {}),
           triage: { connection, tenants, points, anomalies },
-        });
-        if (alerting.llm) metrics.observeTriage(alerting.llm.scheduler);
+        };
+        alerting = config.kafkaBrokers
+          ? await startAlertingOwner(config, topics, parts, metrics)
+          : await startLocalAlerting(config, { ...parts, feed }, metrics);
       }
       return new SeismoRuntime(
         config.role,
@@ -255,14 +263,23 @@ export class SeismoRuntime {
     }
   }
 
-  /** LLM triage (undefined without SEISMO_LLM_PROVIDER, or in an engine-only process). */
+  /** LLM triage (undefined without SEISMO_LLM_PROVIDER, in an engine-only process, or while another process alerts). */
   get llm() {
-    return this.alerting?.llm;
+    return this.alerting?.current?.llm;
   }
 
-  /** The alerting path (undefined in an engine-only process). */
+  /** The alerting path (undefined in an engine-only process, and in Kafka mode while another process alerts). */
   get alertingService() {
-    return this.alerting?.service;
+    return this.alerting?.current?.service;
+  }
+
+  /**
+   * Where ingest reports what it accepted, for the no-data watch: embedded only. In Kafka
+   * mode the alerting process reads the arrivals from the points topic (those of every API
+   * process, and of the tenants' own topics).
+   */
+  get ingestArrivals(): Pick<AlertingService, 'watches' | 'seen'> | undefined {
+    return this.transport.mode === 'embedded' ? this.alertingService : undefined;
   }
 
   /** Embedded (an in-process queue) or Kafka (SEISMO_KAFKA_BROKERS). */
@@ -414,4 +431,49 @@ async function deleteInletTopic(config: SeismoConfig, tenant: TenantId): Promise
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Embedded: this process is the only one, and it alerts from the start. */
+async function startLocalAlerting(
+  config: SeismoConfig,
+  parts: AlertingParts,
+  metrics: SeismoMetrics,
+): Promise<AlertingHost> {
+  const running = await startAlerting(config, parts);
+  if (running.llm) metrics.observeTriage(running.llm.scheduler);
+  return { current: running, close: () => running.close() };
+}
+
+/**
+ * Kafka mode: the API processes of the deployment elect one among them to alert
+ * (KafkaAlertingOwner); this one alerts while it holds the lease. The LLM gauges read the
+ * triage of its latest term, from its first on.
+ */
+async function startAlertingOwner(
+  config: SeismoConfig,
+  topics: KafkaTopicNames,
+  parts: Omit<AlertingParts, 'feed'>,
+  metrics: SeismoMetrics,
+): Promise<AlertingHost> {
+  let latest: TriageScheduler<unknown> | undefined;
+  return KafkaAlertingOwner.start(createKafkaClient(config), {
+    groupId: config.alertingGroup,
+    anomaliesTopic: topics.anomalies ?? DEFAULT_ANOMALIES_TOPIC,
+    pointsTopic: topics.points ?? DEFAULT_POINTS_TOPIC,
+    start: async (feed, ready) => {
+      const running = await startAlerting(config, { ...parts, feed, arrivalsReady: ready });
+      if (running.llm) {
+        if (!latest) {
+          metrics.observeTriage({
+            get counts() {
+              return latest!.counts;
+            },
+            state: () => latest!.state(),
+          });
+        }
+        latest = running.llm.scheduler;
+      }
+      return running;
+    },
+  });
 }

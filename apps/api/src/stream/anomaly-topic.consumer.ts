@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Logger, type LoggerService } from '@nestjs/common';
 import { type AnomalyEvent, decodeAnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
 import { DEFAULT_ANOMALIES_TOPIC } from '@seismo/engine/pipeline/kafka-point.topics';
-import { type Consumer, type EachMessagePayload, type Kafka } from 'kafkajs';
+import { type Consumer, type EachMessagePayload, type Kafka, type KafkaMessage } from 'kafkajs';
 import { type AnomalyFeed } from './anomaly.feed';
 
 export interface AnomalyTopicConsumerOptions {
@@ -72,20 +72,33 @@ export class AnomalyTopicConsumer {
     await this.consumer.disconnect();
   }
 
-  private async take({ partition, message }: EachMessagePayload): Promise<void> {
-    if (!message.value) {
-      this.logger.warn(`${this.topic} partition ${partition} offset ${message.offset} skipped: no value`);
-      return;
-    }
-    let event: AnomalyEvent;
-    try {
-      event = decodeAnomalyEvent(message.value);
-    } catch (error) {
-      this.logger.warn(
-        `${this.topic} partition ${partition} offset ${message.offset} skipped: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      return;
-    }
-    this.feed.publish(event);
+  private take({ partition, message }: EachMessagePayload): Promise<void> {
+    const event = readAnomalyEvent(this.topic, partition, message, this.logger);
+    if (event) this.feed.publish(event);
+    return Promise.resolve();
+  }
+}
+
+/**
+ * The anomaly event a message of the anomalies topic holds; undefined (and a warning) for
+ * one that holds none, which its reader skips: the topic goes on.
+ */
+export function readAnomalyEvent(
+  topic: string,
+  partition: number,
+  message: Pick<KafkaMessage, 'offset' | 'value'>,
+  logger: Pick<LoggerService, 'warn'>,
+): AnomalyEvent | undefined {
+  if (!message.value) {
+    logger.warn(`${topic} partition ${partition} offset ${message.offset} skipped: no value`);
+    return undefined;
+  }
+  try {
+    return decodeAnomalyEvent(message.value);
+  } catch (error) {
+    logger.warn(
+      `${topic} partition ${partition} offset ${message.offset} skipped: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return undefined;
   }
 }
