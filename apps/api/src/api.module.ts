@@ -21,6 +21,7 @@ import { UsageController } from './usage/usage.controller';
 import { SilencesController } from './subscriptions/silences.controller';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { FeedbackController } from './feedback/feedback.controller';
+import { ChartLinkController } from './charts/chart-link.controller';
 import { FeedbackLinkController } from './feedback/feedback-link.controller';
 import { SubscriptionsController } from './subscriptions/subscriptions.controller';
 
@@ -57,6 +58,7 @@ export class ApiModule {
         DeliveriesController,
         FeedbackController,
         FeedbackLinkController,
+        ChartLinkController,
       ],
       providers: [
         ...providers,

@@ -41,8 +41,8 @@ describe('feedback links in alerts: confirm page on GET, label on POST, no key (
   };
 
   /** The link as the server answers it: its path under the public URL, on the server's own origin. */
-  const onServer = (link: string): string => {
-    expect(link.startsWith(`${PUBLIC_URL}/v1/feedback/`)).toBe(true);
+  const onServer = (link: string, kind = 'feedback'): string => {
+    expect(link.startsWith(`${PUBLIC_URL}/v1/${kind}/`)).toBe(true);
     return `${server.url}${link.slice(PUBLIC_URL.length)}`;
   };
 
@@ -93,7 +93,7 @@ describe('feedback links in alerts: confirm page on GET, label on POST, no key (
     );
     const alert = JSON.parse(request.body.toString()) as WebhookBody;
     expect(alert.state).toBe('opened');
-    expect(alert.links.series).toBeUndefined();
+    expect(alert.links.series).toEqual(expect.stringContaining(`${PUBLIC_URL}/v1/charts/`));
     const links = alert.links.feedback!;
     expect(links).toEqual({
       true_positive: expect.any(String),
@@ -176,6 +176,71 @@ describe('feedback links in alerts: confirm page on GET, label on POST, no key (
     expect(refusedJson.status).toBe(401);
     expect(await refusedJson.json()).toMatchObject({ statusCode: 401, code: 'INVALID_FEEDBACK_TOKEN' });
     expect((await label()).body).toMatchObject({ label: 'expected' });
+  }, 60_000);
+
+  it("sends a chart link that shows the series around the alert's anomaly, with no key, and refuses a tampered one", async () => {
+    const created = await call<{ api_key: string }>('POST', '/v1/tenants', ADMIN, { name: 'acme-charts' });
+    const key = created.body.api_key;
+    await call('POST', '/v1/subscriptions', key, {
+      channel: 'webhook',
+      target: { url: `${receiver.url}/hooks/charts` },
+      filter: { series: 'queue*' },
+    });
+    const start = Date.now() - 600 * MINUTE;
+    const pushed = await fetch(`${server.url}/v1/points`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ points: spikySeries('queue', { host: 'b' }, start, 900) }),
+    });
+    expect(pushed.status).toBe(202);
+    const alert = await eventually(async () => {
+      const bodies = receiver.received.map(
+        (r) => JSON.parse(r.body.toString()) as WebhookBody & { title: string },
+      );
+      return bodies.find((b) => b.title.startsWith('queue{host="b"}'));
+    }, 'the webhook received the queue alert');
+    const chart = onServer(alert.links.series!, 'charts');
+
+    const page = await fetch(chart);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    const html = await page.text();
+    expect(html).toContain('<code>queue{host=&quot;b&quot;}</code>');
+    expect(html).toMatch(/<svg [^>]*viewBox="0 0 720 240"/);
+    expect(html).toContain('<circle'); // the spike, in red
+    expect(html).toMatch(/\d+ points, [1-9]\d* anomalous \(red\)/);
+
+    // The same data as JSON: the window around the anomaly, its points with their flags.
+    const data = await fetch(chart, { headers: { accept: 'application/json' } });
+    expect(data.status).toBe(200);
+    const body = (await data.json()) as {
+      series: string;
+      at: string;
+      from: string;
+      to: string;
+      resolution: string;
+      points: Array<{ ts: number; value: number; flags: number }>;
+    };
+    expect(body.series).toBe('queue{host="b"}');
+    expect(body.resolution).toBe('raw');
+    expect(Date.parse(body.from)).toBe(Date.parse(body.at) - 6 * 60 * MINUTE);
+    const spike = body.points.find((p) => p.value === 900);
+    expect(spike).toBeDefined();
+    expect(spike!.flags & 1).toBe(1);
+    expect(body.points.every((p) => p.ts >= Date.parse(body.from) && p.ts <= Date.parse(body.to))).toBe(true);
+
+    // Tampered, or a feedback link's token on the chart route: 401, as a page or as JSON.
+    const at = chart.length - 10;
+    const tampered = `${chart.slice(0, at)}${chart[at] === 'A' ? 'B' : 'A'}${chart.slice(at + 1)}`;
+    const refused = await fetch(tampered);
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain('This chart link cannot be used');
+    const refusedJson = await fetch(tampered, { headers: { accept: 'application/json' } });
+    expect(await refusedJson.json()).toMatchObject({ statusCode: 401, code: 'INVALID_CHART_TOKEN' });
+    const feedbackToken = alert.links.feedback!.expected.split('/').pop()!;
+    expect((await fetch(`${server.url}/v1/charts/${feedbackToken}`)).status).toBe(401);
   }, 60_000);
 
   it('refuses a link past its 30 days with 410, and one whose anomaly does not exist with 404', async () => {

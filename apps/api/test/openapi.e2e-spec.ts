@@ -62,6 +62,7 @@ const CONTRACT: Array<[method: string, path: string, auth: 'admin' | 'tenant' | 
     ['get', '/v1/anomalies/{id}/feedback', 'tenant'],
     ['get', '/v1/feedback/{token}', 'none'],
     ['post', '/v1/feedback/{token}', 'none'],
+    ['get', '/v1/charts/{token}', 'none'],
   ];
 
 /** A schema, or the one its $ref names inside the document. */

@@ -16,6 +16,12 @@ export enum AlertingExceptionCode {
   INVALID_FEEDBACK_TOKEN = 'INVALID_FEEDBACK_TOKEN',
   /** 410: a feedback link's token is genuine but past its expiry. */
   EXPIRED_FEEDBACK_TOKEN = 'EXPIRED_FEEDBACK_TOKEN',
+  /** 401: a chart link's token is malformed or its signature does not match. */
+  INVALID_CHART_TOKEN = 'INVALID_CHART_TOKEN',
+  /** 410: a chart link's token is genuine but past its expiry. */
+  EXPIRED_CHART_TOKEN = 'EXPIRED_CHART_TOKEN',
+  /** 404: a chart link's tenant was erased or closed. */
+  UNKNOWN_CHART = 'UNKNOWN_CHART',
   /** 404: no such delivery in the caller's tenant. */
   UNKNOWN_DELIVERY = 'UNKNOWN_DELIVERY',
   /** 409: only a dead delivery can be retried (a pending one is being tried, a sent one arrived). */

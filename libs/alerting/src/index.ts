@@ -25,6 +25,8 @@ export * from './feedback/feedback.directory';
 export * from './feedback/feedback.repository';
 export * from './feedback/feedback.suppressor';
 export * from './feedback/feedback.validator';
+export * from './links/chart-link';
+export * from './links/signed-token';
 export * from './delivery/backoff';
 export * from './delivery/delivery';
 export * from './delivery/delivery.dispatcher';

@@ -1,4 +1,4 @@
-import { FeedbackLinkSigner, IncidentTracker, type ObservedAnomaly } from '@seismo/alerting';
+import { ChartLinkSigner, FeedbackLinkSigner, IncidentTracker, type ObservedAnomaly } from '@seismo/alerting';
 import { parseTenantId } from '@seismo/storage';
 import { alertLinks } from './alerting.start';
 
@@ -25,7 +25,7 @@ describe('alertLinks', () => {
     expect(alertLinks('https://seismo.example', undefined)).toBeUndefined();
   });
 
-  it("gives the tracker's notifications feedback links on the incident's latest anomaly, and no series link", () => {
+  it("gives the tracker's notifications a chart link and feedback links on the incident's latest anomaly", () => {
     const linksFor = alertLinks('https://seismo.example/base', ADMIN)!;
     const tracker = new IncidentTracker({ linksFor });
     const [opened] = tracker.observe(anomaly('an_1', 'cpu{host="a"}'), NOW);
@@ -37,7 +37,15 @@ describe('alertLinks', () => {
       return { tenantId, anomalyId, label };
     };
 
-    expect(opened.links.series).toBeUndefined();
+    const chartOf = (link: string) => {
+      expect(link).toMatch(/^https:\/\/seismo\.example\/base\/v1\/charts\/[\w-]+\.[\w-]+$/);
+      const { tenantId, series, at } = new ChartLinkSigner(ADMIN).verify(
+        link.slice(link.lastIndexOf('/') + 1),
+      );
+      return { tenantId, series, at };
+    };
+    expect(chartOf(opened.links.series!)).toEqual({ tenantId: ACME, series: 'cpu{host="a"}', at: NOW });
+    expect(chartOf(updated.links.series!)).toEqual({ tenantId: ACME, series: 'mem{host="a"}', at: NOW });
     expect(claimOf(opened.links.feedback!.falsePositive)).toEqual({
       tenantId: ACME,
       anomalyId: 'an_1',
@@ -62,6 +70,14 @@ describe('alertLinks', () => {
     const token = opened.links.feedback!.falsePositive.split('/').pop()!;
     expect(() => new FeedbackLinkSigner('another-admin-token-000').verify(token)).toThrow(
       expect.objectContaining({ code: 'INVALID_FEEDBACK_TOKEN' }),
+    );
+    const chart = opened.links.series!.split('/').pop()!;
+    expect(() => new ChartLinkSigner('another-admin-token-000').verify(chart)).toThrow(
+      expect.objectContaining({ code: 'INVALID_CHART_TOKEN' }),
+    );
+    // A token of one kind of link opens no other kind.
+    expect(() => new ChartLinkSigner(ADMIN).verify(token)).toThrow(
+      expect.objectContaining({ code: 'INVALID_CHART_TOKEN' }),
     );
   });
 });

@@ -3,6 +3,8 @@ import { Logger } from '@nestjs/common';
 import { type LlmConfig, type SeismoConfig } from '@seismo/config';
 import {
   AlertRouter,
+  ChartLinkSigner,
+  chartLink,
   createChannels,
   DeliveryDispatcher,
   type DeliveryRepository,
@@ -171,19 +173,24 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
 }
 
 /**
- * The links of an alert: one-click feedback on the incident's latest anomaly, under the
- * deployment's public URL (GET /v1/feedback/{token} asks to confirm, the POST records). No
- * `series` link: the only chart data, GET /v1/series/{series}/points, wants a tenant's key,
- * which a person following a link from Slack or an email does not send. Undefined without
- * a public URL or the admin token to sign with: alerts carry no links then.
+ * The links of an alert, under the deployment's public URL: a chart of the series the
+ * incident's latest anomaly is of, centred on it (GET /v1/charts/{token}), and one-click
+ * feedback on that anomaly (GET /v1/feedback/{token} asks to confirm, the POST records).
+ * Both are signed with a key derived from the admin token and good for 30 days: a person
+ * following a link from Slack or an email sends no key. Undefined without a public URL or
+ * the admin token to sign with: alerts carry no links then.
  */
 export function alertLinks(
   publicUrl: string | undefined,
   adminToken: string | undefined,
 ): IncidentTrackerOptions['linksFor'] {
   if (publicUrl === undefined || adminToken === undefined) return undefined;
-  const signer = new FeedbackLinkSigner(adminToken);
-  return (tenant, anomalyId) => ({ feedback: feedbackLinks(tenant, anomalyId, publicUrl, signer) });
+  const feedback = new FeedbackLinkSigner(adminToken);
+  const charts = new ChartLinkSigner(adminToken);
+  return (tenant, anomalyId, series, at) => ({
+    series: chartLink({ tenantId: tenant, series, at }, publicUrl, charts),
+    feedback: feedbackLinks(tenant, anomalyId, publicUrl, feedback),
+  });
 }
 
 /**

@@ -39,6 +39,9 @@ const ALERTING_STATUS: Record<AlertingExceptionCode, number> = {
   [AlertingExceptionCode.UNKNOWN_ANOMALY]: 404,
   [AlertingExceptionCode.INVALID_FEEDBACK_TOKEN]: 401,
   [AlertingExceptionCode.EXPIRED_FEEDBACK_TOKEN]: 410,
+  [AlertingExceptionCode.INVALID_CHART_TOKEN]: 401,
+  [AlertingExceptionCode.EXPIRED_CHART_TOKEN]: 410,
+  [AlertingExceptionCode.UNKNOWN_CHART]: 404,
   [AlertingExceptionCode.UNKNOWN_DELIVERY]: 404,
   [AlertingExceptionCode.DELIVERY_NOT_DEAD]: 409,
   // A dispatcher's options are checked at start; seen here it is a bug.

@@ -78,7 +78,7 @@ export class FeedbackLinkController {
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    return this.htmlUnlessJson(accept, reply, async () => {
+    return htmlUnlessJson(accept, reply, async () => {
       const { claim, anomaly } = await this.resolve(token);
       void reply.headers(FEEDBACK_PAGE_HEADERS).status(200);
       return confirmPage(claim, anomaly);
@@ -106,7 +106,7 @@ export class FeedbackLinkController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string | FeedbackBody> {
-    return this.htmlUnlessJson(accept, reply, async () => {
+    return htmlUnlessJson(accept, reply, async () => {
       const { claim, tenant, anomaly } = await this.resolve(token);
       const by: AuditContext = { actor: { kind: 'feedback-link' }, sourceIp: request.ip };
       const feedback = await this.runtime.feedback.give(
@@ -142,27 +142,28 @@ export class FeedbackLinkController {
     }
     return { claim, tenant, anomaly };
   }
+}
 
-  /**
-   * Runs `answer`; a refused link is a page for a person, and for `accept: application/json`
-   * the error filter's JSON, with the same status either way.
-   */
-  private async htmlUnlessJson<T>(
-    accept: string | undefined,
-    reply: FastifyReply,
-    answer: () => Promise<T>,
-  ): Promise<T | string> {
-    try {
-      return await answer();
-    } catch (error) {
-      if (!(error instanceof AlertingException) || wantsJson(accept)) throw error;
-      const status = alertingStatusOf(error.code);
-      void reply.headers(FEEDBACK_PAGE_HEADERS).status(status);
-      return errorPage(status, error.message);
-    }
+/**
+ * Runs `answer`; a refused link is a page for a person, and for `accept: application/json`
+ * the error filter's JSON, with the same status either way. `link` names it on the page.
+ */
+export async function htmlUnlessJson<T>(
+  accept: string | undefined,
+  reply: FastifyReply,
+  answer: () => Promise<T>,
+  link?: string,
+): Promise<T | string> {
+  try {
+    return await answer();
+  } catch (error) {
+    if (!(error instanceof AlertingException) || wantsJson(accept)) throw error;
+    const status = alertingStatusOf(error.code);
+    void reply.headers(FEEDBACK_PAGE_HEADERS).status(status);
+    return errorPage(status, error.message, link);
   }
 }
 
-function wantsJson(accept: string | undefined): boolean {
+export function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && /\bapplication\/json\b/i.test(accept);
 }

@@ -11,7 +11,7 @@ const LABEL_TEXT: Readonly<Record<FeedbackLabel, string>> = {
 
 const STYLE =
   'body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}' +
-  'code{word-break:break-all}button{font-size:1.1rem;padding:.5rem 1.5rem}';
+  'code{word-break:break-all}button{font-size:1.1rem;padding:.5rem 1.5rem}svg{width:100%;height:auto}';
 
 /**
  * The pages' headers. Nothing is loaded from anywhere (the one inline style is allowed by
@@ -55,9 +55,9 @@ export function recordedPage(feedback: Feedback, anomaly: StoredAnomaly): string
 }
 
 /** A refused link (401, 410, 404), for a person: what went wrong, nothing more. */
-export function errorPage(status: number, message: string): string {
-  return page(`Feedback link: ${status}`, [
-    '<h1>This feedback link cannot be used</h1>',
+export function errorPage(status: number, message: string, link = 'feedback link'): string {
+  return page(`${link[0].toUpperCase()}${link.slice(1)}: ${status}`, [
+    `<h1>This ${escapeHtml(link)} cannot be used</h1>`,
     `<p>${escapeHtml(message)}</p>`,
   ]);
 }
@@ -70,7 +70,8 @@ function anomalyParagraph(anomaly: StoredAnomaly): string {
   );
 }
 
-function page(title: string, body: readonly string[]): string {
+/** A page of the links in alerts (feedback, charts): the headers above allow exactly its one style. */
+export function page(title: string, body: readonly string[]): string {
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -85,6 +86,6 @@ function page(title: string, body: readonly string[]): string {
   ].join('\n');
 }
 
-function iso(ms: number): string {
+export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }

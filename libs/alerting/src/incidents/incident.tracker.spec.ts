@@ -190,13 +190,18 @@ describe('IncidentTracker', () => {
 
   it('puts the links of the latest anomaly on each notification', () => {
     const tracker = new IncidentTracker({
-      linksFor: (tenant, anomalyId, series) => ({
-        series: `https://seismo.example/${tenant}/${series}#${anomalyId}`,
+      linksFor: (tenant, anomalyId, series, ts) => ({
+        series: `https://seismo.example/${tenant}/${series}?at=${ts}#${anomalyId}`,
       }),
     });
     tracker.observe(anomaly('cpu{host="a"}'), T0);
-    const [updated] = tracker.observe(anomaly('cpu{host="a"}', { severity: 'critical' }), T0 + 1000);
-    expect(updated.links).toEqual({ series: 'https://seismo.example/acme/cpu{host="a"}#an_2' });
+    const [updated] = tracker.observe(
+      anomaly('cpu{host="a"}', { severity: 'critical', ts: T0 + 60_000 }),
+      T0 + 1000,
+    );
+    expect(updated.links).toEqual({
+      series: `https://seismo.example/acme/cpu{host="a"}?at=${T0 + 60_000}#an_2`,
+    });
   });
 
   it('rejects a policy it cannot follow, naming the field', () => {

@@ -58,7 +58,7 @@ export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = {
 export interface IncidentTrackerOptions {
   readonly policy?: Partial<IncidentPolicy>;
   /** The chart and feedback links of a notification, from its latest anomaly. */
-  readonly linksFor?: (tenant: TenantId, anomalyId: string, series: string) => NotificationLinks;
+  readonly linksFor?: (tenant: TenantId, anomalyId: string, series: string, ts: number) => NotificationLinks;
   /**
    * Keeps the incidents changed since the last `changes()`, for a store to write (the API
    * process does, so its open incidents survive a restart). Off, `changes()` is empty and
@@ -420,7 +420,12 @@ export class IncidentTracker {
       anomalyIds: noData ? [] : listed.map((series) => series.anomalyId),
       links: noData
         ? {}
-        : (this.linksFor?.(incident.tenantId, incident.latest.anomalyId, incident.latest.series) ?? {}),
+        : (this.linksFor?.(
+            incident.tenantId,
+            incident.latest.anomalyId,
+            incident.latest.series,
+            incident.latest.ts,
+          ) ?? {}),
     };
   }
 
