@@ -56,7 +56,9 @@ describe('GET /v1/usage (real embedded server)', () => {
       const answer = await call('/v1/usage?granularity=hour', key);
       expect(answer.status).toBe(200);
       const body = answer.body as Usage;
-      return body.totals.points_ingested === 40 ? body : undefined;
+      // Totals and buckets are two reads: both must have seen the request's two engine batches.
+      const bucketed = body.buckets.reduce((sum, b) => sum + b.points_ingested, 0);
+      return body.totals.points_ingested === 40 && bucketed === 40 ? body : undefined;
     }, 'the batch to be metered');
     expect(usage.granularity).toBe('hour');
     expect(usage.totals).toEqual({

@@ -57,7 +57,16 @@ async function endOffsets(topic: string): Promise<number[]> {
   const admin = client().admin();
   await admin.connect();
   try {
-    return (await admin.fetchTopicOffsets(topic)).map((p) => Number(p.high));
+    // A topic just made may not have its leader known to every request path yet: kafkajs
+    // answers NOT_LEADER_FOR_PARTITION (retriable) for a moment, and does not retry it here.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await admin.fetchTopicOffsets(topic)).map((p) => Number(p.high));
+      } catch (error) {
+        if (attempt === 50 || !(error as { retriable?: boolean }).retriable) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
