@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { type LlmConfig, type SeismoConfig } from '@seismo/config';
 import {
@@ -33,6 +32,7 @@ import { type TenantDirectory } from '@seismo/tenancy';
 import { type AnomalyFeed } from '../stream/anomaly.feed';
 import { AlertingService } from './alerting.service';
 import { AnomalyTriager } from './anomaly.triager';
+import { LlmTokenMeter } from './llm-token.meter';
 
 /** A subscription whose receiver answered 410 Gone is muted this long (a year): it said to stop. */
 const GONE_MUTE_MS = 365 * 24 * 3_600_000;
@@ -167,6 +167,7 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
       await llm?.scheduler.stop();
       await service.stop();
       await llm?.triager.flush();
+      await llm?.meter.flush();
       channels.close();
     },
   };
@@ -197,7 +198,8 @@ export function alertLinks(
  * LLM triage for the tenants that opted in: the configured provider behind one scheduler
  * (queue, concurrency, timeouts, retries, breaker, daily budgets: the deployment's and each
  * tenant's, its own or the default), tokens metered as `llm_tokens_in`/`llm_tokens_out`
- * under a token naming the work, so a retried write counts once.
+ * (LlmTokenMeter: written every 5 s, under a token naming the calls, so a retried write
+ * counts once).
  */
 function startTriage(
   config: LlmConfig,
@@ -205,7 +207,8 @@ function startTriage(
   usage: UsageRepository,
   feedback: FeedbackDirectory,
   logger: Logger,
-): RunningTriage & { triager: AnomalyTriager; unsubscribeGone: () => void } {
+): RunningTriage & { triager: AnomalyTriager; meter: LlmTokenMeter; unsubscribeGone: () => void } {
+  const meter = new LlmTokenMeter(usage);
   const scheduler = new TriageScheduler<unknown>({
     queueSize: config.queueSize,
     concurrency: config.concurrency,
@@ -219,18 +222,7 @@ function startTriage(
   const triage = new LlmTriage(createLlmProvider(config), scheduler, {
     profiles: new ProfileRepository(parts.connection),
     logPrompts: config.logPrompts,
-    meter: (tenant, spent, key) => {
-      const row = {
-        ...emptyUsage(parseTenantId(tenant), hourOf(Date.now())),
-        llmTokensIn: spent.inputTokens,
-        llmTokensOut: spent.outputTokens,
-      };
-      // The key names the work (`triage/<anomaly>`, `profile/<tenant>/<pattern>`); its digest fits a dedup token.
-      const token = parseDedupToken(`llm/${createHash('sha256').update(key).digest('hex').slice(0, 40)}`);
-      usage.insertBatch([row], token).catch((error: unknown) => {
-        logger.error(`metering the LLM tokens of ${tenant} failed: ${String(error)}`);
-      });
-    },
+    meter: (tenant, spent, key) => meter.add(parseTenantId(tenant), spent, key),
   });
   const triager = new AnomalyTriager({
     llm: triage,
@@ -248,5 +240,5 @@ function startTriage(
   });
   logger.log(`LLM triage: ${config.provider} ${config.model}, for the tenants that turned it on`);
   const price = { inPerMillion: config.priceInPerMillion, outPerMillion: config.priceOutPerMillion };
-  return { triage, scheduler, triager, price, unsubscribeGone };
+  return { triage, scheduler, triager, meter, price, unsubscribeGone };
 }

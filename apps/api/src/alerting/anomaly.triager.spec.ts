@@ -1,5 +1,9 @@
-import { type AnomalyTriage } from '@seismo/llm';
-import { decide } from './anomaly.triager';
+import { type FeedbackRepository } from '@seismo/alerting';
+import { type AnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
+import { type AnomalyTriage, type LlmTriage } from '@seismo/llm';
+import { type AnomalyRepository, parseTenantId, type PointRepository } from '@seismo/storage';
+import { type Tenant } from '@seismo/tenancy';
+import { AnomalyTriager, decide } from './anomaly.triager';
 
 function verdict(
   verdict: 'anomaly' | 'expected' | 'uncertain',
@@ -62,5 +66,66 @@ describe('decide', () => {
     expect(
       decide({ status: 'skipped', reason: 'timeout' }, 'warning', { expectedPolicy: 'annotate' }, true).quiet,
     ).toBe('direction');
+  });
+});
+
+describe('AnomalyTriager.judge', () => {
+  const event: AnomalyEvent = {
+    v: 1,
+    tenant_id: 'acme',
+    id: 'an_1',
+    series: 'cpu{host="a"}',
+    ts: new Date(Date.UTC(2026, 11, 7, 12)).toISOString(),
+    value: 400,
+    score: 0.95,
+    severity: 'critical',
+    detectors: ['ensemble'],
+    context: { ts: [new Date(Date.UTC(2026, 11, 7, 12)).toISOString()], values: [400] },
+  };
+
+  /** A triager on fakes: the LLM gathers what it is shown and answers `anomaly`; the reads are counted. */
+  function triager(labels: number) {
+    const reads = { window: 0, past: 0 };
+    const tenant = {
+      id: parseTenantId('acme'),
+      zeroRetention: false,
+      anomaliesDays: 30,
+      llm: { triage: true, profiling: false, redactLabels: [], expectedPolicy: 'annotate' },
+    } as unknown as Tenant;
+    const parts = {
+      llm: {
+        triageLazily: async (candidate: { gather: () => Promise<unknown> }) => {
+          await candidate.gather();
+          return verdict('anomaly', 'critical');
+        },
+      } as unknown as LlmTriage,
+      tenant: () => tenant,
+      points: {
+        range: () => {
+          reads.window++;
+          return Promise.resolve({ resolution: 'raw' as const, points: [] });
+        },
+      } as unknown as PointRepository,
+      anomalies: { insertBatch: () => Promise.resolve() } as unknown as AnomalyRepository,
+      feedback: {
+        labelledOfSeries: () => {
+          reads.past++;
+          return Promise.resolve([]);
+        },
+      } as unknown as FeedbackRepository,
+      waitMs: 1000,
+      labelsOf: () => labels,
+    };
+    return { reads, triager: new AnomalyTriager(parts) };
+  }
+
+  it("reads the series' labelled past only when the alert path holds a label of it", async () => {
+    const unlabelled = triager(0);
+    expect((await unlabelled.triager.judge(event, 'critical')).triage.status).toBe('done');
+    expect(unlabelled.reads).toEqual({ window: 1, past: 0 });
+    const labelled = triager(2);
+    await labelled.triager.judge(event, 'critical');
+    expect(labelled.reads).toEqual({ window: 1, past: 1 });
+    await Promise.all([unlabelled.triager.flush(), labelled.triager.flush()]);
   });
 });
