@@ -1,6 +1,6 @@
-import { parseTenantId, type TenantId } from '@seismo/storage';
+import { type TenantId } from '@seismo/storage';
 import { AlertingException, AlertingExceptionCode } from '../alerting.exception';
-import { SignedTokens } from '../links/signed-token';
+import { type LinkPayload, openLink, SignedTokens } from '../links/signed-token';
 import { type NotificationLinks } from '../notification';
 import { type FeedbackLabel, isFeedbackLabel } from './feedback';
 
@@ -17,12 +17,9 @@ export interface FeedbackClaim {
 }
 
 /** The token's payload on the wire: short keys, a version for a later change of meaning. */
-interface Payload {
-  v: 1;
-  t: string;
-  a: string;
-  l: string;
-  e: number;
+interface Payload extends LinkPayload {
+  readonly a: string;
+  readonly l: string;
 }
 
 /**
@@ -46,31 +43,25 @@ export class FeedbackLinkSigner {
    * one, EXPIRED_FEEDBACK_TOKEN (410) for a genuine one past its expiry.
    */
   verify(token: string, now = Date.now()): FeedbackClaim {
-    const invalid = () =>
-      new AlertingException(AlertingExceptionCode.INVALID_FEEDBACK_TOKEN, 'the feedback link is not valid');
-    const payload = this.tokens.open(token) as Payload | undefined;
-    // Signed by us, so well-formed unless a later version wrote it.
-    if (
-      payload?.v !== 1 ||
-      typeof payload.a !== 'string' ||
-      !isFeedbackLabel(payload.l) ||
-      !Number.isFinite(payload.e)
-    ) {
-      throw invalid();
-    }
-    let tenantId: TenantId;
-    try {
-      tenantId = parseTenantId(payload.t);
-    } catch {
-      throw invalid();
-    }
-    if (now > payload.e) {
-      throw new AlertingException(
-        AlertingExceptionCode.EXPIRED_FEEDBACK_TOKEN,
-        `the feedback link expired at ${new Date(payload.e).toISOString()}`,
-      );
-    }
-    return { tenantId, anomalyId: payload.a, label: payload.l, expiresAt: payload.e };
+    const { payload, tenantId } = openLink<Payload>(
+      this.tokens,
+      token,
+      now,
+      (p) => typeof p.a === 'string' && isFeedbackLabel(p.l),
+      {
+        invalid: () =>
+          new AlertingException(
+            AlertingExceptionCode.INVALID_FEEDBACK_TOKEN,
+            'the feedback link is not valid',
+          ),
+        expired: (at) =>
+          new AlertingException(
+            AlertingExceptionCode.EXPIRED_FEEDBACK_TOKEN,
+            `the feedback link expired at ${new Date(at).toISOString()}`,
+          ),
+      },
+    );
+    return { tenantId, anomalyId: payload.a, label: payload.l as FeedbackLabel, expiresAt: payload.e };
   }
 }
 

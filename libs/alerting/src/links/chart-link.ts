@@ -1,7 +1,7 @@
-import { parseTenantId, type TenantId } from '@seismo/storage';
+import { type TenantId } from '@seismo/storage';
 import { AlertingException, AlertingExceptionCode } from '../alerting.exception';
 import { FEEDBACK_LINK_TTL_MS } from '../feedback/feedback-link';
-import { SignedTokens } from './signed-token';
+import { type LinkPayload, openLink, SignedTokens } from './signed-token';
 
 /** What a chart link's token says, once its signature checked out. */
 export interface ChartClaim {
@@ -13,12 +13,9 @@ export interface ChartClaim {
   readonly expiresAt: number;
 }
 
-interface Payload {
-  v: 1;
-  t: string;
-  s: string;
-  a: number;
-  e: number;
+interface Payload extends LinkPayload {
+  readonly s: string;
+  readonly a: number;
 }
 
 /**
@@ -41,29 +38,21 @@ export class ChartLinkSigner {
 
   /** The claim of a genuine token; INVALID_CHART_TOKEN (401) when not, EXPIRED_CHART_TOKEN (410) past its expiry. */
   verify(token: string, now = Date.now()): ChartClaim {
-    const invalid = () =>
-      new AlertingException(AlertingExceptionCode.INVALID_CHART_TOKEN, 'the chart link is not valid');
-    const payload = this.tokens.open(token) as Payload | undefined;
-    if (
-      payload?.v !== 1 ||
-      typeof payload.s !== 'string' ||
-      !Number.isFinite(payload.a) ||
-      !Number.isFinite(payload.e)
-    ) {
-      throw invalid();
-    }
-    let tenantId: TenantId;
-    try {
-      tenantId = parseTenantId(payload.t);
-    } catch {
-      throw invalid();
-    }
-    if (now > payload.e) {
-      throw new AlertingException(
-        AlertingExceptionCode.EXPIRED_CHART_TOKEN,
-        `the chart link expired at ${new Date(payload.e).toISOString()}`,
-      );
-    }
+    const { payload, tenantId } = openLink<Payload>(
+      this.tokens,
+      token,
+      now,
+      (p) => typeof p.s === 'string' && Number.isFinite(p.a),
+      {
+        invalid: () =>
+          new AlertingException(AlertingExceptionCode.INVALID_CHART_TOKEN, 'the chart link is not valid'),
+        expired: (at) =>
+          new AlertingException(
+            AlertingExceptionCode.EXPIRED_CHART_TOKEN,
+            `the chart link expired at ${new Date(at).toISOString()}`,
+          ),
+      },
+    );
     return { tenantId, series: payload.s, at: payload.a, expiresAt: payload.e };
   }
 }

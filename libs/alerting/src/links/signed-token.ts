@@ -1,3 +1,4 @@
+import { parseTenantId, type TenantId } from '@seismo/storage';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Longest token taken (a chart link names a series key of up to 4096 characters): anything longer is not one of ours. */
@@ -45,4 +46,41 @@ export class SignedTokens {
   private mac(body: string): Buffer {
     return createHmac('sha256', this.key).update(body).digest();
   }
+}
+
+/** What every link's token holds besides its own fields: a version, the tenant and the expiry. */
+export interface LinkPayload {
+  readonly v: 1;
+  readonly t: string;
+  readonly e: number;
+}
+
+/** How a kind of link refuses a token: its 401 and its 410. */
+export interface LinkRefusals {
+  readonly invalid: () => Error;
+  readonly expired: (expiresAt: number) => Error;
+}
+
+/**
+ * The payload of a genuine link token, with its tenant: `invalid` for a malformed,
+ * tampered or ill-formed one (`wellFormed` checks the kind's own fields; a later version's
+ * token is refused too), `expired` for a genuine one past its expiry.
+ */
+export function openLink<P extends LinkPayload>(
+  tokens: SignedTokens,
+  token: string,
+  now: number,
+  wellFormed: (payload: P) => boolean,
+  refusals: LinkRefusals,
+): { readonly payload: P; readonly tenantId: TenantId } {
+  const payload = tokens.open(token) as P | undefined;
+  if (payload?.v !== 1 || !Number.isFinite(payload.e) || !wellFormed(payload)) throw refusals.invalid();
+  let tenantId: TenantId;
+  try {
+    tenantId = parseTenantId(payload.t);
+  } catch {
+    throw refusals.invalid();
+  }
+  if (now > payload.e) throw refusals.expired(payload.e);
+  return { payload, tenantId };
 }
