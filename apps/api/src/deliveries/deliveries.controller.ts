@@ -121,7 +121,9 @@ export class DeliveriesController {
       );
     }
     const again = revived(found, Date.now());
-    // Where alerting runs (every API process), its dispatcher takes it at once; it stores it first.
+    // Where this process alerts, its dispatcher stores it and takes it at once; elsewhere (a
+    // standby in Kafka mode) it is stored, and the alerting process's dispatcher finds it
+    // within its idle sweep (30 s).
     const alerting = this.runtime.alertingService;
     if (alerting) await alerting.resend([again]);
     else await this.runtime.deliveries.record([again]);

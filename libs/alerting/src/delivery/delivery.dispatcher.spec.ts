@@ -326,6 +326,21 @@ describe('DeliveryDispatcher', () => {
     expect(store.withStatus('sent')).toHaveLength(12);
   });
 
+  it('sends a pending row another process stored, at its next idle sweep', async () => {
+    const channel = new ScriptedChannel(async () => sent);
+    const d = dispatch(channel, { sweepMs: 1000, idleSweepMs: 5000 });
+    await d.start();
+    // Another API process (one that does not alert) stores a delivery; this one knew of no row.
+    const other = new DeliveryDispatcher(store, { channelFor: () => channel, logger: quiet });
+    await other.enqueue([delivery('sub-1', 'revived')]);
+    await advance(3000);
+    expect(channel.calls).toHaveLength(0);
+    await advance(3000);
+    expect(channel.calls.map((c) => c.notification)).toEqual(['revived:opened:0']);
+    await advance(1000);
+    expect(store.withStatus('sent')).toHaveLength(1);
+  });
+
   it('resumes the pending deliveries a predecessor left, when they are due', async () => {
     const first = new ScriptedChannel(async () => failure(503, { retryAfterMs: 5000 }));
     const one = dispatch(first);

@@ -35,6 +35,12 @@ export interface DeliveryDispatcherOptions {
   readonly maxHeldPerSubscription?: number;
   /** How often pending rows not held in memory are looked for, when there may be any (default 5000 ms). */
   readonly sweepMs?: number;
+  /**
+   * How often the table is looked at even when this dispatcher knows of no pending row
+   * there (default 30 000 ms): rows another process stored, a dead delivery revived
+   * through an API process that does not alert.
+   */
+  readonly idleSweepMs?: number;
   /** Outcomes are written together, at the latest this long after the first of them (default 50 ms)... */
   readonly flushMs?: number;
   /** ...or as soon as this many are waiting (default 500). */
@@ -105,6 +111,8 @@ export class DeliveryDispatcher {
   private readonly maxHeld: number;
   private readonly maxHeldPerSubscription: number;
   private readonly sweepMs: number;
+  private readonly idleSweepMs: number;
+  private lastSweepAt = 0;
   private readonly flushMs: number;
   private readonly flushRows: number;
   private readonly logger: Pick<LoggerService, 'warn' | 'error'>;
@@ -159,6 +167,7 @@ export class DeliveryDispatcher {
       );
     }
     this.sweepMs = positive(options.sweepMs ?? 5000, 'sweepMs');
+    this.idleSweepMs = positive(options.idleSweepMs ?? 30_000, 'idleSweepMs');
     this.flushMs = positive(options.flushMs ?? 50, 'flushMs');
     this.flushRows = positive(options.flushRows ?? 500, 'flushRows');
     this.logger = options.logger ?? new Logger(DeliveryDispatcher.name);
@@ -169,7 +178,8 @@ export class DeliveryDispatcher {
     if (this.state !== 'new') return;
     this.state = 'started';
     this.sweepTimer = setInterval(() => {
-      if (this.backlog || this.spilled.size > 0) void this.sweep();
+      const idle = this.now() - this.lastSweepAt >= this.idleSweepMs;
+      if (this.backlog || this.spilled.size > 0 || idle) void this.sweep();
     }, this.sweepMs).unref();
     await this.sweep();
   }
@@ -263,7 +273,8 @@ export class DeliveryDispatcher {
 
   /**
    * Loads pending rows not held here, as many as there is room for, oldest first.
-   * Runs by itself every `sweepMs` while the table may hold such rows.
+   * Runs by itself every `sweepMs` while the table may hold such rows, and every
+   * `idleSweepMs` anyway (rows another process stored).
    */
   sweep(): Promise<void> {
     if (!this.sweeping) {
@@ -285,6 +296,7 @@ export class DeliveryDispatcher {
 
   private async sweepOnce(): Promise<void> {
     if (this.state !== 'started') return;
+    this.lastSweepAt = this.now();
     const room = this.maxHeld - this.heldCount;
     if (room <= 0) return;
     const epoch = this.spillEpoch;
