@@ -395,6 +395,18 @@ describe('EngineRunner', () => {
       expect(store.rounds.at(-1)).toEqual({ partition: 0, offset: 0, series: [] });
     });
 
+    it('writes no round on stop for a partition that consumed nothing', async () => {
+      const log = new InMemoryPointLog({ partitions: 2, maxPendingBytes: 1 << 20 });
+      const store = new MemoryCheckpoints();
+      const { queue, runner } = checkpointed(new RecordingSink(), log, store);
+      await runner.start();
+      await queue.append(0, message(0, 5));
+      await until(() => store.rounds.length === 1, 'a round was written');
+      await runner.stop();
+      expect(store.rounds.map((r) => r.partition)).not.toContain(1);
+      expect(quiet.warn).not.toHaveBeenCalled();
+    });
+
     it('after a refused commit, drops the batches in flight and scores them again from the restored state', async () => {
       const points = Array.from({ length: 8 }, (_, m) => message(m * 20, 20));
       const uninterrupted = await runWhole(points);

@@ -154,7 +154,9 @@ export class EngineRunner {
     if (!this.checkpoints) return;
     await Promise.all(this.checkpointWrites.values());
     for (const [partition, offset] of this.committed) {
-      if (this.processor.lastOffset(partition) === offset) await this.checkpoint(partition, offset);
+      // A partition that never committed (offset -1: nothing consumed) has no state to keep.
+      if (offset >= 0 && this.processor.lastOffset(partition) === offset)
+        await this.checkpoint(partition, offset);
     }
   }
 
