@@ -18,9 +18,10 @@ const JSON_INGEST_ROUTE = '/v1/points';
 
 /**
  * The longest path parameter routed (Fastify's default is 100): a feedback link's token is
- * over 200 characters, and FeedbackLinkSigner refuses one beyond 2048.
+ * over 200 characters, and a chart link's names a series key of up to 4096 characters
+ * (SignedTokens refuses a token beyond 8192).
  */
-const MAX_PARAM_LENGTH = 2048;
+const MAX_PARAM_LENGTH = 8192;
 
 /**
  * Builds the HTTP API over a runtime (not yet listening), so `seismo serve` and the e2e

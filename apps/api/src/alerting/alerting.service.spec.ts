@@ -197,6 +197,25 @@ describe('AlertingService', () => {
     ]);
   });
 
+  it('keeps the deliveries of a failed outbox write and stores them with the next try', async () => {
+    const { feed, store, channel, service } = world();
+    await service.start();
+    const enqueue = store.enqueue.bind(store);
+    let failures = 1;
+    store.enqueue = async (records) => {
+      if (failures-- > 0) throw new Error('ClickHouse is down');
+      return enqueue(records);
+    };
+    feed.publish(event('an_1', 'cpu{host="h1"}', NOW));
+    await service.settled();
+    expect(store.rows.size).toBe(0);
+    for (let i = 0; i < 300 && channel.sent.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await service.stop();
+    expect(channel.sent.map((d) => `${d.notification.kind}:${d.notification.state}`)).toEqual([
+      'anomaly:opened',
+    ]);
+  });
+
   it('writes what is routed while an outbox write is in flight in one next write, in order', async () => {
     const { feed, store, service } = world();
     await service.start();

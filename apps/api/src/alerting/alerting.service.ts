@@ -78,6 +78,10 @@ export interface AlertingCounts {
 const DEFAULT_TICK_MS = 5000;
 /** Most incident snapshots kept for the next write while writes fail; the oldest go first. */
 const MAX_UNWRITTEN_INCIDENTS = 100_000;
+/** Most deliveries kept for the next write while outbox writes fail; the oldest go first. */
+const MAX_UNWRITTEN_DELIVERIES = 100_000;
+/** Pause before a failed outbox write is tried again. */
+const RETRY_WRITE_MS = 1000;
 
 /**
  * The alerting path of the process: the live anomalies (the feed, which announces only what
@@ -87,8 +91,10 @@ const MAX_UNWRITTEN_INCIDENTS = 100_000;
  *
  * Enqueues are chained, so deliveries reach the outbox in the order the incidents changed
  * (an incident's `resolved` after its `opened`), and what is routed while one is being
- * written goes in the next write together; a failed enqueue is logged and the chain goes
- * on, for one outbox write that failed must not stop every later alert.
+ * written goes in the next write together; a failed enqueue is logged, its deliveries are
+ * kept for the next write (tried again a second later, in their order), and the chain goes
+ * on, for one outbox write that failed must not stop every later alert. Kept in memory
+ * only: a crash before the outbox took them loses them.
  *
  * With an incident store, each write of the chain then stores the incidents that changed
  * (the tracker's snapshots, with the subscriptions the router told of each), taken at the
@@ -357,8 +363,12 @@ export class AlertingService {
       try {
         await this.dispatcher.enqueue(batch);
       } catch (error) {
-        this.logError(`${batch.length} deliveries could not be stored in the outbox`, error);
+        this.logError(
+          `${batch.length} deliveries could not be stored in the outbox (kept, tried again in ${RETRY_WRITE_MS} ms)`,
+          error,
+        );
         this.keepUnwritten(incidents);
+        this.keepWaiting(batch);
         return;
       }
     }
@@ -384,6 +394,20 @@ export class AlertingService {
       taken.set(incident.id, { incident, told: this.router.toldOf(incident.id), ...(held ? { held } : {}) });
     }
     return [...taken.values()];
+  }
+
+  /**
+   * Deliveries whose outbox write failed, back in front of what came since (order kept),
+   * tried again after a pause; beyond MAX_UNWRITTEN_DELIVERIES the oldest go, logged.
+   */
+  private keepWaiting(batch: readonly NewDelivery[]): void {
+    this.waiting = [...batch, ...this.waiting];
+    const excess = this.waiting.length - MAX_UNWRITTEN_DELIVERIES;
+    if (excess > 0) {
+      this.waiting.splice(0, excess);
+      this.logger.error(`${excess} deliveries dropped: their outbox writes kept failing`);
+    }
+    setTimeout(() => this.scheduleWrite(), RETRY_WRITE_MS).unref();
   }
 
   private keepUnwritten(incidents: readonly StoredIncident[]): void {

@@ -1,4 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
+import { whileHeartbeating } from '@seismo/engine/pipeline/kafka-point.queue';
 import { decodePointBatch } from '@seismo/pipeline';
 import { parseTenantId } from '@seismo/storage';
 import { type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
@@ -38,7 +39,9 @@ export interface KafkaAlertingOwnerOptions {
 const BEHIND_MS = 10_000;
 /** No fetch answered for this long: the reader is stalled, its arrivals are not current. */
 const STALLED_MS = 30_000;
-/** Partitions read at once: an anomalies batch waiting for its triage does not hold up the arrivals. */
+/** Pause before the alerting path that failed to start is started again. */
+const RESTART_DELAY_MS = 5000;
+/** Partitions read at once (batches of one fetch still wait for each other in kafkajs). */
 const PARTITIONS_AT_ONCE = 4;
 
 /**
@@ -47,8 +50,11 @@ const PARTITIONS_AT_ONCE = 4;
  * notification. The API processes form the consumer group SEISMO_ALERTING_GROUP over the
  * anomalies topic and the points topic, and a single-owner assignor hands every partition
  * to one member: that member starts the alerting path (restoring the open incidents and
- * resuming the outbox), the others stand by. When the owner stops, it leaves the group and
- * another takes over at once; when it dies, after the session timeout.
+ * resuming the outbox), the others stand by. When the owner stops, it stops alerting (its
+ * last writes land) and then leaves the group, and another takes over at once; when it
+ * dies or stalls, after the session timeout (waits for triage heartbeat, so a slow LLM
+ * does not cost the lease). A consumer that crashed or stopped has left the group: its
+ * process stops alerting at once and claims nothing when kafkajs restarts it.
  *
  * Anomalies are read from the offsets the group committed, and a batch's offset is resolved
  * only once what it caused reached the outbox (its triage included): an anomaly stored
@@ -114,18 +120,28 @@ export class KafkaAlertingOwner implements AlertingHost {
     return this.owning;
   }
 
-  /** Leaves the group (another process takes over at once), then stops the alerting path. */
+  /**
+   * Stops the alerting path while still holding the lease (its last writes land before
+   * anyone else restores from them), then leaves the group: another process takes over
+   * at once. A batch in flight meanwhile resolves nothing and is read again by the next owner.
+   */
   async close(): Promise<void> {
     this.stopped = true;
-    await this.consumer.disconnect();
     this.owning = false;
     this.transition = this.transition.then(() => this.handOver());
     await this.transition;
+    await this.consumer.disconnect();
   }
 
   private async run(): Promise<void> {
-    const { GROUP_JOIN, FETCH } = this.consumer.events;
+    const { GROUP_JOIN, FETCH, CRASH, STOP } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, ({ payload }) => this.assigned(payload.memberAssignment));
+    // A crashed or stopped consumer has left the group (kafkajs restarts a crashed one, which
+    // joins again): from that instant another member may hold the lease, so this one stops
+    // alerting at once and claims nothing when it rejoins.
+    const lost = (): void => this.assigned({});
+    this.consumer.on(CRASH, lost);
+    this.consumer.on(STOP, lost);
     this.consumer.on(FETCH, () => {
       this.lastFetchAt = this.clock();
     });
@@ -166,8 +182,15 @@ export class KafkaAlertingOwner implements AlertingHost {
       this.logger.log(`this process alerts now (group ${this.options.groupId})`);
     } catch (error) {
       this.logger.error(
-        `starting the alerting path failed: ${error instanceof Error ? error.message : String(error)}`,
+        `starting the alerting path failed (tried again in ${RESTART_DELAY_MS} ms): ${error instanceof Error ? error.message : String(error)}`,
       );
+      // Not only on the next batch: a quiet deployment may send none, and the lease would
+      // then be held by a process that alerts nothing.
+      setTimeout(() => {
+        if (this.owning && !this.running && !this.stopped) {
+          this.transition = this.transition.then(() => this.takeOver());
+        }
+      }, RESTART_DELAY_MS).unref();
       return;
     }
     await this.commitWhereUnread().catch((error: unknown) => {
@@ -224,11 +247,15 @@ export class KafkaAlertingOwner implements AlertingHost {
     isRunning,
     isStale,
   }: EachBatchPayload): Promise<void> {
-    await this.transition;
-    if (this.owning && !this.running) {
-      this.transition = this.transition.then(() => this.takeOver());
+    // Waits (a take-over, triage) heartbeat: a member silent past its session timeout is
+    // evicted, and the lease with it.
+    await whileHeartbeating(heartbeat, async () => {
       await this.transition;
-    }
+      if (this.owning && !this.running) {
+        this.transition = this.transition.then(() => this.takeOver());
+        await this.transition;
+      }
+    });
     const running = this.running;
     const feed = this.feed;
     if (!running || !feed) {
@@ -242,8 +269,10 @@ export class KafkaAlertingOwner implements AlertingHost {
         const event = readAnomalyEvent(batch.topic, batch.partition, message, this.logger);
         if (event) feed.publish(event);
       }
-      // Resolved once each anomaly went through its triage and its notifications are in the outbox.
-      await running.service.triaged();
+      // Resolved once each anomaly went through its triage and its notifications are in the
+      // outbox, and only if this term still runs: one handed over meanwhile took them nowhere.
+      await whileHeartbeating(heartbeat, () => running.service.triaged());
+      if (this.running !== running) return;
     } else {
       const service = running.service;
       for (const message of batch.messages) {

@@ -91,6 +91,8 @@ export class ChartLinkController {
         const to = Math.max(claim.at + 1, Math.min(claim.at + AFTER_MS, Date.now()));
         const range = await this.runtime.points.range(tenant.id, claim.series, from, to, MAX_POINTS);
         if (wantsJson(accept)) {
+          // The tenant's data, with the token as the credential: kept in no cache.
+          void reply.headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
           return {
             series: claim.series,
             at: new Date(claim.at).toISOString(),

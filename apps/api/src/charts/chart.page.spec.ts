@@ -58,6 +58,10 @@ describe('chartPage', () => {
     const flat = chartPage(view({ resolution: 'raw', points: [{ ts: AT, value: 7, score: 0, flags: 0 }] }));
     const [, y] = /<polyline[^>]* points="([^"]+)"/.exec(flat)![1].split(',').map(Number);
     expect(y).toBeCloseTo(120, 0);
+    const near = chartPage(
+      view({ resolution: 'raw', points: [{ ts: AT, value: 199999.9999, score: 0, flags: 0 }] }),
+    );
+    expect(near).toContain('Values from 200000 to 200000');
   });
 
   it('says why there is nothing to draw, and escapes the series name', () => {

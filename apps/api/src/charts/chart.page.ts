@@ -124,5 +124,8 @@ function durationOf(ms: number): string {
 }
 
 function formatValue(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toPrecision(6).replace(/\.?0+$/, '');
+  if (Number.isInteger(value)) return String(value);
+  const shown = value.toPrecision(6);
+  // Trailing zeros of the fraction only (199999.9999 shows as 200000, not 2).
+  return shown.includes('.') && !shown.includes('e') ? shown.replace(/\.?0+$/, '') : shown;
 }

@@ -116,6 +116,12 @@ export class SeismoRuntime {
     private readonly alerting: AlertingHost | undefined,
     /** Labels on anomalies, and what they teach the alert path. */
     readonly feedback: FeedbackDirectory,
+    /**
+     * USD per million LLM tokens in and out (SEISMO_LLM_PRICE_IN/OUT or the model's list
+     * price), for GET /v1/usage's cost estimate in every API process, alerting or not;
+     * absent without SEISMO_LLM_PROVIDER.
+     */
+    readonly llmPrice: { readonly inPerMillion: number; readonly outPerMillion: number } | undefined,
   ) {}
 
   static async start(config: SeismoConfig, options: RuntimeOptions = {}): Promise<SeismoRuntime> {
@@ -251,6 +257,9 @@ export class SeismoRuntime {
         deliveries,
         alerting,
         feedback,
+        config.llm
+          ? { inPerMillion: config.llm.priceInPerMillion, outPerMillion: config.llm.priceOutPerMillion }
+          : undefined,
       );
     } catch (error) {
       await alerting?.close().catch(() => undefined);

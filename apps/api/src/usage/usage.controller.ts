@@ -82,7 +82,7 @@ export class UsageController {
 
   /** The tokens' cost at the configured price, to the micro-dollar; 0 without LLM triage. */
   private costOf(counts: UsageCounts): number {
-    const price = this.runtime.llm?.price;
+    const price = this.runtime.llmPrice;
     if (!price) return 0;
     const usd =
       (counts.llm_tokens_in * price.inPerMillion + counts.llm_tokens_out * price.outPerMillion) / 1e6;

@@ -419,7 +419,10 @@ function toQueueMessages(messages: readonly KafkaMessage[], first: number, last:
  * mid-batch. `heartbeat` is throttled by kafkajs to its heartbeatInterval; its failures
  * (a rebalance starting) surface at the next heartbeat awaited between slices.
  */
-async function whileHeartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+export async function whileHeartbeating<T>(
+  heartbeat: () => Promise<void>,
+  work: () => Promise<T>,
+): Promise<T> {
   const timer = setInterval(() => void heartbeat().catch(() => undefined), 1000);
   try {
     return await work();

@@ -341,6 +341,32 @@ describe('DeliveryDispatcher', () => {
     expect(store.withStatus('sent')).toHaveLength(1);
   });
 
+  it('does not send again a delivery whose outcome was stored while a sweep read it as pending', async () => {
+    const channel = new ScriptedChannel(async () => sent);
+    const d = dispatch(channel, { sweepMs: 1000, idleSweepMs: 1000 });
+    await d.start();
+    // The sweep's read is slow, and answers the table as it was when it began.
+    const pending = store.pending.bind(store);
+    let release: () => void = () => undefined;
+    store.pending = async (query) => {
+      store.pending = pending; // the next sweeps read as usual
+      const before = await pending(query);
+      const stale = before.map((row) => ({ ...row }));
+      await new Promise<void>((resolve) => (release = resolve));
+      return stale;
+    };
+    const other = new DeliveryDispatcher(store, { channelFor: () => channel, logger: quiet });
+    await other.enqueue([delivery('sub-1', 'late')]);
+    await advance(1000); // a sweep begins, and reads the row as pending
+    d.resend([...store.rows.values()]).catch(() => undefined); // it is sent and settled meanwhile
+    await advance(100);
+    expect(channel.calls).toHaveLength(1);
+    expect(store.withStatus('sent')).toHaveLength(1);
+    release();
+    await advance(2000);
+    expect(channel.calls).toHaveLength(1);
+  });
+
   it('resumes the pending deliveries a predecessor left, when they are due', async () => {
     const first = new ScriptedChannel(async () => failure(503, { retryAfterMs: 5000 }));
     const one = dispatch(first);

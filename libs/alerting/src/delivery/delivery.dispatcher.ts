@@ -79,6 +79,8 @@ interface SubscriptionQueue {
 }
 
 const FLUSH_RETRY_MS = 1000;
+/** How long a settled delivery is remembered against sweeps that began before it settled. */
+const SETTLED_MEMORY_MS = 60_000;
 /** setTimeout's longest delay; a later attempt is woken early, finds itself not due and re-arms. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -113,6 +115,8 @@ export class DeliveryDispatcher {
   private readonly sweepMs: number;
   private readonly idleSweepMs: number;
   private lastSweepAt = 0;
+  /** Delivery id -> when its final outcome (sent, dead) was stored: what a sweep under way may read as pending. */
+  private readonly settledAt = new Map<string, number>();
   private readonly flushMs: number;
   private readonly flushRows: number;
   private readonly logger: Pick<LoggerService, 'warn' | 'error'>;
@@ -296,19 +300,25 @@ export class DeliveryDispatcher {
 
   private async sweepOnce(): Promise<void> {
     if (this.state !== 'started') return;
-    this.lastSweepAt = this.now();
+    const startedAt = this.now();
+    this.lastSweepAt = startedAt;
+    for (const [id, at] of this.settledAt) if (at < startedAt - SETTLED_MEMORY_MS) this.settledAt.delete(id);
     const room = this.maxHeld - this.heldCount;
     if (room <= 0) return;
     const epoch = this.spillEpoch;
     const full = [...this.queues.values()]
       .filter((q) => q.items.length >= this.maxHeldPerSubscription)
       .map((q) => q.id);
-    const rows = await this.store.pending({
+    const read = await this.store.pending({
       limit: room,
       perSubscription: this.maxHeldPerSubscription,
       excludingIds: [...this.held.keys(), ...this.outcomes.keys(), ...this.writing],
       excludingSubscriptions: full,
     });
+    // A delivery whose outcome was stored while the query ran may come back as it was
+    // before (pending): it is settled, not sent again. One pending again since (revived)
+    // is found by the next sweep.
+    const rows = read.filter((row) => (this.settledAt.get(row.id) ?? Number.NEGATIVE_INFINITY) < startedAt);
     if (this.state !== 'started') return;
     const taken = new Map<string, { rows: number; all: boolean }>();
     for (const row of rows) {
@@ -578,6 +588,8 @@ export class DeliveryDispatcher {
     } finally {
       this.writing = new Set();
     }
+    const settled = this.now();
+    for (const record of batch) if (record.status !== 'pending') this.settledAt.set(record.id, settled);
     const sent = new Map<TenantId, string[]>();
     for (const record of batch) {
       if (record.status !== 'sent') continue;
