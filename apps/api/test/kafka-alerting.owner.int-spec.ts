@@ -11,8 +11,9 @@ import { MemoryDeliveryStore, MemoryIncidentStore } from '@seismo/alerting/testi
 import { encodeAnomalyEvent } from '@seismo/engine/pipeline/anomaly-event';
 import { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from '@seismo/kafka/testing';
 import { encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
-import { type AnomalyRecord, parseTenantId } from '@seismo/storage';
+import { parseTenantId } from '@seismo/storage';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { anomalyRecord } from '../../../libs/storage/test/storage.harness';
 import { AlertingService } from '../src/alerting/alerting.service';
 import { type RunningAlerting } from '../src/alerting/alerting.start';
 import { KafkaAlertingOwner } from '../src/alerting/kafka-alerting.owner';
@@ -34,22 +35,9 @@ async function until(predicate: () => boolean, what: string): Promise<void> {
   throw new Error(`timed out waiting until ${what}`);
 }
 
-function anomaly(id: string, series: string): AnomalyRecord {
-  return {
-    tenantId: ACME,
-    id,
-    series,
-    ts: Date.now(),
-    value: 99,
-    score: 0.95,
-    severity: 'critical',
-    detectors: ['ensemble'],
-    context: { ts: [], values: [] },
-    explanation: null,
-    revision: 0,
-    createdAt: 0,
-    retentionDays: 30,
-  };
+/** An anomaly of ACME's, as the engine publishes it. */
+function anomaly(id: string, series: string) {
+  return anomalyRecord(ACME, id, Date.now(), { series, score: 0.95, detectors: ['ensemble'] });
 }
 
 /** A channel that records the notifications it sent (their incident, kind and state). */

@@ -63,12 +63,10 @@ export interface AlertingParts {
   };
 }
 
-/** LLM triage as it runs: for /metrics, the usage's cost estimate and the tests. */
+/** LLM triage as it runs: for /metrics and the tests (the cost estimate's price is the runtime's `llmPrice`). */
 export interface RunningTriage {
   readonly triage: LlmTriage;
   readonly scheduler: TriageScheduler<unknown>;
-  /** USD per million tokens, input and output (SEISMO_LLM_PRICE_IN/OUT or the model's list price). */
-  readonly price: { readonly inPerMillion: number; readonly outPerMillion: number };
 }
 
 /** The running alerting path and what closes it. */
@@ -159,7 +157,7 @@ export async function startAlerting(config: SeismoConfig, parts: AlertingParts):
   }
   return {
     service,
-    ...(llm ? { llm: { triage: llm.triage, scheduler: llm.scheduler, price: llm.price } } : {}),
+    ...(llm ? { llm: { triage: llm.triage, scheduler: llm.scheduler } } : {}),
     close: async () => {
       unsubscribeGone?.();
       llm?.unsubscribeGone();
@@ -239,6 +237,5 @@ function startTriage(
     triage.forgetTenant(tenant);
   });
   logger.log(`LLM triage: ${config.provider} ${config.model}, for the tenants that turned it on`);
-  const price = { inPerMillion: config.priceInPerMillion, outPerMillion: config.priceOutPerMillion };
-  return { triage, scheduler, triager, meter, price, unsubscribeGone };
+  return { triage, scheduler, triager, meter, unsubscribeGone };
 }
