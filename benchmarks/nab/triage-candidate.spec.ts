@@ -1,12 +1,7 @@
 import { parseTenantId, type AnomalyRecord } from '@seismo/storage';
 import { type EmittedAnomaly, type StreamedSeries } from './anomaly-stream';
-import {
-  alertSeverityOf,
-  triageCandidateOf,
-  WINDOW_MAX_POINTS,
-  WINDOW_MS,
-  windowBefore,
-} from './triage-candidate';
+import { alertSeverityOf, triageCandidateOf, windowBefore } from './triage-candidate';
+import { TRIAGE_WINDOW_MS } from '@seismo/llm';
 
 const tenantId = parseTenantId('nab');
 const STEP = 300_000;
@@ -83,18 +78,21 @@ describe('triageCandidateOf', () => {
 });
 
 describe('windowBefore', () => {
-  it('reaches back a week at most', () => {
+  it('reaches back a week at most, a point of each five-minute bucket as itself', () => {
     const hourly = series(24 * 10, 3_600_000);
     const window = windowBefore(hourly, 24 * 9);
     expect(window).toHaveLength(7 * 24 + 1);
-    expect(window[window.length - 1].ts - window[0].ts).toBe(WINDOW_MS);
+    expect(window[window.length - 1].ts - window[0].ts).toBe(TRIAGE_WINDOW_MS);
+    expect(window.map((p) => p.value)).toEqual(Array.from({ length: 7 * 24 + 1 }, (_, i) => 24 * 2 + i));
   });
 
-  it('holds the last WINDOW_MAX_POINTS rows when a week has more', () => {
-    const minutely = series(5000, 60_000);
-    const window = windowBefore(minutely, 4999);
-    expect(window).toHaveLength(WINDOW_MAX_POINTS);
-    expect(window[0].value).toBe(5000 - WINDOW_MAX_POINTS);
-    expect(window[WINDOW_MAX_POINTS - 1].value).toBe(4999);
+  it('shows denser rows as five-minute means, the anomalous row exact, never a later one', () => {
+    const minutely = series(12_000, 60_000);
+    const window = windowBefore(minutely, 11_000);
+    // The week before row 11,000 starts at row 920: 2016 buckets of five rows each, then the row.
+    expect(window).toHaveLength(2017);
+    expect(window[0]).toEqual({ ts: T0 + 920 * 60_000, value: 922 });
+    expect(window[2015]).toEqual({ ts: T0 + 10_995 * 60_000, value: 10_997 });
+    expect(window[2016]).toEqual({ ts: T0 + 11_000 * 60_000, value: 11_000 });
   });
 });

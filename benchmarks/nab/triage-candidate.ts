@@ -1,13 +1,6 @@
 import { SEVERITIES, type Severity } from '@seismo/alerting';
-import { type TriageCandidate, type WindowPoint } from '@seismo/llm';
+import { bucketedWindow, TRIAGE_WINDOW_MS, type TriageCandidate, type WindowPoint } from '@seismo/llm';
 import { type EmittedAnomaly, type StreamedSeries } from './anomaly-stream';
-
-/**
- * How far back the window shown to the LLM reaches and how many points it holds at most:
- * the alert path's (anomaly.triager.ts), which reads them from the stored points.
- */
-export const WINDOW_MS = 7 * 86_400_000;
-export const WINDOW_MAX_POINTS = 2016;
 
 /**
  * The candidate the alert path would hand the LLM for one of the engine's anomalies, built
@@ -36,15 +29,19 @@ export function triageCandidateOf(series: StreamedSeries, anomaly: EmittedAnomal
   };
 }
 
-/** The rows at most WINDOW_MS before row `index`, the last WINDOW_MAX_POINTS of them, ending with it. */
+/**
+ * The window the alert path reads for the anomaly at row `index` (anomaly.triager.ts,
+ * from the stored points): the week before it in five-minute means, then that row,
+ * from rows up to `index` only.
+ */
 export function windowBefore(series: StreamedSeries, index: number): WindowPoint[] {
   const { timestamps, values } = series;
-  const from = timestamps[index] - WINDOW_MS;
+  const at = timestamps[index];
   let first = index;
-  while (first > 0 && index - first + 1 < WINDOW_MAX_POINTS && timestamps[first - 1] >= from) first--;
-  const window: WindowPoint[] = [];
-  for (let i = first; i <= index; i++) window.push({ ts: timestamps[i], value: values[i] });
-  return window;
+  while (first > 0 && timestamps[first - 1] >= at - TRIAGE_WINDOW_MS) first--;
+  const rows: WindowPoint[] = [];
+  for (let i = first; i <= index; i++) rows.push({ ts: timestamps[i], value: values[i] });
+  return bucketedWindow(rows, at);
 }
 
 /** The engine's severity in the alerting's words; anything else reads as info, as the API does. */

@@ -13,13 +13,15 @@ import {
   type TriageCandidate,
   type TriagePrivacy,
   TriageScheduler,
+  TRIAGE_WINDOW_BUCKETS,
+  TRIAGE_WINDOW_MS,
 } from '@seismo/llm';
 import { parseTenantId } from '@seismo/storage';
 import { describeMachine, type Machine } from '../src/machine';
 import { type EmittedAnomaly, emitAnomalies } from './anomaly-stream';
 import { type CorpusFile, loadCorpus } from './corpus';
 import { defaultDataDir } from './run';
-import { triageCandidateOf, WINDOW_MAX_POINTS, WINDOW_MS } from './triage-candidate';
+import { triageCandidateOf } from './triage-candidate';
 import {
   type FileTriageTally,
   tallyTriagedFile,
@@ -46,7 +48,7 @@ export interface TriageEvalReport {
   threshold: number;
   contextPoints: number;
   /** What the LLM is shown of each file: its rows up to the anomaly, at most this far back and this many. */
-  window: { maxMs: number; maxPoints: number };
+  window: { maxMs: number; buckets: number };
   scheduler: { concurrency: number; timeoutMs: number; waitMs: number };
   maxCandidates: number;
   /** Files past the cap, not triaged nor scored: files are taken in corpus order while all their candidates fit. */
@@ -173,7 +175,7 @@ export async function runTriageEval(
       detector: DEFAULT_DETECTOR,
       threshold: DEFAULT_ANOMALY_THRESHOLD,
       contextPoints: CONTEXT_POINTS,
-      window: { maxMs: WINDOW_MS, maxPoints: WINDOW_MAX_POINTS },
+      window: { maxMs: TRIAGE_WINDOW_MS, buckets: TRIAGE_WINDOW_BUCKETS },
       scheduler: { concurrency, timeoutMs: config.timeoutMs, waitMs: config.waitMs },
       maxCandidates: options.maxCandidates,
       filesNotReached: notReached.map((s) => s.file.name),

@@ -163,6 +163,14 @@ describe('LLM triage in the embedded server (a loopback LLM speaking the OpenAI 
       expect(text).not.toContain('ceo@acme.example');
       expect(text).toContain('[redacted]');
     }
+    // What it was shown is the series' stored week in five-minute means (100 of them before
+    // the spike), not only the anomaly's own 8-point context.
+    const triageRequest = sent.find((r) => !isProfiling(r))!;
+    const messages = (triageRequest.body as { messages: Array<{ role: string; content: string }> }).messages;
+    const shown = JSON.parse(messages.find((m) => m.role === 'user')!.content) as {
+      baseline: { points: number } | null;
+    };
+    expect(shown.baseline?.points).toBeGreaterThanOrEqual(50);
 
     const usage = await eventually(async () => {
       const got = await call<{ totals: Record<string, number> }>('GET', '/v1/usage', key);

@@ -1,4 +1,4 @@
-import { baselineOf, downsample, median, type WindowPoint } from './baseline';
+import { baselineOf, bucketedWindow, downsample, median, type WindowPoint } from './baseline';
 
 const T0 = Date.UTC(2024, 4, 1);
 const MINUTE = 60_000;
@@ -123,5 +123,29 @@ describe('downsample', () => {
       window.slice(0, -1).reduce((sum, p) => sum + p.value, 0),
       6,
     );
+  });
+});
+
+describe('bucketedWindow', () => {
+  it('means the points of each bucket at its earliest time, keeps the point at `at` apart, and drops the rest', () => {
+    const at = 1_000_000;
+    const points = [
+      { ts: at - 100_001, value: 1e6 },
+      { ts: at - 100_000, value: 1 },
+      { ts: at - 95_000, value: 2 },
+      { ts: at - 90_001, value: 6 },
+      { ts: at - 50_000, value: 7 },
+      { ts: at - 1, value: 8 },
+      { ts: at, value: 400 },
+      { ts: at + 1, value: 1e6 },
+    ];
+    // As PointRepository.window reads the same points (its int-spec has this case).
+    expect(bucketedWindow(points, at, 100_000, 10)).toEqual([
+      { ts: at - 100_000, value: 3 },
+      { ts: at - 50_000, value: 7 },
+      { ts: at - 1, value: 8 },
+      { ts: at, value: 400 },
+    ]);
+    expect(bucketedWindow([], at)).toEqual([]);
   });
 });

@@ -29,6 +29,52 @@ export interface Baseline {
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
+/**
+ * How far back the window triage shows reaches, and in how many buckets of equal time it
+ * is read: five minutes each, so a series sampled less often shows as its points.
+ */
+export const TRIAGE_WINDOW_MS = 7 * DAY_MS;
+export const TRIAGE_WINDOW_BUCKETS = 2016;
+
+/**
+ * The triage window of `points` (in time order) as the alert path reads it from stored
+ * points (PointRepository.window): those of [at - spanMs, at) in `buckets` buckets of
+ * equal time, each its earliest time and mean value, then those at `at`, never averaged
+ * with earlier ones. Points after `at` are left out.
+ */
+export function bucketedWindow(
+  points: readonly WindowPoint[],
+  at: number,
+  spanMs: number = TRIAGE_WINDOW_MS,
+  buckets: number = TRIAGE_WINDOW_BUCKETS,
+): WindowPoint[] {
+  const from = at - spanMs;
+  const bucketMs = Math.ceil(spanMs / buckets);
+  const out: WindowPoint[] = [];
+  let key: number | undefined;
+  let first = 0;
+  let sum = 0;
+  let count = 0;
+  const close = () => {
+    if (count > 0) out.push({ ts: first, value: sum / count });
+  };
+  for (const p of points) {
+    if (p.ts < from || p.ts > at) continue;
+    const k = p.ts === at ? buckets : Math.floor((p.ts - from) / bucketMs);
+    if (k !== key) {
+      close();
+      key = k;
+      first = p.ts;
+      sum = 0;
+      count = 0;
+    }
+    sum += p.value;
+    count++;
+  }
+  close();
+  return out;
+}
+
 export function baselineOf(window: readonly WindowPoint[]): Baseline | undefined {
   const before = window.slice(0, -1);
   if (before.length === 0) return undefined;

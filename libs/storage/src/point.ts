@@ -23,6 +23,13 @@ export interface StoredPoint {
   readonly flags: number;
 }
 
+/** A point of a series' window, or a bucket of them as its earliest time and mean value. */
+export interface WindowSample {
+  /** Epoch milliseconds. */
+  readonly ts: number;
+  readonly value: number;
+}
+
 /** The points of one time bucket, summarised so that spikes and dips survive downsampling. */
 export interface PointBucket {
   /** Start of the bucket, epoch milliseconds; the bucket is [ts, ts + bucketMs). */

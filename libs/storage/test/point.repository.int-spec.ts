@@ -208,4 +208,58 @@ describe('PointRepository', () => {
     expect(error.code).toBe(StorageExceptionCode.INVALID_QUERY);
     expect(error.message).toContain(name);
   });
+
+  describe('window', () => {
+    const AT = T0 + DAY_MS;
+
+    it('reads the span before `at` as bucket means at their earliest time, and the point at `at` exact', async () => {
+      const tenant = freshTenant();
+      await points.insertBatch(
+        [
+          // Before the span, after `at`, another series, another tenant: none of them.
+          pointRecord(tenant, 'cpu', AT - 100_001, { value: 1e6 }),
+          pointRecord(tenant, 'cpu', AT + 1, { value: 1e6 }),
+          pointRecord(tenant, 'mem', AT - 50_000, { value: 1e6 }),
+          pointRecord(freshTenant(), 'cpu', AT - 50_000, { value: 1e6 }),
+          // Spans [AT - 100 s, AT) in ten 10-s buckets: the first holds three points.
+          pointRecord(tenant, 'cpu', AT - 100_000, { value: 1 }),
+          pointRecord(tenant, 'cpu', AT - 95_000, { value: 2 }),
+          pointRecord(tenant, 'cpu', AT - 90_001, { value: 6 }),
+          pointRecord(tenant, 'cpu', AT - 50_000, { value: 7 }),
+          // The last bucket's point and the anomalous one, each alone.
+          pointRecord(tenant, 'cpu', AT - 1, { value: 8 }),
+          pointRecord(tenant, 'cpu', AT, { value: 400 }),
+        ],
+        freshToken('seismo.points'),
+      );
+      expect(await points.window(tenant, 'cpu', AT, 100_000, 10)).toEqual([
+        { ts: AT - 100_000, value: 3 },
+        { ts: AT - 50_000, value: 7 },
+        { ts: AT - 1, value: 8 },
+        { ts: AT, value: 400 },
+      ]);
+    });
+
+    it('ends before `at` when the point itself is not stored yet, and is empty for a series without points', async () => {
+      const tenant = freshTenant();
+      await points.insertBatch(
+        [pointRecord(tenant, 'cpu', AT - 1000, { value: 5 })],
+        freshToken('seismo.points'),
+      );
+      expect(await points.window(tenant, 'cpu', AT, 60_000, 6)).toEqual([{ ts: AT - 1000, value: 5 }]);
+      expect(await points.window(tenant, 'disk', AT, 60_000, 6)).toEqual([]);
+    });
+
+    it.each<[string, [number, number, number], string]>([
+      ['a fractional `at`', [AT + 0.5, 1000, 10], 'at'],
+      ['a span reaching before the DateTime64 range', [Date.UTC(1900, 0, 1), 1000, 10], 'at - spanMs'],
+      ['no span', [AT, 0, 10], 'spanMs'],
+      ['no buckets', [AT, 1000, 0], 'buckets'],
+      ['too many buckets', [AT, 1000, 100_001], 'buckets'],
+    ])('refuses %s, naming the argument', async (_, [at, span, buckets], name) => {
+      const error = await storageRejection(points.window(freshTenant(), 'cpu', at, span, buckets));
+      expect(error.code).toBe(StorageExceptionCode.INVALID_QUERY);
+      expect(error.message).toContain(name);
+    });
+  });
 });

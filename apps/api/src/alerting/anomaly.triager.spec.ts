@@ -83,9 +83,12 @@ describe('AnomalyTriager.judge', () => {
     context: { ts: [new Date(Date.UTC(2026, 11, 7, 12)).toISOString()], values: [400] },
   };
 
+  const at = Date.parse(event.ts);
+
   /** A triager on fakes: the LLM gathers what it is shown and answers `anomaly`; the reads are counted. */
-  function triager(labels: number) {
+  function triager(labels: number, stored: ReadonlyArray<{ ts: number; value: number }> = []) {
     const reads = { window: 0, past: 0 };
+    const shown: unknown[] = [];
     const tenant = {
       id: parseTenantId('acme'),
       zeroRetention: false,
@@ -95,15 +98,16 @@ describe('AnomalyTriager.judge', () => {
     const parts = {
       llm: {
         triageLazily: async (candidate: { gather: () => Promise<unknown> }) => {
-          await candidate.gather();
+          shown.push(await candidate.gather());
           return verdict('anomaly', 'critical');
         },
       } as unknown as LlmTriage,
       tenant: () => tenant,
       points: {
-        range: () => {
+        window: (_tenant: unknown, _series: string, windowAt: number, span: number) => {
           reads.window++;
-          return Promise.resolve({ resolution: 'raw' as const, points: [] });
+          expect([windowAt, span]).toEqual([at, 7 * 86_400_000]);
+          return Promise.resolve(stored);
         },
       } as unknown as PointRepository,
       anomalies: { insertBatch: () => Promise.resolve() } as unknown as AnomalyRepository,
@@ -116,7 +120,7 @@ describe('AnomalyTriager.judge', () => {
       waitMs: 1000,
       labelsOf: () => labels,
     };
-    return { reads, triager: new AnomalyTriager(parts) };
+    return { reads, shown, triager: new AnomalyTriager(parts) };
   }
 
   it("reads the series' labelled past only when the alert path holds a label of it", async () => {
@@ -127,5 +131,21 @@ describe('AnomalyTriager.judge', () => {
     await labelled.triager.judge(event, 'critical');
     expect(labelled.reads).toEqual({ window: 1, past: 1 });
     await Promise.all([unlabelled.triager.flush(), labelled.triager.flush()]);
+  });
+
+  it("shows the series' stored week when it ends at the anomaly, its context when the point is not stored yet", async () => {
+    const week = [
+      { ts: at - 86_400_000, value: 10 },
+      { ts: at - 300_000, value: 12 },
+      { ts: at, value: 400 },
+    ];
+    const stored = triager(0, week);
+    await stored.triager.judge(event, 'critical');
+    expect(stored.shown).toEqual([expect.objectContaining({ window: week })]);
+
+    const early = triager(0, week.slice(0, 2));
+    await early.triager.judge(event, 'critical');
+    expect(early.shown).toEqual([expect.objectContaining({ window: [{ ts: at, value: 400 }] })]);
+    await Promise.all([stored.triager.flush(), early.triager.flush()]);
   });
 });
