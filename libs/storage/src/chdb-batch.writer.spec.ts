@@ -13,7 +13,7 @@ describe('ChdbBatchWriter.writeRowBinary', () => {
     [{ name: 'ts', type: "String') FORMAT CSV --" }],
     [{ name: 'ts', type: 'UInt8; DROP TABLE points' }],
   ])('refuses a column that would not be spliced safely: %j', async (column) => {
-    const writer = new ChdbBatchWriter(engine);
+    const writer = new ChdbBatchWriter([engine]);
     await expect(
       writer.writeRowBinary('points', [column], parseDedupToken('t'), Buffer.alloc(1)),
     ).rejects.toThrow(/unexpected column/);

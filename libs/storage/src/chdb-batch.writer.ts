@@ -61,8 +61,18 @@ const COLUMN_TYPE = /^[A-Za-z][A-Za-z0-9_]*(\([A-Za-z0-9_, ']*\))?$/;
 export class ChdbBatchWriter implements BatchWriter {
   private spool: string | undefined;
   private files = 0;
+  /** Statements in flight per session, in the order of `sessions`. */
+  private readonly busy: number[];
 
-  constructor(private readonly chdb: ChdbExtension) {}
+  /**
+   * `sessions`: the engine sessions writes go to, each taking the next write when it has
+   * the fewest in flight. A chdb session runs its statements one at a time; two sessions
+   * of one data directory share the engine and run side by side.
+   */
+  constructor(private readonly sessions: readonly ChdbExtension[]) {
+    if (sessions.length === 0) throw new RangeError('a ChdbBatchWriter needs a session');
+    this.busy = sessions.map(() => 0);
+  }
 
   async write(
     table: string,
@@ -70,13 +80,15 @@ export class ChdbBatchWriter implements BatchWriter {
     dedupToken: DedupToken,
     payload: Buffer,
   ): Promise<void> {
-    await this.chdb.rawInsert({
-      table,
-      columns,
-      values: payload,
-      format: 'JSONCompactEachRow',
-      settings: { insert_deduplication_token: dedupToken },
-    });
+    await this.onSession((chdb) =>
+      chdb.rawInsert({
+        table,
+        columns,
+        values: payload,
+        format: 'JSONCompactEachRow',
+        settings: { insert_deduplication_token: dedupToken },
+      }),
+    );
   }
 
   async writeRowBinary(
@@ -98,12 +110,26 @@ export class ChdbBatchWriter implements BatchWriter {
     try {
       // The spool path is ours (mkdtemp and a counter) and the columns were checked
       // above; only a type's quotes ('UTC') need doubling inside the literal.
-      await this.chdb.queryAsync(
-        `INSERT INTO ${table} (${names}) SETTINGS insert_deduplication_token = '${dedupToken}' ` +
-          `SELECT * FROM file('${file}', 'RowBinary', '${structure.replaceAll("'", "''")}')`,
+      await this.onSession((chdb) =>
+        chdb.queryAsync(
+          `INSERT INTO ${table} (${names}) SETTINGS insert_deduplication_token = '${dedupToken}' ` +
+            `SELECT * FROM file('${file}', 'RowBinary', '${structure.replaceAll("'", "''")}')`,
+        ),
       );
     } finally {
       await unlink(file).catch(() => undefined);
+    }
+  }
+
+  /** Runs `statement` on the session with the fewest statements in flight. */
+  private async onSession<T>(statement: (chdb: ChdbExtension) => Promise<T>): Promise<T> {
+    let chosen = 0;
+    for (let i = 1; i < this.busy.length; i++) if (this.busy[i] < this.busy[chosen]) chosen = i;
+    this.busy[chosen]++;
+    try {
+      return await statement(this.sessions[chosen]);
+    } finally {
+      this.busy[chosen]--;
     }
   }
 

@@ -1,6 +1,6 @@
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { drainPending } from 'chdb';
-import { createChdbConnection } from 'chdb/connection';
+import { type ChdbConnection, createChdbConnection } from 'chdb/connection';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type BatchWriter } from './batch.writer';
@@ -9,6 +9,15 @@ import { ExecBatchWriter } from './exec-batch.writer';
 import { describeCause, StorageException, StorageExceptionCode } from './storage.exception';
 
 type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
+
+/**
+ * Embedded sessions that take batch writes, besides the one that serves the client. A chdb
+ * session runs one statement at a time (measured: two 200-ms queries on one session take
+ * 430 ms, on two sessions of the directory 226 ms), so with a single session a dashboard
+ * query or a triage read waited behind the engine's batch writes, and each batch's small
+ * usage INSERT behind its points'. Two: the engine writes a batch's tables side by side.
+ */
+export const EMBEDDED_WRITE_SESSIONS = 2;
 
 export interface ClickHouseOptions {
   /**
@@ -32,7 +41,9 @@ export interface ClickHouseAccess {
  * either way, and repositories do not know which one they talk to.
  *
  * The embedded engine binds one data directory per process: open one connection at
- * startup, pass it around, close it at shutdown. Closing waits until the engine has let
+ * startup, pass it around, close it at shutdown. Inside, it holds several sessions of
+ * that directory: the client's (reads, commands) and EMBEDDED_WRITE_SESSIONS for the
+ * writer's batches, so that no statement waits for another kind's. Closing waits until the engine has let
  * go of the directory, so another one (a test's) can be opened right after.
  */
 export class ClickHouseConnection implements ClickHouseAccess {
@@ -42,6 +53,8 @@ export class ClickHouseConnection implements ClickHouseAccess {
     readonly mode: 'embedded' | 'server',
     /** The data directory, or the URL with its password masked: for logs and errors. */
     readonly target: string,
+    /** The embedded sessions the writer uses, closed with the connection. */
+    private readonly writeSessions: readonly ChdbConnection[] = [],
   ) {}
 
   static async open(options: ClickHouseOptions): Promise<ClickHouseConnection> {
@@ -64,6 +77,7 @@ export class ClickHouseConnection implements ClickHouseAccess {
 
   async close(): Promise<void> {
     await this.client.close();
+    await Promise.all(this.writeSessions.map((session) => session.close()));
     // close() returns before the engine has released the directory if anything was still
     // running; until drainPending settles, opening another directory would be refused.
     if (this.mode === 'embedded') await drainPending();
@@ -74,12 +88,16 @@ export class ClickHouseConnection implements ClickHouseAccess {
     const path = resolve(dataDir);
     try {
       mkdirSync(path, { recursive: true });
-      const chdb = createChdbConnection({ path });
+      // Sessions of one directory share its engine (the directory is bound once per
+      // process); each runs its own statements. Writes see reads' rows and reads writes'.
+      const reads = createChdbConnection({ path });
+      const writes = Array.from({ length: EMBEDDED_WRITE_SESSIONS }, () => createChdbConnection({ path }));
       // chdb types its connection against @clickhouse/client-common 1.23.0, whose settings
       // list differs from the one @clickhouse/client 1.23.1 bundles: the same interface at
       // run time, two declarations to the type checker.
-      const client = createClient({ connection: chdb as unknown as ClientConnection });
-      return new ClickHouseConnection(client, new ChdbBatchWriter(chdb.chdb), 'embedded', path);
+      const client = createClient({ connection: reads as unknown as ClientConnection });
+      const writer = new ChdbBatchWriter(writes.map((session) => session.chdb));
+      return new ClickHouseConnection(client, writer, 'embedded', path, writes);
     } catch (cause) {
       throw new StorageException(
         StorageExceptionCode.CONNECTION_FAILED,
