@@ -86,13 +86,13 @@ describe('windowBefore', () => {
     expect(window.map((p) => p.value)).toEqual(Array.from({ length: 7 * 24 + 1 }, (_, i) => 24 * 2 + i));
   });
 
-  it('shows denser rows as five-minute means, the anomalous row exact, never a later one', () => {
+  it('shows denser rows as the first of every five minutes, then the anomalous row, never a later one', () => {
     const minutely = series(12_000, 60_000);
     const window = windowBefore(minutely, 11_000);
     // The week before row 11,000 starts at row 920: 2016 buckets of five rows each, then the row.
     expect(window).toHaveLength(2017);
-    expect(window[0]).toEqual({ ts: T0 + 920 * 60_000, value: 922 });
-    expect(window[2015]).toEqual({ ts: T0 + 10_995 * 60_000, value: 10_997 });
+    expect(window[0]).toEqual({ ts: T0 + 920 * 60_000, value: 920 });
+    expect(window[2015]).toEqual({ ts: T0 + 10_995 * 60_000, value: 10_995 });
     expect(window[2016]).toEqual({ ts: T0 + 11_000 * 60_000, value: 11_000 });
   });
 });

@@ -31,7 +31,7 @@ export function triageCandidateOf(series: StreamedSeries, anomaly: EmittedAnomal
 
 /**
  * The window the alert path reads for the anomaly at row `index` (anomaly.triager.ts,
- * from the stored points): the week before it in five-minute means, then that row,
+ * from the stored points): the first row of every five minutes of the week before it, then that row,
  * from rows up to `index` only.
  */
 export function windowBefore(series: StreamedSeries, index: number): WindowPoint[] {

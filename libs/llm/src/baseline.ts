@@ -31,16 +31,16 @@ const HOUR_MS = 3_600_000;
 
 /**
  * How far back the window triage shows reaches, and in how many buckets of equal time it
- * is read: five minutes each, so a series sampled less often shows as its points.
+ * is read (the first point of each): five minutes each, so a series sampled less often
+ * shows as its points.
  */
 export const TRIAGE_WINDOW_MS = 7 * DAY_MS;
 export const TRIAGE_WINDOW_BUCKETS = 2016;
 
 /**
  * The triage window of `points` (in time order) as the alert path reads it from stored
- * points (PointRepository.window): those of [at - spanMs, at) in `buckets` buckets of
- * equal time, each its earliest time and mean value, then those at `at`, never averaged
- * with earlier ones. Points after `at` are left out.
+ * points (PointRepository.window): of those in [at - spanMs, at), the first of each of
+ * `buckets` buckets of equal time, then the one at `at`. Points after `at` are left out.
  */
 export function bucketedWindow(
   points: readonly WindowPoint[],
@@ -52,26 +52,12 @@ export function bucketedWindow(
   const bucketMs = Math.ceil(spanMs / buckets);
   const out: WindowPoint[] = [];
   let key: number | undefined;
-  let first = 0;
-  let sum = 0;
-  let count = 0;
-  const close = () => {
-    if (count > 0) out.push({ ts: first, value: sum / count });
-  };
   for (const p of points) {
     if (p.ts < from || p.ts > at) continue;
     const k = p.ts === at ? buckets : Math.floor((p.ts - from) / bucketMs);
-    if (k !== key) {
-      close();
-      key = k;
-      first = p.ts;
-      sum = 0;
-      count = 0;
-    }
-    sum += p.value;
-    count++;
+    if (k !== key) out.push({ ts: p.ts, value: p.value });
+    key = k;
   }
-  close();
   return out;
 }
 

@@ -6,7 +6,7 @@ import { type DedupToken } from './dedup-token';
  *
  * The token always travels in the INSERT's own SETTINGS clause, never in the client's
  * `clickhouse_settings`: over chdb/connection (chdb 3.4) those become `SET` statements
- * on the shared engine session, so a token would outlive its insert, and the next
+ * on the client's engine session, so a token would outlive its insert, and the next
  * insert into the same table without one would be taken for a retry and silently
  * dropped. A SETTINGS clause lasts one statement on every backend.
  *

@@ -12,9 +12,9 @@ const COLUMNS = ['source', 'partition', 'tenant_id', 'series', 'offset', 'state'
 
 /**
  * Series rows per INSERT: about 1.7 MB of base64. A round of 100k series is ~700 MB, far
- * past one request's comfort, and the engine's point writes queue behind an insert in
- * progress: small inserts let them through between two, so a round does not hold up
- * the anomalies of the moment.
+ * past one request's comfort, and an embedded write session runs one statement at a
+ * time: small inserts let the engine's point writes through between two (when the other
+ * write session is busy too), so a round does not hold up the anomalies of the moment.
  */
 const ROWS_PER_INSERT = 250;
 

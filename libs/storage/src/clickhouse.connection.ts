@@ -15,7 +15,7 @@ type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connect
  * session runs one statement at a time (measured: two 200-ms queries on one session take
  * 430 ms, on two sessions of the directory 226 ms), so with a single session a dashboard
  * query or a triage read waited behind the engine's batch writes, and each batch's small
- * usage INSERT behind its points'. Two: the engine writes a batch's tables side by side.
+ * usage INSERT behind its points'. With two, a write waits only when both are busy.
  */
 export const EMBEDDED_WRITE_SESSIONS = 2;
 
@@ -86,12 +86,13 @@ export class ClickHouseConnection implements ClickHouseAccess {
 
   private static embedded(dataDir: string): ClickHouseConnection {
     const path = resolve(dataDir);
+    const sessions: ChdbConnection[] = [];
     try {
       mkdirSync(path, { recursive: true });
       // Sessions of one directory share its engine (the directory is bound once per
       // process); each runs its own statements. Writes see reads' rows and reads writes'.
-      const reads = createChdbConnection({ path });
-      const writes = Array.from({ length: EMBEDDED_WRITE_SESSIONS }, () => createChdbConnection({ path }));
+      for (let i = 0; i <= EMBEDDED_WRITE_SESSIONS; i++) sessions.push(createChdbConnection({ path }));
+      const [reads, ...writes] = sessions;
       // chdb types its connection against @clickhouse/client-common 1.23.0, whose settings
       // list differs from the one @clickhouse/client 1.23.1 bundles: the same interface at
       // run time, two declarations to the type checker.
@@ -99,6 +100,8 @@ export class ClickHouseConnection implements ClickHouseAccess {
       const writer = new ChdbBatchWriter(writes.map((session) => session.chdb));
       return new ClickHouseConnection(client, writer, 'embedded', path, writes);
     } catch (cause) {
+      // Sessions left open would keep the directory bound: no other could be opened after.
+      for (const session of sessions) void session.close();
       throw new StorageException(
         StorageExceptionCode.CONNECTION_FAILED,
         `cannot open the embedded ClickHouse in ${path}: ${describeCause(cause)}`,

@@ -136,11 +136,12 @@ export class PointRepository {
 
   /**
    * What a series looked like up to `at`, in one query (what LLM triage reads per anomaly):
-   * the points of [at - spanMs, at) in `buckets` buckets of equal time, each as its
-   * earliest time and mean value (a bucket of one point is that point), then the
-   * point(s) at `at` itself, never averaged with earlier ones. Empty buckets are left
-   * out; in time order. Unlike `range` it never reads the raw points to count them: a
-   * query less, and no row per point to decode.
+   * of the points of [at - spanMs, at), the first of each of `buckets` buckets of equal
+   * time, then the point at `at` itself. Empty buckets are left out; in time order. A
+   * sample, not bucket means: its median and spread are those of the points (means
+   * would shrink the spread by the root of the points a bucket holds, and a raw value
+   * would then look that many times further out). Unlike `range` it never reads the raw
+   * points to count them: a query less, and no row per point to decode.
    */
   async window(
     tenant: TenantId,
@@ -155,7 +156,7 @@ export class PointRepository {
     requireInstant(at, 'at');
     const from = requireInstant(at - spanMs, 'at - spanMs');
     const rows = await this.read<{ t: string; v: number }>(
-      `SELECT min(toUnixTimestamp64Milli(ts)) AS t, avg(value) AS v
+      `SELECT min(toUnixTimestamp64Milli(ts)) AS t, argMin(value, ts) AS v
        FROM points
        WHERE tenant_id = {tenant:String} AND series = {series:String}
          AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({at:Int64}, 'UTC')

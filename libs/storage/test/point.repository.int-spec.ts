@@ -212,7 +212,7 @@ describe('PointRepository', () => {
   describe('window', () => {
     const AT = T0 + DAY_MS;
 
-    it('reads the span before `at` as bucket means at their earliest time, and the point at `at` exact', async () => {
+    it('reads the first point of each bucket of the span before `at`, then the point at `at`', async () => {
       const tenant = freshTenant();
       await points.insertBatch(
         [
@@ -221,9 +221,9 @@ describe('PointRepository', () => {
           pointRecord(tenant, 'cpu', AT + 1, { value: 1e6 }),
           pointRecord(tenant, 'mem', AT - 50_000, { value: 1e6 }),
           pointRecord(freshTenant(), 'cpu', AT - 50_000, { value: 1e6 }),
-          // Spans [AT - 100 s, AT) in ten 10-s buckets: the first holds three points.
-          pointRecord(tenant, 'cpu', AT - 100_000, { value: 1 }),
+          // Spans [AT - 100 s, AT) in ten 10-s buckets: the first holds three points, written out of order.
           pointRecord(tenant, 'cpu', AT - 95_000, { value: 2 }),
+          pointRecord(tenant, 'cpu', AT - 100_000, { value: 1 }),
           pointRecord(tenant, 'cpu', AT - 90_001, { value: 6 }),
           pointRecord(tenant, 'cpu', AT - 50_000, { value: 7 }),
           // The last bucket's point and the anomalous one, each alone.
@@ -233,7 +233,7 @@ describe('PointRepository', () => {
         freshToken('seismo.points'),
       );
       expect(await points.window(tenant, 'cpu', AT, 100_000, 10)).toEqual([
-        { ts: AT - 100_000, value: 3 },
+        { ts: AT - 100_000, value: 1 },
         { ts: AT - 50_000, value: 7 },
         { ts: AT - 1, value: 8 },
         { ts: AT, value: 400 },
@@ -251,7 +251,7 @@ describe('PointRepository', () => {
     });
 
     it.each<[string, [number, number, number], string]>([
-      ['a fractional `at`', [AT + 0.5, 1000, 10], 'at'],
+      ['a fractional `at`', [AT + 0.5, 1000, 10], 'at is'],
       ['a span reaching before the DateTime64 range', [Date.UTC(1900, 0, 1), 1000, 10], 'at - spanMs'],
       ['no span', [AT, 0, 10], 'spanMs'],
       ['no buckets', [AT, 1000, 0], 'buckets'],

@@ -89,6 +89,7 @@ describe('AnomalyTriager.judge', () => {
   function triager(labels: number, stored: ReadonlyArray<{ ts: number; value: number }> = []) {
     const reads = { window: 0, past: 0 };
     const shown: unknown[] = [];
+    const windowArguments: unknown[][] = [];
     const tenant = {
       id: parseTenantId('acme'),
       zeroRetention: false,
@@ -104,9 +105,9 @@ describe('AnomalyTriager.judge', () => {
       } as unknown as LlmTriage,
       tenant: () => tenant,
       points: {
-        window: (_tenant: unknown, _series: string, windowAt: number, span: number) => {
+        window: (...args: unknown[]) => {
           reads.window++;
-          expect([windowAt, span]).toEqual([at, 7 * 86_400_000]);
+          windowArguments.push(args);
           return Promise.resolve(stored);
         },
       } as unknown as PointRepository,
@@ -120,7 +121,7 @@ describe('AnomalyTriager.judge', () => {
       waitMs: 1000,
       labelsOf: () => labels,
     };
-    return { reads, shown, triager: new AnomalyTriager(parts) };
+    return { reads, shown, windowArguments, triager: new AnomalyTriager(parts) };
   }
 
   it("reads the series' labelled past only when the alert path holds a label of it", async () => {
@@ -142,6 +143,8 @@ describe('AnomalyTriager.judge', () => {
     const stored = triager(0, week);
     await stored.triager.judge(event, 'critical');
     expect(stored.shown).toEqual([expect.objectContaining({ window: week })]);
+    // The week before the anomaly, in five-minute buckets.
+    expect(stored.windowArguments).toEqual([['acme', 'cpu{host="a"}', at, 7 * 86_400_000, 2016]]);
 
     const early = triager(0, week.slice(0, 2));
     await early.triager.judge(event, 'critical');

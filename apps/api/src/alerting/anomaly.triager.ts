@@ -176,8 +176,8 @@ export class AnomalyTriager {
   }
 
   /**
-   * The series' stored week up to the anomaly (five-minute means, the anomalous point
-   * itself exact), else the anomaly's context. One small query per call: a read of the
+   * The series' stored week up to the anomaly (the first point of every five minutes,
+   * and the anomalous point), else the anomaly's context. One small query per call: a read of the
    * raw points cost the engine's writes, which share embedded ClickHouse with it, about
    * 2.5 times as much.
    */
