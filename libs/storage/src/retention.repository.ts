@@ -48,9 +48,10 @@ export class RetentionRepository {
         await this.clickhouse.client.command({
           // The table name is one of the constants above; the values are bound parameters.
           query: `ALTER TABLE ${table} UPDATE retention_days = {days:UInt16}
-                  WHERE tenant_id = {tenant:String} AND retention_days != {days:UInt16}`,
+                  WHERE tenant_id = {tenant:String} AND retention_days != {days:UInt16}
+                  SETTINGS mutations_sync = 2`,
+          // The setting in the statement, not clickhouse_settings (a SET kept by chdb's session).
           query_params: { tenant, days: days(retention) },
-          clickhouse_settings: { mutations_sync: '2' },
         });
       } catch (cause) {
         throw new StorageException(

@@ -244,11 +244,13 @@ export type TableCounts = Readonly<Record<string, number>>;
 /** Rows per page of an export: bounded memory whatever the tenant holds. */
 export const EXPORT_PAGE_ROWS = 5000;
 
-/** Text in, text out: instants as RFC 3339 both ways, 64-bit counts as JSON numbers. */
-const EXPORT_SETTINGS = {
-  date_time_output_format: 'iso',
-  output_format_json_quote_64bit_integers: 0,
-} as const;
+/**
+ * Text in, text out: instants as RFC 3339 both ways, 64-bit counts as JSON numbers. In
+ * the statement's own SETTINGS clause: given as `clickhouse_settings`, chdb/connection
+ * turns them into `SET`s that would stay on the client's session for every later read.
+ */
+const EXPORT_SETTINGS =
+  "SETTINGS date_time_output_format = 'iso', output_format_json_quote_64bit_integers = 0";
 
 /**
  * Everything a tenant has, across every table in TENANT_TABLES: counted, exported
@@ -293,9 +295,8 @@ export class TenantDataRepository {
           query: `SELECT ${plan.columns}, ${keys}
                   FROM ${table}${plan.final ? ' FINAL' : ''}
                   WHERE ${tenantColumn} = {tenant:String}${from}
-                  ORDER BY ${order} LIMIT {limit:UInt32}`,
+                  ORDER BY ${order} LIMIT {limit:UInt32} ${EXPORT_SETTINGS}`,
           query_params: params,
-          clickhouse_settings: EXPORT_SETTINGS,
         });
         for (const row of rows) {
           const record: Record<string, unknown> = { type: plan.type };
@@ -324,9 +325,9 @@ export class TenantDataRepository {
       try {
         await this.clickhouse.client.command({
           // Table and column names are the constants above; the tenant is a bound parameter.
-          query: `ALTER TABLE ${table} DELETE WHERE ${where}`,
+          // The setting in the statement, not clickhouse_settings (a SET kept by chdb's session).
+          query: `ALTER TABLE ${table} DELETE WHERE ${where} SETTINGS mutations_sync = 2`,
           query_params: { tenant },
-          clickhouse_settings: { mutations_sync: '2' },
         });
       } catch (cause) {
         throw new StorageException(
@@ -358,7 +359,6 @@ export class TenantDataRepository {
     statement: {
       query: string;
       query_params: Record<string, unknown>;
-      clickhouse_settings?: Record<string, string | number>;
     },
   ): Promise<T[]> {
     try {

@@ -155,3 +155,19 @@ describe('erasure', () => {
     expect(Object.values(await data.erase(erased)).every((n) => n === 0)).toBe(true);
   });
 });
+
+describe('settings', () => {
+  it('leaves none of its statement settings on the session for the reads that follow', async () => {
+    const tenant = freshTenant();
+    await rowInEveryTable(tenant);
+    await collect(data.export(tenant, 2));
+    await data.erase(tenant);
+    // chdb/connection turns a query's clickhouse_settings into SETs its session keeps:
+    // export's ISO dates and erasure's mutations_sync = 2 would then apply to every read.
+    const [session] = await storage.rows<{ dates: string; mutations: number }>(
+      `SELECT getSetting('date_time_output_format') AS dates, toUInt8(getSetting('mutations_sync')) AS mutations`,
+    );
+    expect(session.dates).toBe('simple');
+    expect(session.mutations).toBeLessThan(2);
+  });
+});
