@@ -13,7 +13,7 @@ describe('ChdbBatchWriter.writeRowBinary', () => {
     [{ name: 'ts', type: "String') FORMAT CSV --" }],
     [{ name: 'ts', type: 'UInt8; DROP TABLE points' }],
   ])('refuses a column that would not be spliced safely: %j', async (column) => {
-    const writer = new ChdbBatchWriter([engine]);
+    const writer = new ChdbBatchWriter({ binary: engine, rows: engine });
     await expect(
       writer.writeRowBinary('points', [column], parseDedupToken('t'), Buffer.alloc(1)),
     ).rejects.toThrow(/unexpected column/);
@@ -22,38 +22,29 @@ describe('ChdbBatchWriter.writeRowBinary', () => {
 });
 
 describe('ChdbBatchWriter sessions', () => {
-  /** A session whose inserts stay pending until released, recording the tables it was given. */
-  function session() {
-    const tables: string[] = [];
-    const pending: Array<() => void> = [];
-    const engine = {
-      rawInsert: ({ table }: { table: string }) => {
-        tables.push(table);
-        return new Promise<void>((resolve) => pending.push(resolve));
-      },
-    } as unknown as ChdbExtension;
-    return { engine, tables, release: () => pending.splice(0).forEach((resolve) => resolve()) };
-  }
-
-  it('gives each write to the session with the fewest in flight: a write waits only when every session is busy', async () => {
-    const [a, b] = [session(), session()];
-    const writer = new ChdbBatchWriter([a.engine, b.engine]);
-    const write = (table: string) => writer.write(table, ['x'], parseDedupToken(table), Buffer.from('[1]\n'));
-    const points = write('points');
-    const usage = write('usage_hourly');
-    expect([a.tables, b.tables]).toEqual([['points'], ['usage_hourly']]);
-    b.release();
-    await usage;
-    // The first session still writes the points: the next write goes to the idle one.
-    const anomalies = write('anomalies');
-    expect([a.tables, b.tables]).toEqual([['points'], ['usage_hourly', 'anomalies']]);
-    a.release();
-    b.release();
-    await Promise.all([points, anomalies]);
+  it('writes RowBinary batches (the points) on one session and JSON rows on the other', async () => {
+    const calls: string[] = [];
+    const session = (name: string) =>
+      ({
+        queryAsync: (sql: string) => {
+          calls.push(`${name}: ${/INSERT INTO (\w+)/.exec(sql)?.[1]}`);
+          return Promise.resolve();
+        },
+        rawInsert: ({ table }: { table: string }) => {
+          calls.push(`${name}: ${table}`);
+          return Promise.resolve();
+        },
+      }) as unknown as ChdbExtension;
+    const writer = new ChdbBatchWriter({ binary: session('binary'), rows: session('rows') });
+    await writer.writeRowBinary(
+      'points',
+      [{ name: 'x', type: 'UInt8' }],
+      parseDedupToken('p'),
+      Buffer.alloc(1),
+    );
+    await writer.write('usage_hourly', ['x'], parseDedupToken('u'), Buffer.from('[1]\n'));
+    await writer.write('anomalies', ['x'], parseDedupToken('a'), Buffer.from('[1]\n'));
+    expect(calls).toEqual(['binary: points', 'rows: usage_hourly', 'rows: anomalies']);
     writer.close();
-  });
-
-  it('refuses to be made without a session', () => {
-    expect(() => new ChdbBatchWriter([])).toThrow(/needs a session/);
   });
 });

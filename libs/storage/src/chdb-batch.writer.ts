@@ -61,18 +61,16 @@ const COLUMN_TYPE = /^[A-Za-z][A-Za-z0-9_]*(\([A-Za-z0-9_, ']*\))?$/;
 export class ChdbBatchWriter implements BatchWriter {
   private spool: string | undefined;
   private files = 0;
-  /** Statements in flight per session, in the order of `sessions`. */
-  private readonly busy: number[];
 
   /**
-   * `sessions`: the engine sessions writes go to, each taking the next write when it has
-   * the fewest in flight. A chdb session runs its statements one at a time; two sessions
-   * of one data directory share the engine and run side by side.
+   * Two sessions of the data directory (each runs its statements one at a time; sessions
+   * of one directory share the engine and run side by side): RowBinary batches, the
+   * engine's points and the big writes, go to `binary`; JSON rows (a batch's usage and
+   * anomalies, hourly aggregates, checkpoints, the alerting's rows) to `rows`. So a small
+   * write never waits behind a points write, and two points writes never run at once,
+   * to compete with scoring for the cores.
    */
-  constructor(private readonly sessions: readonly ChdbExtension[]) {
-    if (sessions.length === 0) throw new RangeError('a ChdbBatchWriter needs a session');
-    this.busy = sessions.map(() => 0);
-  }
+  constructor(private readonly sessions: { readonly binary: ChdbExtension; readonly rows: ChdbExtension }) {}
 
   async write(
     table: string,
@@ -80,15 +78,13 @@ export class ChdbBatchWriter implements BatchWriter {
     dedupToken: DedupToken,
     payload: Buffer,
   ): Promise<void> {
-    await this.onSession((chdb) =>
-      chdb.rawInsert({
-        table,
-        columns,
-        values: payload,
-        format: 'JSONCompactEachRow',
-        settings: { insert_deduplication_token: dedupToken },
-      }),
-    );
+    await this.sessions.rows.rawInsert({
+      table,
+      columns,
+      values: payload,
+      format: 'JSONCompactEachRow',
+      settings: { insert_deduplication_token: dedupToken },
+    });
   }
 
   async writeRowBinary(
@@ -110,26 +106,12 @@ export class ChdbBatchWriter implements BatchWriter {
     try {
       // The spool path is ours (mkdtemp and a counter) and the columns were checked
       // above; only a type's quotes ('UTC') need doubling inside the literal.
-      await this.onSession((chdb) =>
-        chdb.queryAsync(
-          `INSERT INTO ${table} (${names}) SETTINGS insert_deduplication_token = '${dedupToken}' ` +
-            `SELECT * FROM file('${file}', 'RowBinary', '${structure.replaceAll("'", "''")}')`,
-        ),
+      await this.sessions.binary.queryAsync(
+        `INSERT INTO ${table} (${names}) SETTINGS insert_deduplication_token = '${dedupToken}' ` +
+          `SELECT * FROM file('${file}', 'RowBinary', '${structure.replaceAll("'", "''")}')`,
       );
     } finally {
       await unlink(file).catch(() => undefined);
-    }
-  }
-
-  /** Runs `statement` on the session with the fewest statements in flight. */
-  private async onSession<T>(statement: (chdb: ChdbExtension) => Promise<T>): Promise<T> {
-    let chosen = 0;
-    for (let i = 1; i < this.busy.length; i++) if (this.busy[i] < this.busy[chosen]) chosen = i;
-    this.busy[chosen]++;
-    try {
-      return await statement(this.sessions[chosen]);
-    } finally {
-      this.busy[chosen]--;
     }
   }
 

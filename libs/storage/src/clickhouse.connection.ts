@@ -10,15 +10,6 @@ import { describeCause, StorageException, StorageExceptionCode } from './storage
 
 type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
 
-/**
- * Embedded sessions that take batch writes, besides the one that serves the client. A chdb
- * session runs one statement at a time (measured: two 200-ms queries on one session take
- * 430 ms, on two sessions of the directory 226 ms), so with a single session a dashboard
- * query or a triage read waited behind the engine's batch writes, and each batch's small
- * usage INSERT behind its points'. With two, a write waits only when both are busy.
- */
-export const EMBEDDED_WRITE_SESSIONS = 2;
-
 export interface ClickHouseOptions {
   /**
    * A ClickHouse server's HTTP(S) URL, `http[s]://[user:password@]host:port[/database]`
@@ -42,8 +33,11 @@ export interface ClickHouseAccess {
  *
  * The embedded engine binds one data directory per process: open one connection at
  * startup, pass it around, close it at shutdown. Inside, it holds several sessions of
- * that directory: the client's (reads, commands) and EMBEDDED_WRITE_SESSIONS for the
- * writer's batches, so that no statement waits for another kind's. Closing waits until the engine has let
+ * that directory, as a chdb session runs one statement at a time (measured: two 200-ms
+ * queries on one session take 430 ms, on two sessions 226 ms): the client's (reads,
+ * commands), so that a dashboard query or a triage read never waits behind the engine's
+ * writes nor they behind it, and the writer's two (ChdbBatchWriter: points apart from
+ * the small rows). Closing waits until the engine has let
  * go of the directory, so another one (a test's) can be opened right after.
  */
 export class ClickHouseConnection implements ClickHouseAccess {
@@ -91,14 +85,14 @@ export class ClickHouseConnection implements ClickHouseAccess {
       mkdirSync(path, { recursive: true });
       // Sessions of one directory share its engine (the directory is bound once per
       // process); each runs its own statements. Writes see reads' rows and reads writes'.
-      for (let i = 0; i <= EMBEDDED_WRITE_SESSIONS; i++) sessions.push(createChdbConnection({ path }));
-      const [reads, ...writes] = sessions;
+      for (let i = 0; i < 3; i++) sessions.push(createChdbConnection({ path }));
+      const [reads, binary, rows] = sessions;
       // chdb types its connection against @clickhouse/client-common 1.23.0, whose settings
       // list differs from the one @clickhouse/client 1.23.1 bundles: the same interface at
       // run time, two declarations to the type checker.
       const client = createClient({ connection: reads as unknown as ClientConnection });
-      const writer = new ChdbBatchWriter(writes.map((session) => session.chdb));
-      return new ClickHouseConnection(client, writer, 'embedded', path, writes);
+      const writer = new ChdbBatchWriter({ binary: binary.chdb, rows: rows.chdb });
+      return new ClickHouseConnection(client, writer, 'embedded', path, [binary, rows]);
     } catch (cause) {
       // Sessions left open would keep the directory bound: no other could be opened after.
       for (const session of sessions) void session.close();
