@@ -32,13 +32,13 @@ export interface ClickHouseAccess {
  * either way, and repositories do not know which one they talk to.
  *
  * The embedded engine binds one data directory per process: open one connection at
- * startup, pass it around, close it at shutdown. Inside, it holds several sessions of
- * that directory, as a chdb session runs one statement at a time (measured: two 200-ms
- * queries on one session take 430 ms, on two sessions 226 ms): the client's (reads,
- * commands), so that a dashboard query or a triage read never waits behind the engine's
- * writes nor they behind it, and the writer's two (ChdbBatchWriter: points apart from
- * the small rows). Closing waits until the engine has let
- * go of the directory, so another one (a test's) can be opened right after.
+ * startup, pass it around, close it at shutdown. Inside, it holds three sessions of that
+ * directory, as a chdb session runs one statement at a time (measured: two 200-ms queries
+ * on one session take 430 ms, on two sessions 226 ms): the client's (reads, commands), so
+ * that a dashboard query or a triage read never waits behind the engine's writes nor
+ * they behind it, and the writer's two (ChdbBatchWriter: points apart from the small
+ * rows). Closing waits until the engine has let go of the directory, so another one (a
+ * test's) can be opened right after.
  */
 export class ClickHouseConnection implements ClickHouseAccess {
   private constructor(
