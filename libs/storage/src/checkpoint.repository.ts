@@ -12,9 +12,10 @@ const COLUMNS = ['source', 'partition', 'tenant_id', 'series', 'offset', 'state'
 
 /**
  * Series rows per INSERT: about 1.7 MB of base64. A round of 100k series is ~700 MB, far
- * past one request's comfort, and an embedded write session runs one statement at a
- * time: small inserts let the engine's point writes through between two (when the other
- * write session is busy too), so a round does not hold up the anomalies of the moment.
+ * past one request's comfort, and an embedded session runs one statement at a time: a
+ * round shares its session with each batch's usage and anomaly rows (the points have one
+ * of their own), and small inserts let those through between two, so a round does not
+ * hold up the anomalies of the moment.
  */
 const ROWS_PER_INSERT = 250;
 
