@@ -1,6 +1,7 @@
 import { DEFAULT_DETECTOR } from '@seismo/detectors';
 import { BatchProcessor } from '@seismo/engine/pipeline/batch.processor';
 import { ClickHouseSink } from '@seismo/engine/pipeline/clickhouse.sink';
+import { UsageCommitter } from '@seismo/engine/pipeline/usage.committer';
 import { EngineRunner } from '@seismo/engine/pipeline/engine.runner';
 import { KafkaPointProducer } from '@seismo/engine/pipeline/kafka-point.producer';
 import { KafkaPointQueue } from '@seismo/engine/pipeline/kafka-point.queue';
@@ -138,12 +139,7 @@ async function runEngine(
     groupId: GROUP,
     maxBatchMessages: MAX_BATCH_MESSAGES,
   });
-  const sink = new ClickHouseSink(
-    new PointRepository(connection),
-    new AnomalyRepository(connection),
-    new UsageRepository(connection),
-    TOPIC,
-  );
+  const sink = new ClickHouseSink(new PointRepository(connection), new AnomalyRepository(connection), TOPIC);
   let firstWrite: bigint | undefined;
   const engine = new EngineRunner(
     queue,
@@ -161,6 +157,7 @@ async function runEngine(
         intervalMs: CHECKPOINT_INTERVAL_MS,
       },
       logger: quietLogger,
+      usage: new UsageCommitter(new UsageRepository(connection), TOPIC, { logger: quietLogger }),
     },
   );
   const start = process.hrtime.bigint();

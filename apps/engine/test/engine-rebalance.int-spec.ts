@@ -1,12 +1,6 @@
 import { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from '@seismo/kafka/testing';
 import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
-import {
-  AnomalyRepository,
-  CheckpointRepository,
-  parseTenantId,
-  PointRepository,
-  UsageRepository,
-} from '@seismo/storage';
+import { AnomalyRepository, CheckpointRepository, parseTenantId, PointRepository } from '@seismo/storage';
 import { Kafka, logLevel } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestStorage } from '../../../libs/storage/test/storage.harness';
@@ -110,7 +104,6 @@ describe('engines in one group, with checkpoints', () => {
     const sink = new ClickHouseSink(
       new PointRepository(storage.connection),
       new AnomalyRepository(storage.connection),
-      new UsageRepository(storage.connection),
       topic,
     );
     const checkpoints = new CheckpointRepository(storage.connection);

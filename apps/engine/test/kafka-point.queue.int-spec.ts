@@ -1,6 +1,6 @@
 import { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from '@seismo/kafka/testing';
 import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
-import { AnomalyRepository, parseTenantId, PointRepository, UsageRepository } from '@seismo/storage';
+import { AnomalyRepository, parseTenantId, PointRepository } from '@seismo/storage';
 import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestStorage } from '../../../libs/storage/test/storage.harness';
@@ -367,14 +367,13 @@ describe('the pipeline over Kafka against ClickHouse', () => {
   it('stores the same rows as the embedded queue, and a replay after a crash doubles nothing', async () => {
     const points = new PointRepository(storage.connection);
     const anomalies = new AnomalyRepository(storage.connection);
-    const usage = new UsageRepository(storage.connection);
 
     // The reference: the embedded queue, straight through.
     const log = new InMemoryPointLog({ partitions: PARTITIONS, maxPendingBytes: 1 << 20 });
     await feed(log);
     const embedded = engine(
       new InMemoryPointQueue(log, { maxBatchMessages: 3 }),
-      new ClickHouseSink(points, anomalies, usage, 'embedded'),
+      new ClickHouseSink(points, anomalies, 'embedded'),
     );
     await embedded.start();
     await until(
@@ -392,7 +391,7 @@ describe('the pipeline over Kafka against ClickHouse', () => {
     const { open: queueOver, committed } = await freshTopic(PARTITIONS);
     const producer = await queueOver({ maxBatchMessages: 3 });
     await feed(producer);
-    const sink = new ClickHouseSink(points, anomalies, usage, 'kafka-point-queue-spec');
+    const sink = new ClickHouseSink(points, anomalies, 'kafka-point-queue-spec');
     const crashing = new CrashingBeforeCommit(sink);
     const first = engine(await queueOver({ maxBatchMessages: 3 }), crashing);
     await first.start();

@@ -1,5 +1,5 @@
 import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
-import { AnomalyRepository, parseTenantId, PointRepository, UsageRepository } from '@seismo/storage';
+import { AnomalyRepository, parseTenantId, PointRepository } from '@seismo/storage';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestStorage } from '../../../libs/storage/test/storage.harness';
 import { BatchProcessor } from '../src/pipeline/batch.processor';
@@ -68,7 +68,7 @@ describe('the embedded pipeline against ClickHouse', () => {
 
     const points = new PointRepository(storage.connection);
     const anomalies = new AnomalyRepository(storage.connection);
-    const sink = new ClickHouseSink(points, anomalies, new UsageRepository(storage.connection), 'embedded');
+    const sink = new ClickHouseSink(points, anomalies, 'embedded');
     const logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
     const engine = (batchSink: BatchSink) => {
       const queue = new InMemoryPointQueue(log, { maxBatchMessages: 16 });

@@ -29,7 +29,15 @@ const USAGE_COLUMNS = [
   'llm_tokens_in',
   'llm_tokens_out',
   'series_hashes',
+  'written_through',
 ];
+
+/**
+ * The tenant of the row that says how far each partition's usage is stored (see
+ * `insertBatch`): no tenant's id, as tenant ids are never empty and every read names its
+ * tenants. Its hour is 0, so the row is found by its primary key.
+ */
+const WRITTEN_THROUGH_TENANT = '';
 
 /** Largest count one row may add: 2^53 - 1, what a JavaScript number holds exactly. */
 const MAX_COUNT = Number.MAX_SAFE_INTEGER;
@@ -48,17 +56,46 @@ const METER_SELECT = `sum(points_ingested) AS points_ingested, sum(points_scored
 export class UsageRepository {
   constructor(private readonly clickhouse: ClickHouseAccess) {}
 
-  /** Adds counts (rows may belong to several tenants and hours); the same token again stores nothing. */
-  async insertBatch(rows: readonly UsageRecord[], dedupToken: DedupToken): Promise<void> {
+  /**
+   * Adds counts (rows may belong to several tenants and hours); the same token again stores
+   * nothing. `writtenThrough`, the engine's: per partition of a log, the last offset whose
+   * usage these rows complete, stored in the same INSERT (one block: both or neither), so
+   * that `writtenThrough()` tells an engine taking the partition which batches are counted.
+   */
+  async insertBatch(
+    rows: readonly UsageRecord[],
+    dedupToken: DedupToken,
+    writtenThrough: readonly PartitionMark[] = [],
+  ): Promise<void> {
+    const tuples = rows.map(usageTuple);
+    if (writtenThrough.length > 0) tuples.push(marksTuple(writtenThrough));
     await insertBatch(
       this.clickhouse,
       'usage_hourly',
       USAGE_COLUMNS,
-      rows,
-      usageTuple,
+      tuples,
+      (tuple) => tuple,
       dedupToken,
       'usage rows',
     );
+  }
+
+  /**
+   * The last offset of `partition` of `source` whose batch's usage is stored, as
+   * `insertBatch` recorded it; -1 when none is. Offsets are recorded in order, so every
+   * batch of the partition up to it is counted and none after it.
+   */
+  async writtenThrough(source: string, partition: number): Promise<number> {
+    const [row] = await this.read<{ through: string | number | null }>(
+      `SELECT (maxMap(written_through) AS marks).2[indexOf(marks.1, {key:String})] AS through,
+              indexOf(marks.1, {key:String}) AS found
+       FROM usage_hourly
+       WHERE tenant_id = {tenant:String} AND hour = toDateTime(0, 'UTC')
+       HAVING found > 0`,
+      { key: markKey({ source, partition, offset: 0 }), tenant: WRITTEN_THROUGH_TENANT },
+      `reading how far partition ${partition} of ${source} is counted`,
+    );
+    return row === undefined ? -1 : Number(row.through);
   }
 
   /**
@@ -130,14 +167,18 @@ export class UsageRepository {
     ).map((row) => ({ tenantId: row.tenant_id as TenantId, hour: Number(row.start), counts: countsOf(row) }));
   }
 
-  private async read(query: string, params: Record<string, unknown>, what: string): Promise<MeterRow[]> {
+  private async read<Row = MeterRow>(
+    query: string,
+    params: Record<string, unknown>,
+    what: string,
+  ): Promise<Row[]> {
     try {
       const result = await this.clickhouse.client.query({
         query,
         query_params: params,
         format: 'JSONEachRow',
       });
-      return await result.json<MeterRow>();
+      return await result.json<Row>();
     } catch (cause) {
       throw new StorageException(
         StorageExceptionCode.READ_FAILED,
@@ -196,5 +237,28 @@ function usageTuple(row: UsageRecord, i: number): unknown[] {
     count(row.llmTokensOut, 'llmTokensOut'),
     // As decimal text: JSON numbers lose precision past 2^53, ClickHouse parses the text exactly.
     row.seriesHashes.map((hash) => hash.toString()),
+    [[], []],
   ];
+}
+
+/** How far one partition's usage is stored: its last counted offset. */
+export interface PartitionMark {
+  /** The log: a topic, or the embedded queue's name of this run. */
+  readonly source: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+function markKey(mark: PartitionMark): string {
+  return `${mark.source}/${mark.partition}`;
+}
+
+function marksTuple(marks: readonly PartitionMark[]): unknown[] {
+  marks.forEach((mark, i) => {
+    requireText(mark.source, 'usage mark', i, 'source', 256);
+    requireInteger(mark.partition, 'usage mark', i, 'partition', 0, 0xffff);
+    requireInteger(mark.offset, 'usage mark', i, 'offset', 0, MAX_COUNT);
+  });
+  const zero = [0, 0, 0, 0, 0, 0, 0];
+  return [WRITTEN_THROUGH_TENANT, 0, ...zero, [], [marks.map(markKey), marks.map((mark) => mark.offset)]];
 }

@@ -1,4 +1,4 @@
-import { emptyUsage, HOUR_MS, hourOf, seriesHash, USAGE_METERS } from './usage';
+import { emptyUsage, HOUR_MS, hourOf, mergeUsage, seriesHash, USAGE_METERS } from './usage';
 import { parseTenantId } from './tenant-id';
 
 describe('usage hours', () => {
@@ -27,5 +27,29 @@ describe('usage hours', () => {
       seriesHashes: [],
     });
     expect(USAGE_METERS).toContain('alerts_delivered');
+  });
+
+  it('merges rows into one per tenant and hour, summing counts and uniting series', () => {
+    const [acme, globex] = [parseTenantId('acme'), parseTenantId('globex')];
+    const row = (tenant: typeof acme, hour: number, points: number, hashes: bigint[]) => ({
+      ...emptyUsage(tenant, hour),
+      pointsIngested: points,
+      anomalies: 1,
+      seriesHashes: hashes,
+    });
+    const merged = mergeUsage([
+      row(acme, 0, 3, [1n, 2n]),
+      row(globex, 0, 5, [1n]),
+      row(acme, HOUR_MS, 7, []),
+      row(acme, 0, 4, [2n, 3n]),
+    ]);
+    expect(
+      merged.map((r) => [r.tenantId, r.hour, r.pointsIngested, r.anomalies, [...r.seriesHashes].sort()]),
+    ).toEqual([
+      [acme, 0, 7, 2, [1n, 2n, 3n]],
+      [globex, 0, 5, 1, [1n]],
+      [acme, HOUR_MS, 7, 1, []],
+    ]);
+    expect(mergeUsage([])).toEqual([]);
   });
 });

@@ -105,3 +105,32 @@ export interface HourlyUsage {
   readonly hour: number;
   readonly counts: UsageCounts;
 }
+
+/**
+ * `rows` as one row per tenant and hour: counts summed, series hashes united. What the
+ * same rows would read as once stored, in fewer rows.
+ */
+export function mergeUsage(rows: readonly UsageRecord[]): UsageRecord[] {
+  const merged = new Map<string, { row: UsageRecord; hashes: Set<bigint> }>();
+  for (const row of rows) {
+    const key = `${row.tenantId}\0${row.hour}`;
+    const entry = merged.get(key);
+    if (!entry) {
+      merged.set(key, { row, hashes: new Set(row.seriesHashes) });
+      continue;
+    }
+    const sum = entry.row;
+    entry.row = {
+      ...sum,
+      pointsIngested: sum.pointsIngested + row.pointsIngested,
+      pointsScored: sum.pointsScored + row.pointsScored,
+      pointsRejected: sum.pointsRejected + row.pointsRejected,
+      anomalies: sum.anomalies + row.anomalies,
+      alertsDelivered: sum.alertsDelivered + row.alertsDelivered,
+      llmTokensIn: sum.llmTokensIn + row.llmTokensIn,
+      llmTokensOut: sum.llmTokensOut + row.llmTokensOut,
+    };
+    for (const hash of row.seriesHashes) entry.hashes.add(hash);
+  }
+  return [...merged.values()].map(({ row, hashes }) => ({ ...row, seriesHashes: [...hashes] }));
+}

@@ -136,6 +136,36 @@ describe('UsageRepository (embedded ClickHouse)', () => {
     ]);
   });
 
+  it("keeps how far each partition is counted with the counts, out of every tenant's reads", async () => {
+    const tenant = freshTenant();
+    const source = `seismo.points.${tenant}`;
+    expect(await repo.writtenThrough(source, 0)).toBe(-1);
+    const mark = (partition: number, offset: number) => ({ source, partition, offset });
+    await repo.insertBatch([usage(tenant, H0, { pointsIngested: 4 })], freshToken('usage'), [
+      mark(0, 9),
+      mark(1, 3),
+    ]);
+    await repo.insertBatch([usage(tenant, H0, { pointsIngested: 1 })], freshToken('usage'), [mark(1, 7)]);
+    // An INSERT repeated under its token (a retry of one that landed) changes neither counts nor marks.
+    const token = freshToken('usage');
+    await repo.insertBatch([], token, [mark(0, 12)]);
+    await repo.insertBatch([usage(tenant, H0, { pointsIngested: 100 })], token, [mark(0, 20)]);
+    expect([await repo.writtenThrough(source, 0), await repo.writtenThrough(source, 1)]).toEqual([12, 7]);
+    expect(await repo.writtenThrough(source, 2)).toBe(-1);
+    expect(await repo.writtenThrough('another-log', 0)).toBe(-1);
+    await storage.client.command({ query: 'OPTIMIZE TABLE usage_hourly FINAL' });
+    expect(await repo.writtenThrough(source, 0)).toBe(12);
+    expect((await repo.total(tenant, 0, H0 + HOUR_MS)).points_ingested).toBe(5);
+    expect(await repo.hourly([tenant], H0 + HOUR_MS)).toHaveLength(1);
+  });
+
+  it('refuses a mark that is no offset, naming the field', async () => {
+    const error = await storageRejection(
+      repo.insertBatch([], freshToken('usage'), [{ source: 'seismo.points', partition: 0, offset: -1 }]),
+    );
+    expect(error.message).toMatch(/usage mark\[0\]\.offset/);
+  });
+
   it('refuses a row whose hour is not the start of an hour, naming the field', async () => {
     const error = await storageRejection(
       repo.insertBatch([usage(freshTenant(), H0 + 1, {})], freshToken('usage')),

@@ -14,6 +14,7 @@ import {
   DEFAULT_POINTS_TOPIC,
 } from '@seismo/engine/pipeline/kafka-point.topics';
 import { type BatchSink } from '@seismo/engine/pipeline/sink';
+import { UsageCommitter } from '@seismo/engine/pipeline/usage.committer';
 import { hostname } from 'node:os';
 import {
   AnomalyRepository,
@@ -361,13 +362,7 @@ async function startEngine(
   // An erased tenant's detector state goes at once, here or when this process's next reload finds it gone.
   tenants.onGone((tenant) => processor.forgetTenant(tenant));
   const stored = new ObservedSink(
-    new ClickHouseSink(
-      points,
-      anomalies,
-      usage,
-      transport.source,
-      new SeriesHourRepository(parts.connection),
-    ),
+    new ClickHouseSink(points, anomalies, transport.source, new SeriesHourRepository(parts.connection)),
     metrics,
   );
   const opened: Array<{ disconnect(): Promise<void> } | { stop(): Promise<void> }> = [];
@@ -408,6 +403,7 @@ async function startEngine(
     }
     const runner = new EngineRunner(transport.consumer!, processor, sink, {
       refreshTenants: async (tenant) => void (await tenants.find(tenant)),
+      usage: new UsageCommitter(usage, transport.source),
       checkpoints: {
         store: checkpoints,
         source: transport.checkpointSource,

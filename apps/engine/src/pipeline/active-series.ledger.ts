@@ -17,9 +17,9 @@ interface TenantHour {
  * cost at ingest.
  *
  * A hash goes in only once the row that carried it is known stored: `stored` is called
- * for a batch the sink wrote that cannot be the rewrite of an earlier attempt, whose
- * INSERT ClickHouse may have dropped as a duplicate (the runner decides that; see
- * EngineRunner). Forgetting is always safe: a hash missing here is only written again.
+ * for a batch whose usage this engine's UsageCommitter wrote (not for one found counted
+ * already, perhaps in another hour). Forgetting is always safe: a hash missing here is
+ * only written again.
  */
 export class ActiveSeriesLedger {
   private readonly tenants = new Map<TenantId, TenantHour>();

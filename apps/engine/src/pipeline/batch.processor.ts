@@ -277,11 +277,10 @@ export class BatchProcessor {
   }
 
   /**
-   * The sink stored `batch`, and it cannot be the rewrite of a batch an earlier attempt
-   * wrote (whose usage INSERT ClickHouse would have dropped as a duplicate, in another
-   * hour maybe): its series are known active in its hour, and later rows leave them out.
+   * The usage of `batch` is stored (by the runner's UsageCommitter, in rows of its own):
+   * its series are known active in its hour, and later rows leave them out.
    */
-  stored(batch: ProcessedBatch): void {
+  stored(batch: Pick<ProcessedBatch, 'usage'>): void {
     this.activeSeries.stored(batch.usage);
   }
 

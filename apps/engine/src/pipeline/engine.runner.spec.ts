@@ -1,7 +1,13 @@
 import { encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
 import { setImmediate as tick } from 'node:timers/promises';
 import { BatchProcessor } from './batch.processor';
-import { type PartitionCheckpoint, type SeriesCheckpoint } from '@seismo/storage';
+import {
+  type DedupToken,
+  type PartitionCheckpoint,
+  type PartitionMark,
+  type SeriesCheckpoint,
+  type UsageRecord,
+} from '@seismo/storage';
 import { type CheckpointStore, EngineRunner } from './engine.runner';
 import { InMemoryPointLog } from './in-memory-point.log';
 import { InMemoryPointQueue } from './in-memory-point.queue';
@@ -9,6 +15,7 @@ import { PointQueueException, PointQueueExceptionCode } from './point-queue.exce
 import { type PointConsumer, type QueueHandler } from './point-queue';
 import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
+import { UsageCommitter, type UsageStore } from './usage.committer';
 
 const T0 = Date.UTC(2031, 0, 1);
 
@@ -83,6 +90,21 @@ function failingCommits(queue: InMemoryPointQueue, offset: number, times: number
   return failed;
 }
 
+/** usage_hourly in memory: every INSERT, and each partition's mark. */
+class UsageStoreFake implements UsageStore {
+  readonly inserts: Array<{ rows: readonly UsageRecord[]; marks: readonly PartitionMark[] }> = [];
+  constructor(private readonly through: Record<number, number>) {}
+
+  async insertBatch(rows: readonly UsageRecord[], _token: DedupToken, marks: readonly PartitionMark[] = []) {
+    this.inserts.push({ rows, marks });
+    for (const mark of marks) this.through[mark.partition] = mark.offset;
+  }
+
+  async writtenThrough(_source: string, partition: number): Promise<number> {
+    return this.through[partition] ?? -1;
+  }
+}
+
 /** What a queue answers a member the group moved past. */
 function fenced(): PointQueueException {
   return new PointQueueException(PointQueueExceptionCode.FENCED, 'the group moved on');
@@ -110,7 +132,9 @@ describe('EngineRunner', () => {
     await until(() => log.committed(0) === 2, 'partition 0 was committed');
     await runner.stop();
 
-    expect(committedWhileWriting).toEqual([-1, 1]);
+    // Batch 2-2 may be written while 0-1 is committed, never committed before it is written.
+    expect(committedWhileWriting[0]).toBe(-1);
+    expect(committedWhileWriting[1]).toBeLessThan(2);
     expect(sink.written.map((b) => [b.firstOffset, b.lastOffset, b.points.length])).toEqual([
       [0, 1, 10],
       [2, 2, 0],
@@ -179,54 +203,89 @@ describe('EngineRunner', () => {
     await until(() => processor.lastOffset(0) === 5, 'three batches were scored');
     sink.release(); // offsets 0-1: committed
     await until(() => sink.started.length === 2, 'the second write started');
-    sink.release(); // offsets 2-3: written, the commit refused; 4-5 is dropped unwritten
+    sink.release(); // offsets 2-3: written, the commit refused
     await until(() => refusals.count === 1, 'the commit was refused');
+    // 4-5 was written meanwhile (writes do not wait for commits); its commit is dropped.
+    await until(() => sink.started.length === 3, 'the third write started');
+    sink.release();
     // As after a rebalance, the next delivery of the partition finds the refusal, and the
     // partition is taken again from its commit.
     await queue.append(0, message(30, 5));
-    await until(() => sink.started.length === 3, 'the partition was delivered again');
+    await until(() => sink.started.length === 4, 'the partition was delivered again');
     expect(sink.started.map((b) => [b.firstOffset, b.lastOffset])).toEqual([
       [0, 1],
       [2, 3],
+      [4, 5],
       [2, 3],
     ]);
+    expect(log.committed(0)).toBe(1);
     sink.release();
-    await until(() => sink.started.length === 4, 'the next write started');
+    await until(() => sink.started.length === 5, 'the next write started');
     sink.release();
-    await until(() => sink.started.length === 5, 'the last write started');
+    await until(() => sink.started.length === 6, 'the last write started');
     sink.release();
     await until(() => log.committed(0) === 6, 'every batch was committed');
     await runner.stop();
-    expect(sink.started.map((b) => b.lastOffset)).toEqual([1, 3, 3, 5, 6]);
+    expect(sink.started.map((b) => b.lastOffset)).toEqual([1, 3, 5, 3, 5, 6]);
   });
 
-  it("marks a batch's series stored only when it follows a batch this delivery stored", async () => {
+  it("leaves out the usage of batches stored already, and marks the others' series stored once it is", async () => {
     const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
     const queue = new InMemoryPointQueue(log, { maxBatchMessages: 2, retryDelayMs: 1 });
-    const refusals = failingCommits(queue, 3, 1, fenced);
-    const sink = new RecordingSink();
+    // The commit of 6-7 is refused once after its usage was stored: delivered again from 5.
+    const refusals = failingCommits(queue, 7, 1, fenced);
     const processor = new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) });
     const stored = jest.spyOn(processor, 'stored');
-    const runner = new EngineRunner(queue, processor, sink, { logger: quiet });
-    for (let m = 0; m < 6; m++) await queue.append(0, message(m * 5, 5));
+    // An earlier owner stored the usage of offsets 0-3, and crashed before committing them.
+    const store = new UsageStoreFake({ 0: 3 });
+    const runner = new EngineRunner(queue, processor, new RecordingSink(), {
+      logger: quiet,
+      usage: new UsageCommitter(store, 'spec', { lingerMs: 0, logger: quiet }),
+    });
+    for (let m = 0; m < 8; m++) await queue.append(0, message(m * 5, 5));
     await runner.start();
-    await until(() => refusals.count === 1, 'the commit of 2-3 was refused');
-    await queue.append(0, message(30, 5));
-    await until(() => log.committed(0) === 6, 'every batch was committed');
+    await until(() => refusals.count === 1, 'the commit of 6-7 was refused');
+    await queue.append(0, message(40, 5));
+    await until(() => log.committed(0) === 8, 'every batch was committed');
     await runner.stop();
-    expect(sink.written.map((b) => [b.firstOffset, b.lastOffset])).toEqual([
-      [0, 1],
-      [2, 3],
-      [2, 3],
-      [4, 5],
-      [6, 6],
-    ]);
-    // The first batch of each delivery may repeat a write ClickHouse dropped as a duplicate.
-    expect(stored.mock.calls.map(([b]) => [b.firstOffset, b.lastOffset])).toEqual([
-      [2, 3],
-      [4, 5],
-      [6, 6],
-    ]);
+    // 6-7 again (its usage is stored) adds nothing; 8 comes after it.
+    expect(store.inserts.map(({ marks }) => marks.map((mark) => mark.offset))).toEqual([[5], [7], [8]]);
+    expect(store.inserts[0].marks).toEqual([{ source: 'spec', partition: 0, offset: 5 }]);
+    // Offsets 4-8: 5 messages of 5 points, each counted once.
+    const ingested = store.inserts.flatMap(({ rows }) => rows).map((row) => row.pointsIngested);
+    expect(ingested).toEqual([10, 10, 5]);
+    expect(stored).toHaveBeenCalledTimes(3);
+  });
+
+  it('writes the next batches while a usage INSERT is slow, and commits none before its usage is stored', async () => {
+    const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+    const queue = new InMemoryPointQueue(log, { maxBatchMessages: 1, retryDelayMs: 1 });
+    const processor = new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) });
+    const store = new UsageStoreFake({});
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const insert = store.insertBatch.bind(store);
+    store.insertBatch = async (...args) => {
+      await held;
+      return insert(...args);
+    };
+    const sink = new RecordingSink();
+    const runner = new EngineRunner(queue, processor, sink, {
+      logger: quiet,
+      maxWritesInFlight: 1,
+      usage: new UsageCommitter(store, 'spec', { lingerMs: 0, logger: quiet }),
+    });
+    for (let m = 0; m < 4; m++) await queue.append(0, message(m * 5, 5));
+    await runner.start();
+    await until(() => sink.written.length === 4, 'every batch was written');
+    expect(log.committed(0)).toBe(-1);
+    release();
+    await until(() => log.committed(0) === 3, 'every batch was committed');
+    await runner.stop();
+    // The first INSERT held; the three batches written meanwhile shared the next.
+    expect(store.inserts.map(({ marks }) => marks.map((mark) => mark.offset))).toEqual([[0], [3]]);
+    expect(store.inserts[1].rows).toHaveLength(1);
+    expect(store.inserts[1].rows[0].pointsIngested).toBe(15);
   });
 
   it('reads the tenants again for a tenant it does not know, and scores its points once it knows it', async () => {

@@ -6,6 +6,7 @@ import { type PointConsumer, type QueueBatch } from './point-queue';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
 import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
+import { type UsageCommitter } from './usage.committer';
 
 /** Where detector state is checkpointed: CheckpointRepository, or a fake in unit tests. */
 export interface CheckpointStore {
@@ -35,8 +36,10 @@ export interface EngineRunnerOptions {
   readonly retryDelayMs?: number;
   readonly maxRetryDelayMs?: number;
   /**
-   * Batches of one partition scored and not yet committed (default 2): the next batch is
+   * Batches of one partition scored and not yet written (default 2): the next batch is
    * scored while the previous one is written, and a slow sink holds the partition here.
+   * Written batches wait for their usage INSERT (UsageCommitter's linger) to be committed
+   * without holding the partition.
    */
   readonly maxWritesInFlight?: number;
   readonly logger?: Pick<LoggerService, 'log' | 'warn' | 'error'>;
@@ -47,20 +50,31 @@ export interface EngineRunnerOptions {
    * moment ago is scored, not refused.
    */
   readonly refreshTenants?: (tenant: TenantId) => Promise<void>;
+  /**
+   * Where batches' usage counts go (the sink writes the rest of a batch); a batch is
+   * committed once its usage is stored. Without it nothing is metered.
+   */
+  readonly usage?: Pick<UsageCommitter, 'add' | 'flush' | 'forget' | 'stop' | 'writtenThrough'>;
 }
 
 /** One partition's batches between scoring and commit, oldest first. */
 interface PartitionWrites {
   /** Each settles (never rejects) once its batch is committed or given up; it then leaves the list. */
   readonly pending: Array<Promise<void>>;
+  /** Each settles once its batch's rows are written (or given up): the batches `maxWritesInFlight` counts. */
+  readonly writing: Array<Promise<void>>;
   /** The first write or commit that failed: the later batches are dropped, the partition delivered again. */
   failure: unknown;
-  /**
-   * The last offset stored in this delivery of the partition. A batch that starts right
-   * after it was never written before: only the first batch of a delivery can repeat one
-   * an earlier attempt or owner wrote (each writes one batch past its commit at most).
-   */
-  storedThrough: number | undefined;
+}
+
+/** A batch written, on its way to its commit: what the commit needs, not the rows. */
+interface WrittenBatch {
+  readonly partition: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly usage: ProcessedBatch['usage'];
+  /** Settles once the batch's usage is stored: true when by this engine, false when found counted already or never counted. */
+  readonly counted: Promise<boolean>;
 }
 
 /** Thrown to the queue for batches that arrive while the engine stops: they stay uncommitted. */
@@ -71,13 +85,16 @@ class EngineStopping extends Error {
 }
 
 /**
- * The engine's loop: queue -> processor -> sink -> commit. An offset is committed only
- * after the sink resolved, so a crash at any instant leaves the batch uncommitted and it
- * is delivered again; the sink's dedup tokens make that replay store nothing twice.
+ * The engine's loop: queue -> processor -> sink and usage -> commit. An offset is
+ * committed only after the sink resolved and the batch's usage is stored, so a crash at
+ * any instant leaves the batch uncommitted and it is delivered again; the sink's dedup
+ * tokens make that replay store nothing twice, and the usage of a batch delivered again
+ * is left out when the partition's mark says it is counted (see UsageCommitter).
  *
  * Scoring and writing overlap: a batch is handed back to the queue once scored, and its
  * write and commit follow in the partition's order while the next batches are scored, up
- * to `maxWritesInFlight` of them (then the partition waits: backpressure, not a buffer).
+ * to `maxWritesInFlight` unwritten ones (then the partition waits: backpressure, not a
+ * buffer).
  * A batch whose write or commit fails takes the rest of its partition's queue with it,
  * and the partition is delivered again from its last commit, its state restored first.
  *
@@ -104,6 +121,11 @@ export class EngineRunner {
   /** Per partition: the checkpoint round being written, if any. */
   private readonly checkpointWrites = new Map<number, Promise<void>>();
   private readonly refreshTenants: ((tenant: TenantId) => Promise<void>) | undefined;
+  private readonly usage: EngineRunnerOptions['usage'];
+  /** Per partition, as read when it was assigned: the last offset whose usage was stored already. */
+  private readonly countedThrough = new Map<number, number>();
+  /** Drains under way: while any is, usage is written as soon as it is added. */
+  private draining = 0;
 
   constructor(
     private readonly consumer: PointConsumer,
@@ -124,6 +146,7 @@ export class EngineRunner {
     }
     this.logger = options.logger ?? new Logger(EngineRunner.name);
     this.refreshTenants = options.refreshTenants;
+    this.usage = options.usage;
     this.checkpoints = options.checkpoints;
     this.clock = options.checkpoints?.clock ?? Date.now;
     if (this.checkpoints && !(this.checkpoints.intervalMs >= 0)) {
@@ -148,6 +171,7 @@ export class EngineRunner {
    */
   async stop(): Promise<void> {
     this.stopping.abort();
+    this.usage?.stop();
     await this.drainAll();
     await this.consumer.stop();
     await this.drainAll();
@@ -170,9 +194,8 @@ export class EngineRunner {
     // state is then compared with the commit the group holds, which is all that counts.
     await this.drain(partition);
     if (this.stopping.signal.aborted) throw new EngineStopping();
-    const fresh = this.writesOf(partition);
-    fresh.failure = undefined;
-    fresh.storedThrough = undefined;
+    this.writesOf(partition).failure = undefined;
+    if (this.usage) await this.readCountedThrough(partition);
     const committed = committedNext - 1;
     if (!this.checkpoints || this.processor.lastOffset(partition) === committed) {
       this.committed.set(partition, committed);
@@ -210,6 +233,8 @@ export class EngineRunner {
   private revoked(partition: number): void {
     this.processor.drop(partition);
     this.committed.delete(partition);
+    this.countedThrough.delete(partition);
+    this.usage?.forget(partition);
     this.checkpointedAt.delete(partition);
     this.needsFullRound.delete(partition);
     this.logger.log(`partition ${partition}: now another engine's; its state here is dropped`);
@@ -226,7 +251,6 @@ export class EngineRunner {
       await this.drain(partition);
       const failure = writes.failure;
       writes.failure = undefined;
-      writes.storedThrough = undefined;
       throw failure;
     }
     if (batch.replay) {
@@ -268,11 +292,46 @@ export class EngineRunner {
         `dead letter, partition ${letter.partition} offset ${letter.offset}: ${letter.reason}`,
       );
     }
-    const previous = writes.pending[writes.pending.length - 1] ?? Promise.resolve();
-    const done = previous.then(() => this.writeAndCommit(processed, writes));
-    writes.pending.push(done);
-    void done.finally(() => writes.pending.splice(writes.pending.indexOf(done), 1));
-    while (writes.pending.length >= this.maxWritesInFlight) await writes.pending[0];
+    if (!this.countsUsage(processed)) processed = { ...processed, usage: [] };
+    // Writes follow each other, and so do commits; a batch's commit also waits for its usage.
+    const lastWritten = writes.writing[writes.writing.length - 1] ?? Promise.resolve();
+    const lastDone = writes.pending[writes.pending.length - 1] ?? Promise.resolve();
+    const written = lastWritten.then(() => this.write(processed, writes));
+    const done = Promise.all([written, lastDone]).then(([batch]) =>
+      batch ? this.commit(batch, writes) : undefined,
+    );
+    const writing = written.then(() => undefined);
+    track(writes.writing, writing);
+    track(writes.pending, done);
+    while (writes.writing.length >= this.maxWritesInFlight) await writes.writing[0];
+  }
+
+  /**
+   * Whether a batch's usage is to be counted: not when its usage was stored already, by
+   * this engine before its commit was lost, or by an earlier owner (read at assignment).
+   */
+  private countsUsage(batch: ProcessedBatch): boolean {
+    if (!this.usage) return false;
+    const through = this.countedThrough.get(batch.partition) ?? -1;
+    if (batch.lastOffset <= through) return false;
+    if (batch.firstOffset <= through) {
+      // Cuts repeat (see kafka-point.cuts.ts), so a mark never falls inside a batch.
+      this.logger.warn(
+        `partition ${batch.partition}: offsets ${batch.firstOffset}-${batch.lastOffset} straddle the usage stored through ${through}; the batch is counted whole`,
+      );
+    }
+    return true;
+  }
+
+  private async readCountedThrough(partition: number): Promise<void> {
+    try {
+      this.countedThrough.set(partition, await this.usage!.writtenThrough(partition));
+    } catch (error) {
+      this.logger.error(
+        `reading how far partition ${partition}'s usage is stored failed; it will be tried again: ${describe(error)}`,
+      );
+      throw error;
+    }
   }
 
   /** Processes a batch, refreshing the tenants first when it names one not known yet. */
@@ -287,18 +346,39 @@ export class EngineRunner {
     }
   }
 
-  /** Writes and commits a batch after the ones before it; after a failure, drops it. */
-  private async writeAndCommit(batch: ProcessedBatch, writes: PartitionWrites): Promise<void> {
+  /** Writes a batch after the ones before it and hands its usage on; after a failure, drops it. */
+  private async write(batch: ProcessedBatch, writes: PartitionWrites): Promise<WrittenBatch | undefined> {
+    if (writes.failure !== undefined) return undefined;
+    try {
+      await this.untilTaken(`writing ${offsetsOf(batch)}`, () => this.sink.write(batch));
+    } catch (error) {
+      this.fail(batch, writes, error);
+      return undefined;
+    }
+    const counted = this.usage
+      ? this.usage.add(batch.partition, batch.lastOffset, batch.usage)
+      : Promise.resolve(false);
+    // Awaited by the commit; a rejection before then is not unhandled.
+    counted.catch(() => undefined);
+    if (this.draining > 0) this.usage?.flush();
+    const { partition, firstOffset, lastOffset, usage } = batch;
+    return { partition, firstOffset, lastOffset, usage, counted };
+  }
+
+  /** Commits a written batch once its usage is stored, after the batches before it. */
+  private async commit(batch: WrittenBatch, writes: PartitionWrites): Promise<void> {
     if (writes.failure !== undefined) return;
     try {
-      const offsets = `partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
-      await this.untilTaken(`writing ${offsets}`, () => this.sink.write(batch));
-      if (writes.storedThrough === batch.firstOffset - 1) this.processor.stored(batch);
-      writes.storedThrough = batch.lastOffset;
+      if (await batch.counted) {
+        this.processor.stored(batch);
+        // Should the partition be delivered again from its last commit, this batch's usage stays out.
+        const through = this.countedThrough.get(batch.partition) ?? -1;
+        this.countedThrough.set(batch.partition, Math.max(through, batch.lastOffset));
+      }
       // A commit the queue refuses for good (the partition went to another member) is not
       // retried: the partition is delivered again from the last commit it holds.
       await this.untilTaken(
-        `committing ${offsets}`,
+        `committing ${offsetsOf(batch)}`,
         () => this.consumer.commit(batch.partition, batch.lastOffset),
         (error) => error instanceof PointQueueException,
       );
@@ -312,36 +392,51 @@ export class EngineRunner {
         void this.checkpoint(batch.partition, batch.lastOffset);
       }
     } catch (error) {
-      writes.failure = error;
-      writes.storedThrough = undefined;
-      if (error instanceof PointQueueException && error.code === PointQueueExceptionCode.FENCED) {
-        // A rebalance: what this engine wrote is stored, and the next owner, this engine
-        // or another, takes the partition from the commit the group holds.
-        this.logger.warn(
-          `partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset} stay uncommitted: ${describe(error)}`,
-        );
-      } else if (!this.stopping.signal.aborted) {
-        this.logger.error(
-          `partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset} failed and will be delivered again: ${describe(error)}`,
-          error instanceof Error ? error.stack : undefined,
-        );
-      }
+      this.fail(batch, writes, error);
+    }
+  }
+
+  private fail(
+    batch: Omit<WrittenBatch, 'counted' | 'usage'>,
+    writes: PartitionWrites,
+    error: unknown,
+  ): void {
+    if (writes.failure !== undefined) return;
+    writes.failure = error;
+    if (error instanceof PointQueueException && error.code === PointQueueExceptionCode.FENCED) {
+      // A rebalance: what this engine wrote is stored, and the next owner, this engine
+      // or another, takes the partition from the commit the group holds.
+      this.logger.warn(`${offsetsOf(batch)} stay uncommitted: ${describe(error)}`);
+    } else if (!this.stopping.signal.aborted) {
+      this.logger.error(
+        `${offsetsOf(batch)} failed and will be delivered again: ${describe(error)}`,
+        error instanceof Error ? error.stack : undefined,
+      );
     }
   }
 
   private writesOf(partition: number): PartitionWrites {
     let writes = this.writes.get(partition);
     if (!writes) {
-      writes = { pending: [], failure: undefined, storedThrough: undefined };
+      writes = { pending: [], writing: [], failure: undefined };
       this.writes.set(partition, writes);
     }
     return writes;
   }
 
-  /** Resolves once every batch of `partition` in flight is committed or given up. */
+  /**
+   * Resolves once every batch of `partition` in flight is committed or given up; their
+   * usage is written without lingering meanwhile.
+   */
   private async drain(partition: number): Promise<void> {
     const pending = this.writes.get(partition)?.pending;
-    while (pending && pending.length > 0) await pending[pending.length - 1];
+    this.draining++;
+    try {
+      this.usage?.flush();
+      while (pending && pending.length > 0) await pending[pending.length - 1];
+    } finally {
+      this.draining--;
+    }
   }
 
   private async drainAll(): Promise<void> {
@@ -419,6 +514,16 @@ export class EngineRunner {
       }
     }
   }
+}
+
+/** Adds a promise that never rejects to `list`, which it leaves once settled. */
+function track(list: Array<Promise<void>>, promise: Promise<void>): void {
+  list.push(promise);
+  void promise.finally(() => list.splice(list.indexOf(promise), 1));
+}
+
+function offsetsOf(batch: { partition: number; firstOffset: number; lastOffset: number }): string {
+  return `partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
 }
 
 function describe(error: unknown): string {

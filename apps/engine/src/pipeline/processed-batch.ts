@@ -22,7 +22,7 @@ export interface ProcessedBatch {
   readonly lastOffset: number;
   readonly points: readonly PointRecord[];
   readonly anomalies: readonly AnomalyRecord[];
-  /** The batch's metering counts, one row per tenant: written with the points, same dedup token. */
+  /** The batch's metering counts, one row per tenant: written by the runner's UsageCommitter before the commit. */
   readonly usage: readonly UsageRecord[];
   readonly deadLetters: readonly DeadLetter[];
   /** Hourly summaries of zero-retention tenants' points (their only trace); absent: none. */

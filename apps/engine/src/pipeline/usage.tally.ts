@@ -14,9 +14,9 @@ const MAX_CACHED_HASHES = 100_000;
 
 /**
  * The metering counts of one batch, per tenant, kept in memory while the batch is scored
- * and turned into `usage_hourly` rows that the ClickHouse sink writes with the batch's
- * points, under its dedup token: the counts are durable exactly when the batch is, and a
- * batch written again adds nothing.
+ * and turned into `usage_hourly` rows, which the runner's UsageCommitter writes with
+ * other batches' before the batch is committed: the counts are durable before its
+ * offsets are, and a batch delivered again is counted once (see UsageCommitter).
  *
  * Every count of a batch goes to one hour, the hour of the engine's clock when it scored
  * the batch (the `createdAt` of its anomalies). The rows are computed once per batch and
