@@ -1,6 +1,13 @@
 import { KAFKA_BROKER_HOOK_TIMEOUT_MS, randomTopicName, useKafkaBroker } from '@seismo/kafka/testing';
 import { encodePointBatch, partitionOf, PointBatchBuilder } from '@seismo/pipeline';
-import { AnomalyRepository, CheckpointRepository, parseTenantId, PointRepository } from '@seismo/storage';
+import {
+  AnomalyRepository,
+  CheckpointRepository,
+  HOUR_MS,
+  parseTenantId,
+  PointRepository,
+  UsageRepository,
+} from '@seismo/storage';
 import { Kafka, logLevel } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestStorage } from '../../../libs/storage/test/storage.harness';
@@ -9,6 +16,7 @@ import { ClickHouseSink } from '../src/pipeline/clickhouse.sink';
 import { EngineRunner } from '../src/pipeline/engine.runner';
 import { KafkaPointQueue } from '../src/pipeline/kafka-point.queue';
 import { ensurePointTopics } from '../src/pipeline/kafka-point.topics';
+import { UsageCommitter } from '../src/pipeline/usage.committer';
 import { type PointRecord } from '@seismo/storage';
 
 /*
@@ -95,6 +103,7 @@ describe('engines in one group, with checkpoints', () => {
     ['dies without its closing checkpoint', false],
   ])('one engine takes over the partitions of one that %s, with their state', async (_, clean) => {
     await storage.client.command({ query: 'TRUNCATE TABLE points' });
+    await storage.client.command({ query: 'TRUNCATE TABLE usage_hourly' });
     const topic = randomTopicName('points');
     const groupId = randomTopicName('group');
     const admin = client().admin();
@@ -107,6 +116,7 @@ describe('engines in one group, with checkpoints', () => {
       topic,
     );
     const checkpoints = new CheckpointRepository(storage.connection);
+    const usage = new UsageRepository(storage.connection);
     const logger = { log: jest.fn(), warn: jest.fn(), error: jest.fn() };
     const engine = async (intervalMs: number) => {
       const queue = await KafkaPointQueue.connect(client(), {
@@ -123,7 +133,12 @@ describe('engines in one group, with checkpoints', () => {
         queue,
         new BatchProcessor({ retentionOf: () => ({ pointsDays: 65535, anomaliesDays: 65535 }) }),
         sink,
-        { retryDelayMs: 5, logger, checkpoints: { store: checkpoints, source: topic, intervalMs } },
+        {
+          retryDelayMs: 5,
+          logger,
+          checkpoints: { store: checkpoints, source: topic, intervalMs },
+          usage: new UsageCommitter(usage, topic, { lingerMs: 50, logger }),
+        },
       );
       return { queue, runner };
     };
@@ -175,6 +190,13 @@ describe('engines in one group, with checkpoints', () => {
       (row) => expected.get(key({ series: row.series, ts: Number(row.ts_ms) })) !== Math.fround(row.score),
     );
     expect(differing).toEqual([]);
+    // Every point metered once, whichever engine wrote it and however often it was delivered.
+    const metered = await usage.total(acme, Date.now() - 2 * HOUR_MS, Date.now() + HOUR_MS);
+    expect([metered.points_ingested, metered.points_scored, metered.active_series]).toEqual([
+      expected.size,
+      expected.size,
+      SERIES,
+    ]);
     expect(logger.error).not.toHaveBeenCalled();
     // What the engine that stayed did with the partitions it took over: a clean leaver's closing
     // round covered its commits; a dead one's partitions had to be replayed from the log.
