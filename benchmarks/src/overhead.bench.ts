@@ -10,7 +10,7 @@ import { type ProcessedBatch } from '@seismo/engine/pipeline/processed-batch';
 import { type BatchSink } from '@seismo/engine/pipeline/sink';
 import { UsageCommitter, type UsageStore } from '@seismo/engine/pipeline/usage.committer';
 import * as usageTallyModule from '@seismo/engine/pipeline/usage.tally';
-import { UsageTally } from '@seismo/engine/pipeline/usage.tally';
+import { SeriesHashCache, UsageTally } from '@seismo/engine/pipeline/usage.tally';
 import { decodePointBatch, type PointBatch } from '@seismo/pipeline';
 import {
   AnomalyRepository,
@@ -407,7 +407,7 @@ async function microBenchmarks(input: MicroInput): Promise<Record<string, Figure
   const seriesBudget = best(() => {
     for (const perPoint of perPointArrays) limiter.refuseNewSeries(tenant, limits, perPoint);
   });
-  const hashes = new Map<string, bigint>();
+  const hashes = new SeriesHashCache();
   const now = Date.now();
   const tally = best(() => {
     const usageTally = new UsageTally(hashes);

@@ -20,7 +20,7 @@ import { PointFlag } from './point-flag';
 import { type DeadLetter, type ProcessedBatch } from './processed-batch';
 import { type RetentionOf, type TenantRetention } from './tenant-retention';
 import { ActiveSeriesLedger } from './active-series.ledger';
-import { UsageTally } from './usage.tally';
+import { SeriesHashCache, UsageTally } from './usage.tally';
 
 export interface BatchProcessorOptions {
   readonly retentionOf: RetentionOf;
@@ -110,7 +110,7 @@ export class BatchProcessor {
   private readonly scorerOptions: SeriesScorerOptions;
   private readonly clock: () => number;
   /** Hashes of the series metered as active, so a batch does not hash its series again. */
-  private readonly seriesHashes = new Map<string, bigint>();
+  private readonly seriesHashes = new SeriesHashCache();
   /** Series hashes known stored in usage_hourly this hour, kept out of the next rows. */
   private readonly activeSeries = new ActiveSeriesLedger();
   private readonly maxSeriesOf: ((tenant: TenantId) => number) | undefined;
@@ -304,7 +304,7 @@ export class BatchProcessor {
     }
     this.budgets.delete(tenant);
     this.activeSeries.forget(tenant);
-    for (const key of this.seriesHashes.keys()) if (key.startsWith(prefix)) this.seriesHashes.delete(key);
+    this.seriesHashes.forget(tenant);
   }
 
   /**
