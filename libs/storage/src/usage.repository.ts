@@ -50,8 +50,9 @@ const METER_SELECT = `sum(points_ingested) AS points_ingested, sum(points_scored
 
 /**
  * The only code that reads or writes `usage_hourly`. Writers add rows under a dedup token
- * in the same durable step as the work they count; readers always aggregate, since parts
- * not yet merged hold several partial rows per tenant and hour.
+ * before the work they count is acknowledged (the engine: before the offsets are
+ * committed, with its partitions' marks; see migration 0019); readers always aggregate,
+ * since parts not yet merged hold several partial rows per tenant and hour.
  */
 export class UsageRepository {
   constructor(private readonly clickhouse: ClickHouseAccess) {}

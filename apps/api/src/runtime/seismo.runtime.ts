@@ -359,8 +359,13 @@ async function startEngine(
       limitListener.rejected(tenant, LimitReason.MAX_SERIES, 'engine', count),
   });
   metrics.observeEngine(processor);
-  // An erased tenant's detector state goes at once, here or when this process's next reload finds it gone.
-  tenants.onGone((tenant) => processor.forgetTenant(tenant));
+  const usageCommitter = new UsageCommitter(usage, transport.source);
+  // An erased tenant's detector state and waiting counts go at once, here or when this
+  // process's next reload finds it gone.
+  tenants.onGone((tenant) => {
+    processor.forgetTenant(tenant);
+    usageCommitter.forgetTenant(tenant);
+  });
   const stored = new ObservedSink(
     new ClickHouseSink(points, anomalies, transport.source, new SeriesHourRepository(parts.connection)),
     metrics,
@@ -403,7 +408,7 @@ async function startEngine(
     }
     const runner = new EngineRunner(transport.consumer!, processor, sink, {
       refreshTenants: async (tenant) => void (await tenants.find(tenant)),
-      usage: new UsageCommitter(usage, transport.source),
+      usage: usageCommitter,
       checkpoints: {
         store: checkpoints,
         source: transport.checkpointSource,

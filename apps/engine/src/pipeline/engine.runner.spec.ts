@@ -97,7 +97,9 @@ class UsageStoreFake implements UsageStore {
 
   async insertBatch(rows: readonly UsageRecord[], _token: DedupToken, marks: readonly PartitionMark[] = []) {
     this.inserts.push({ rows, marks });
-    for (const mark of marks) this.through[mark.partition] = mark.offset;
+    // maxMap: a mark only grows.
+    for (const mark of marks)
+      this.through[mark.partition] = Math.max(mark.offset, this.through[mark.partition] ?? -1);
   }
 
   async writtenThrough(_source: string, partition: number): Promise<number> {
@@ -255,6 +257,41 @@ describe('EngineRunner', () => {
     const ingested = store.inserts.flatMap(({ rows }) => rows).map((row) => row.pointsIngested);
     expect(ingested).toEqual([10, 10, 5]);
     expect(stored).toHaveBeenCalledTimes(3);
+  });
+
+  it('counts a batch once when the commit before it is refused while its usage INSERT is in flight', async () => {
+    const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 1 << 20 });
+    const queue = new InMemoryPointQueue(log, { maxBatchMessages: 2, retryDelayMs: 1 });
+    const refusals = failingCommits(queue, 1, 1, fenced);
+    const processor = new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) });
+    const store = new UsageStoreFake({});
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const insert = store.insertBatch.bind(store);
+    let inserts = 0;
+    store.insertBatch = async (...args) => {
+      if (++inserts === 2) await held; // 2-3's INSERT, while the commit of 0-1 is refused
+      return insert(...args);
+    };
+    const runner = new EngineRunner(queue, processor, new RecordingSink(), {
+      logger: quiet,
+      usage: new UsageCommitter(store, 'spec', { lingerMs: 0, logger: quiet }),
+    });
+    for (let m = 0; m < 4; m++) await queue.append(0, message(m * 5, 5));
+    await runner.start();
+    await until(
+      () => refusals.count === 1 && inserts === 2,
+      'the commit of 0-1 was refused, 2-3 being counted',
+    );
+    await queue.append(0, message(20, 5));
+    release();
+    await until(() => log.committed(0) === 4, 'every batch was committed');
+    await runner.stop();
+    // 0-1 and 2-3 delivered again after the refusal: their usage, stored once, stays out.
+    const ingested = store.inserts
+      .flatMap(({ rows }) => rows)
+      .reduce((sum, row) => sum + row.pointsIngested, 0);
+    expect(ingested).toBe(25);
   });
 
   it('writes the next batches while a usage INSERT is slow, and commits none before its usage is stored', async () => {

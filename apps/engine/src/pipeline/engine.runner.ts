@@ -59,7 +59,10 @@ export interface EngineRunnerOptions {
 
 /** One partition's batches between scoring and commit, oldest first. */
 interface PartitionWrites {
-  /** Each settles (never rejects) once its batch is committed or given up; it then leaves the list. */
+  /**
+   * Each settles (never rejects) once its batch is committed, or given up and its usage
+   * INSERT settled; it then leaves the list.
+   */
   readonly pending: Array<Promise<void>>;
   /** Each settles once its batch's rows are written (or given up): the batches `maxWritesInFlight` counts. */
   readonly writing: Array<Promise<void>>;
@@ -76,6 +79,13 @@ interface WrittenBatch {
   /** Settles once the batch's usage is stored: true when by this engine, false when found counted already or never counted. */
   readonly counted: Promise<boolean>;
 }
+
+/**
+ * Most batches of one partition scored and not yet committed. They are few (the usage
+ * linger holds a commit half a second); many mean the usage INSERT is failing, and the
+ * partition then waits rather than piling up work a crash would replay.
+ */
+const MAX_UNCOMMITTED = 64;
 
 /** Thrown to the queue for batches that arrive while the engine stops: they stay uncommitted. */
 class EngineStopping extends Error {
@@ -304,6 +314,8 @@ export class EngineRunner {
     track(writes.writing, writing);
     track(writes.pending, done);
     while (writes.writing.length >= this.maxWritesInFlight) await writes.writing[0];
+    // Written batches wait for their usage INSERT; should it keep failing, this bounds them.
+    while (writes.pending.length >= MAX_UNCOMMITTED) await writes.pending[0];
   }
 
   /**
@@ -367,9 +379,16 @@ export class EngineRunner {
 
   /** Commits a written batch once its usage is stored, after the batches before it. */
   private async commit(batch: WrittenBatch, writes: PartitionWrites): Promise<void> {
+    // Even when the batch will not be committed, its usage INSERT settles first: a drain
+    // (before the partition is read again at assignment) then leaves none in flight.
+    const counted = await batch.counted.then(
+      (stored) => ({ stored }),
+      (error: unknown) => ({ error }),
+    );
     if (writes.failure !== undefined) return;
     try {
-      if (await batch.counted) {
+      if ('error' in counted) throw counted.error;
+      if (counted.stored) {
         this.processor.stored(batch);
         // Should the partition be delivered again from its last commit, this batch's usage stays out.
         const through = this.countedThrough.get(batch.partition) ?? -1;

@@ -16,7 +16,8 @@
  *    again. Committing the unchanged offset with new metadata moves nothing forward.
  *
  * Recorded cuts at or below the committed offset are dropped at every commit, so the list
- * holds only the batches delivered and not yet committed: one, with the engine's runner.
+ * holds only the batches delivered and not yet committed: a few with the engine's runner,
+ * whose commits wait up to the usage linger (half a second).
  */
 
 /** Offset metadata prefix: a version, so that a later format can tell old entries apart. */

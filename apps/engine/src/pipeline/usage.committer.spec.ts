@@ -123,8 +123,42 @@ describe('UsageCommitter', () => {
     const waiting = committer.add(0, 1, [usage()]);
     committer.stop();
     await expect(waiting).rejects.toThrow(/the usage of 1 batches abandoned: the engine stopped/);
+    // Were partition 0's next batch stored, its mark would cover the batch given up.
+    await expect(committer.add(0, 2, [usage()])).rejects.toThrow(/abandoned/);
+    await expect(committer.add(1, 2, [usage()])).resolves.toBe(true);
+    expect(store.inserts.map(({ marks }) => marks.map((m) => m.partition))).toEqual([[1]]);
+    // Taken again, the partition's mark is read afresh and its usage taken.
+    expect(await committer.writtenThrough(0)).toBe(-1);
     await expect(committer.add(0, 2, [usage()])).resolves.toBe(true);
-    expect(store.inserts.map(({ marks }) => marks[0].offset)).toEqual([2]);
+  });
+
+  it('stores a batch once: one added again after its INSERT resolves at once as counted', async () => {
+    const store = new StoreFake();
+    const committer = new UsageCommitter(store, 'log', { lingerMs: 0, logger: quiet });
+    await expect(committer.add(0, 4, [usage()])).resolves.toBe(true);
+    await expect(committer.add(0, 4, [usage()])).resolves.toBe(false);
+    await expect(committer.add(0, 2, [usage()])).resolves.toBe(false);
+    expect(store.inserts).toHaveLength(1);
+  });
+
+  it("refuses a forgotten partition's usage until it is taken again", async () => {
+    const store = new StoreFake();
+    const committer = new UsageCommitter(store, 'log', { lingerMs: 0, logger: quiet });
+    committer.forget(3);
+    await expect(committer.add(3, 1, [usage()])).rejects.toThrow('partition 3 went to another engine');
+    store.through.set(3, 1);
+    expect(await committer.writtenThrough(3)).toBe(1);
+    await expect(committer.add(3, 1, [usage()])).resolves.toBe(false);
+    await expect(committer.add(3, 2, [usage()])).resolves.toBe(true);
+  });
+
+  it("drops an erased tenant's waiting counts", async () => {
+    const store = new StoreFake();
+    const committer = new UsageCommitter(store, 'log', { lingerMs: 20, logger: quiet });
+    const added = committer.add(0, 1, [usage(acme, 2), usage(globex, 3)]);
+    committer.forgetTenant(globex);
+    await added;
+    expect(store.inserts[0].rows.map((row) => row.tenantId)).toEqual([acme]);
   });
 
   it("reads a taken partition's mark again before its first INSERT, leaving out what was counted meanwhile", async () => {

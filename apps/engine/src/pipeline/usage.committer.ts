@@ -5,6 +5,7 @@ import {
   mergeUsage,
   parseDedupToken,
   type PartitionMark,
+  type TenantId,
   type UsageRecord,
   type UsageRepository,
 } from '@seismo/storage';
@@ -69,6 +70,13 @@ export class UsageCommitter {
   private running = false;
   /** Partitions taken since their last INSERT: their mark is read again before the next. */
   private readonly taken = new Set<number>();
+  /** Per partition: the last offset this committer stored or read as stored; what is at or below it is counted. */
+  private readonly storedThrough = new Map<number, number>();
+  /**
+   * Partitions whose usage this committer takes no more until they are taken again: gone
+   * to another engine, or with an INSERT given up (a later one would mark it counted).
+   */
+  private readonly refused = new Map<number, Error>();
 
   constructor(
     private readonly store: UsageStore,
@@ -96,19 +104,25 @@ export class UsageCommitter {
   async writtenThrough(partition: number): Promise<number> {
     const through = await this.store.writtenThrough(this.source, partition);
     this.taken.add(partition);
+    this.refused.delete(partition);
+    this.storedThrough.set(partition, through);
     return through;
   }
 
   /**
    * The usage of a batch whose other rows are written. Resolves once it is stored, with
    * the usage before it of the same partition: true, or false when the batch was found
-   * counted already (by another engine that had the partition). Rejects only once stopped,
-   * or when the partition went to another engine before the INSERT began. A batch's
-   * usage is added once, in offset order within its partition.
+   * counted already (by this engine before its commit was lost, or by another that had the
+   * partition). Rejects once the partition went to another engine, or once an INSERT of
+   * it was given up (stopping), until it is taken again. A batch's usage is added in
+   * offset order within its partition.
    */
   add(partition: number, lastOffset: number, rows: readonly UsageRecord[]): Promise<boolean> {
+    const refusal = this.refused.get(partition);
+    if (refusal) return Promise.reject(refusal);
     // Nothing to count: nothing to store, and the partition's mark may stay where it is.
     if (rows.length === 0) return Promise.resolve(false);
+    if (lastOffset <= (this.storedThrough.get(partition) ?? -1)) return Promise.resolve(false);
     return new Promise((resolve, reject) => {
       this.waiting.push({ partition, lastOffset, rows, resolve, reject });
       if (this.stopping.signal.aborted || this.lingerMs === 0) this.flush();
@@ -133,13 +147,33 @@ export class UsageCommitter {
    * is dropped (their commits would be refused; the new owner counts them).
    */
   forget(partition: number): void {
-    const gone = new PointQueueException(
-      PointQueueExceptionCode.FENCED,
-      `partition ${partition} went to another engine before its usage was written`,
+    this.refuse(
+      partition,
+      new PointQueueException(
+        PointQueueExceptionCode.FENCED,
+        `partition ${partition} went to another engine before its usage was written`,
+      ),
     );
-    for (const entry of this.waiting) if (entry.partition === partition) entry.reject(gone);
-    this.waiting = this.waiting.filter((entry) => entry.partition !== partition);
     this.taken.delete(partition);
+    this.storedThrough.delete(partition);
+  }
+
+  /**
+   * The tenant was erased: its counts still waiting are dropped, so that no INSERT after
+   * the erasure brings its usage back.
+   */
+  forgetTenant(tenant: TenantId): void {
+    this.waiting = this.waiting.map((entry) => ({
+      ...entry,
+      rows: entry.rows.filter((row) => row.tenantId !== tenant),
+    }));
+  }
+
+  /** Rejects the partition's waiting usage, and its usage from now on until it is taken again. */
+  private refuse(partition: number, error: Error): void {
+    this.refused.set(partition, error);
+    for (const entry of this.waiting) if (entry.partition === partition) entry.reject(error);
+    this.waiting = this.waiting.filter((entry) => entry.partition !== partition);
   }
 
   /** From now on nothing lingers and a failed INSERT is given up; what waits is written now. */
@@ -160,7 +194,15 @@ export class UsageCommitter {
     this.running = false;
   }
 
-  private async write(group: readonly Waiting[]): Promise<void> {
+  private async write(taken: readonly Waiting[]): Promise<void> {
+    // Added before their partition was refused, taken from `waiting` before it was emptied.
+    const group: Waiting[] = [];
+    for (const entry of taken) {
+      const refusal = this.refused.get(entry.partition);
+      if (refusal) entry.reject(refusal);
+      else group.push(entry);
+    }
+    const rechecked = group.map((entry) => entry.partition).filter((p) => this.taken.has(p));
     const entries = await this.uncounted(group);
     if (entries === undefined || entries.length === 0) return;
     const through = new Map<number, number>();
@@ -183,7 +225,11 @@ export class UsageCommitter {
       this.store.insertBatch(rows, token, marks),
     );
     if (!stored) return;
-    for (const partition of through.keys()) this.taken.delete(partition);
+    // Only the partitions read again for this INSERT: one taken meanwhile is read for the next.
+    for (const partition of rechecked) this.taken.delete(partition);
+    for (const [partition, offset] of through) {
+      this.storedThrough.set(partition, Math.max(offset, this.storedThrough.get(partition) ?? -1));
+    }
     for (const entry of entries) entry.resolve(true);
   }
 
@@ -206,6 +252,9 @@ export class UsageCommitter {
     );
     if (!read) return undefined;
     const entries: Waiting[] = [];
+    for (const [partition, offset] of marks) {
+      this.storedThrough.set(partition, Math.max(offset, this.storedThrough.get(partition) ?? -1));
+    }
     for (const entry of group) {
       if (entry.lastOffset <= (marks.get(entry.partition) ?? -1)) entry.resolve(false);
       else entries.push(entry);
@@ -233,6 +282,8 @@ export class UsageCommitter {
         if (signal.aborted) {
           const given = new Error(`${what} abandoned: the engine stopped`, { cause: error });
           for (const entry of entries) entry.reject(given);
+          // A later INSERT of these partitions would mark the usage given up as counted.
+          for (const entry of entries) this.refuse(entry.partition, given);
           return false;
         }
         this.logger.error(`${what} failed (attempt ${n}), retrying in ${delay} ms: ${message}`);
