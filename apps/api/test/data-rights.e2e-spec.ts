@@ -136,6 +136,13 @@ describe('data rights (real server, real embedded ClickHouse)', () => {
       async () => ((await storedPoints(owner.id)) === 200 ? true : undefined),
       'stored points',
     );
+    // Usage lands up to the engine's usage linger after the points.
+    await eventually(async () => {
+      const [row] = await server.query<{ n: string }>(
+        `SELECT sum(points_ingested) AS n FROM usage_hourly WHERE tenant_id = '${owner.id}'`,
+      );
+      return Number(row?.n) === 200 ? true : undefined;
+    }, 'the usage counted');
     const anomalies = await eventually(async () => {
       const found = await call<{ anomalies: unknown[] }>('GET', '/v1/anomalies', owner.api_key);
       return found.body.anomalies.length > 0 ? found.body.anomalies : undefined;
