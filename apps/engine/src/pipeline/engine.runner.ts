@@ -1,10 +1,10 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type PartitionCheckpoint, type SeriesCheckpoint, type TenantId } from '@seismo/storage';
 import { type BatchProcessor, UnknownTenantError } from './batch.processor';
 import { type PointConsumer, type QueueBatch } from './point-queue';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
 import { type ProcessedBatch } from './processed-batch';
+import { retryDelays, type RetryOptions, retryUntilStopped } from './retry';
 import { type BatchSink } from './sink';
 import { type UsageCommitter } from './usage.committer';
 
@@ -114,8 +114,7 @@ class EngineStopping extends Error {
  * partition (nothing is skipped or lost) and says so in the log at every attempt.
  */
 export class EngineRunner {
-  private readonly retryDelayMs: number;
-  private readonly maxRetryDelayMs: number;
+  private readonly retryDelays: Pick<RetryOptions, 'delayMs' | 'maxDelayMs'>;
   private readonly logger: Pick<LoggerService, 'log' | 'warn' | 'error'>;
   private readonly stopping = new AbortController();
   private readonly checkpoints: CheckpointOptions | undefined;
@@ -143,13 +142,7 @@ export class EngineRunner {
     private readonly sink: BatchSink,
     options: EngineRunnerOptions = {},
   ) {
-    this.retryDelayMs = options.retryDelayMs ?? 200;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
-    if (!(this.retryDelayMs > 0) || !(this.maxRetryDelayMs >= this.retryDelayMs)) {
-      throw new RangeError(
-        `retry delays must satisfy 0 < retryDelayMs <= maxRetryDelayMs, got ${this.retryDelayMs} and ${this.maxRetryDelayMs}`,
-      );
-    }
+    this.retryDelays = retryDelays(options);
     this.maxWritesInFlight = options.maxWritesInFlight ?? 2;
     if (!Number.isInteger(this.maxWritesInFlight) || this.maxWritesInFlight < 1) {
       throw new RangeError(`maxWritesInFlight must be a positive integer, got ${this.maxWritesInFlight}`);
@@ -503,35 +496,21 @@ export class EngineRunner {
   }
 
   /**
-   * Runs `attempt` until it succeeds, pausing between tries (doubling up to the maximum),
-   * and says so in the log at every failure; `final` errors are not retried. When the
-   * engine stops, a failing attempt is abandoned and its batch stays uncommitted.
+   * Runs `attempt` until it succeeds (see retryUntilStopped); `final` errors are not
+   * retried. When the engine stops, a failing attempt is abandoned and its batch stays
+   * uncommitted.
    */
-  private async untilTaken(
+  private untilTaken(
     what: string,
     attempt: () => Promise<void>,
-    final: (error: unknown) => boolean = () => false,
+    final?: (error: unknown) => boolean,
   ): Promise<void> {
-    const signal = this.stopping.signal;
-    let delay = this.retryDelayMs;
-    for (let n = 1; ; n++) {
-      try {
-        await attempt();
-        return;
-      } catch (error) {
-        if (final(error)) throw error;
-        if (!signal.aborted) {
-          this.logger.error(`${what} failed (attempt ${n}), retrying in ${delay} ms: ${describe(error)}`);
-          await sleep(delay, undefined, { signal }).catch(() => undefined);
-        }
-        if (signal.aborted) {
-          throw new Error(`${what} abandoned: the engine stopped; the batch stays uncommitted`, {
-            cause: error,
-          });
-        }
-        delay = Math.min(delay * 2, this.maxRetryDelayMs);
-      }
-    }
+    return retryUntilStopped(what, attempt, {
+      signal: this.stopping.signal,
+      ...this.retryDelays,
+      logger: this.logger,
+      ...(final ? { final } : {}),
+    });
   }
 }
 

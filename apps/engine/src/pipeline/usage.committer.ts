@@ -1,6 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   mergeUsage,
   parseDedupToken,
@@ -10,6 +9,7 @@ import {
   type UsageRepository,
 } from '@seismo/storage';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
+import { retryDelays, type RetryOptions, retryUntilStopped } from './retry';
 
 /** Where usage goes: UsageRepository, or a fake in unit tests. */
 export type UsageStore = Pick<UsageRepository, 'insertBatch' | 'writtenThrough'>;
@@ -59,8 +59,7 @@ interface Waiting {
  */
 export class UsageCommitter {
   private readonly lingerMs: number;
-  private readonly retryDelayMs: number;
-  private readonly maxRetryDelayMs: number;
+  private readonly retryDelays: Pick<RetryOptions, 'delayMs' | 'maxDelayMs'>;
   private readonly logger: Pick<LoggerService, 'error'>;
   private readonly stopping = new AbortController();
   private waiting: Waiting[] = [];
@@ -85,15 +84,9 @@ export class UsageCommitter {
     options: UsageCommitterOptions = {},
   ) {
     this.lingerMs = options.lingerMs ?? 500;
-    this.retryDelayMs = options.retryDelayMs ?? 200;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
     if (!(this.lingerMs >= 0))
       throw new RangeError(`lingerMs must be a non-negative number, got ${this.lingerMs}`);
-    if (!(this.retryDelayMs > 0) || !(this.maxRetryDelayMs >= this.retryDelayMs)) {
-      throw new RangeError(
-        `retry delays must satisfy 0 < retryDelayMs <= maxRetryDelayMs, got ${this.retryDelayMs} and ${this.maxRetryDelayMs}`,
-      );
-    }
+    this.retryDelays = retryDelays(options);
     this.logger = options.logger ?? new Logger(UsageCommitter.name);
   }
 
@@ -271,25 +264,19 @@ export class UsageCommitter {
     entries: readonly Waiting[],
     attempt: () => Promise<void>,
   ): Promise<boolean> {
-    const signal = this.stopping.signal;
-    let delay = this.retryDelayMs;
-    for (let n = 1; ; n++) {
-      try {
-        await attempt();
-        return true;
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (signal.aborted) {
-          const given = new Error(`${what} abandoned: the engine stopped`, { cause: error });
-          for (const entry of entries) entry.reject(given);
-          // A later INSERT of these partitions would mark the usage given up as counted.
-          for (const entry of entries) this.refuse(entry.partition, given);
-          return false;
-        }
-        this.logger.error(`${what} failed (attempt ${n}), retrying in ${delay} ms: ${message}`);
-        await sleep(delay, undefined, { signal }).catch(() => undefined);
-        delay = Math.min(delay * 2, this.maxRetryDelayMs);
-      }
+    try {
+      await retryUntilStopped(what, attempt, {
+        signal: this.stopping.signal,
+        ...this.retryDelays,
+        logger: this.logger,
+      });
+      return true;
+    } catch (error) {
+      const given = error instanceof Error ? error : new Error(String(error));
+      for (const entry of entries) entry.reject(given);
+      // A later INSERT of these partitions would mark the usage given up as counted.
+      for (const entry of entries) this.refuse(entry.partition, given);
+      return false;
     }
   }
 }
