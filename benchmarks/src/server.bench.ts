@@ -210,6 +210,15 @@ async function measureLatency(
       if (seen !== undefined) latencies.push(seen - accepted);
     }
     if (latencies.length === 0) throw new Error('no spike became an anomaly: latency cannot be measured');
+    // The slowest spikes and when in the phase they were accepted: a stall shows as a cluster.
+    const slowest = [...acceptedAt]
+      .filter(([probe]) => watch.seen.has(probe))
+      .map(([probe, accepted]) => ({ at: accepted - start, ms: watch.seen.get(probe)! - accepted }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 8);
+    process.stderr.write(
+      `slowest spikes (accepted at s: ms): ${slowest.map((s) => `${(s.at / 1000).toFixed(1)}: ${Math.round(s.ms)}`).join(', ')}\n`,
+    );
     process.stderr.write(
       `latency: ${latencies.length} of ${plan.probes} spikes seen by ${watch.method}` +
         `${watch.method === 'poll' ? ` (every ${POLL_INTERVAL_MS} ms)` : ''}\n`,
