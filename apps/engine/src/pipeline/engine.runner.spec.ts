@@ -491,6 +491,48 @@ describe('EngineRunner', () => {
       expect(store.rounds.at(-1)).toEqual({ partition: 0, offset: 0, series: [] });
     });
 
+    it('staggers the first rounds of partitions taken together, then keeps each an interval apart', async () => {
+      const log = new InMemoryPointLog({ partitions: 4, maxPendingBytes: 1 << 20 });
+      const store = new MemoryCheckpoints();
+      let now = 0;
+      const queue = new InMemoryPointQueue(log, { maxBatchMessages: 2, retryDelayMs: 1 });
+      const runner = new EngineRunner(
+        queue,
+        new BatchProcessor({ retentionOf: () => ({ pointsDays: 1, anomaliesDays: 1 }) }),
+        new RecordingSink(),
+        {
+          retryDelayMs: 1,
+          logger: quiet,
+          checkpoints: { store, source: 'test', intervalMs: 1000, clock: () => now },
+        },
+      );
+      await runner.start();
+      let offset = 0;
+      /** One message to every partition at `at`, and the partitions that took a round for it. */
+      const roundsAt = async (at: number): Promise<number[]> => {
+        now = at;
+        const before = store.rounds.length;
+        for (let partition = 0; partition < 4; partition++) await queue.append(partition, message(at, 1));
+        offset++;
+        await until(
+          () => [0, 1, 2, 3].every((partition) => log.committed(partition) === offset - 1),
+          `the messages at ${at} were committed`,
+        );
+        return store.rounds
+          .slice(before)
+          .map((round) => round.partition)
+          .sort();
+      };
+      // Due 1000, 382, 764 and 146 ms after the assignment: never all at once.
+      expect(await roundsAt(100)).toEqual([]);
+      expect(await roundsAt(400)).toEqual([1, 3]);
+      expect(await roundsAt(800)).toEqual([2]);
+      expect(await roundsAt(1000)).toEqual([0]);
+      expect(await roundsAt(1300)).toEqual([]);
+      expect(await roundsAt(1500)).toEqual([1, 3]);
+      await runner.stop();
+    });
+
     it('writes no round on stop for a partition that consumed nothing', async () => {
       const log = new InMemoryPointLog({ partitions: 2, maxPendingBytes: 1 << 20 });
       const store = new MemoryCheckpoints();
