@@ -162,6 +162,11 @@ export class UsageCommitter {
     }));
   }
 
+  /** The partition's usage is stored through `offset` (never moves back). */
+  private noteStored(partition: number, offset: number): void {
+    this.storedThrough.set(partition, Math.max(offset, this.storedThrough.get(partition) ?? -1));
+  }
+
   /** Rejects the partition's waiting usage, and its usage from now on until it is taken again. */
   private refuse(partition: number, error: Error): void {
     this.refused.set(partition, error);
@@ -220,9 +225,7 @@ export class UsageCommitter {
     if (!stored) return;
     // Only the partitions read again for this INSERT: one taken meanwhile is read for the next.
     for (const partition of rechecked) this.taken.delete(partition);
-    for (const [partition, offset] of through) {
-      this.storedThrough.set(partition, Math.max(offset, this.storedThrough.get(partition) ?? -1));
-    }
+    for (const [partition, offset] of through) this.noteStored(partition, offset);
     for (const entry of entries) entry.resolve(true);
   }
 
@@ -245,9 +248,7 @@ export class UsageCommitter {
     );
     if (!read) return undefined;
     const entries: Waiting[] = [];
-    for (const [partition, offset] of marks) {
-      this.storedThrough.set(partition, Math.max(offset, this.storedThrough.get(partition) ?? -1));
-    }
+    for (const [partition, offset] of marks) this.noteStored(partition, offset);
     for (const entry of group) {
       if (entry.lastOffset <= (marks.get(entry.partition) ?? -1)) entry.resolve(false);
       else entries.push(entry);
@@ -275,7 +276,7 @@ export class UsageCommitter {
       const given = error instanceof Error ? error : new Error(String(error));
       for (const entry of entries) entry.reject(given);
       // A later INSERT of these partitions would mark the usage given up as counted.
-      for (const entry of entries) this.refuse(entry.partition, given);
+      for (const partition of new Set(entries.map((entry) => entry.partition))) this.refuse(partition, given);
       return false;
     }
   }
