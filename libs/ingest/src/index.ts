@@ -8,5 +8,6 @@ export * from './ingest-limits';
 export * from './json-points.decoder';
 export * from './point';
 export * from './point.validator';
+export * from './recent.cache';
 export * from './remote-write.decoder';
 export * from './series-key';

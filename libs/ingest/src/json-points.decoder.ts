@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { type DecodeResult, type Rejection } from './decode-result';
 import { type DecoderOptions } from './decoder-options';
-import { IdentityCache, rawIdentityKey } from './identity.cache';
+import { rawIdentityKey } from './identity-key';
 import { IngestException, IngestExceptionCode } from './ingest.exception';
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest-limits';
 import { memberPath, showInput, showString } from './input-text';
-import { type Point } from './point';
+import { type Point, type SeriesIdentity } from './point';
 import { FINITE_NUMBER, type PointFields, PointValidator, type Validated } from './point.validator';
+import { RecentCache } from './recent.cache';
 
 /**
  * `POST /v1/points`: `{"points": [{"series", "ts", "value", "labels"?}]}`.
@@ -21,7 +22,8 @@ import { FINITE_NUMBER, type PointFields, PointValidator, type Validated } from 
 export class JsonPointsDecoder {
   private readonly limits: IngestLimits;
   private readonly validator: PointValidator;
-  private readonly identities = new IdentityCache();
+  /** Identities that passed every check, by the raw metric and labels they came with: a hit is what the validator would answer. */
+  private readonly identities = new RecentCache<SeriesIdentity>();
 
   constructor(options: DecoderOptions = {}) {
     this.limits = options.limits ?? DEFAULT_INGEST_LIMITS;

@@ -53,3 +53,81 @@ export class PointBatchBuilder {
     };
   }
 }
+
+/** One partition's share of a batch, from splitByPartition. */
+export interface PartitionShare {
+  readonly partition: number;
+  readonly batch: PointBatch;
+}
+
+/**
+ * Cuts `batch` into one batch per partition its points fall on, `partitionOfSeries[s]`
+ * being the partition of `batch.series[s]`; points whose index is in `skip` are left out.
+ * The points keep their order, each share names its series in the order of their first
+ * point (as a PointBatchBuilder fed the same points would), and the shares come in the
+ * order of their first point. Two passes over typed arrays, no lookup per point: it runs
+ * on every ingest request.
+ */
+export function splitByPartition(
+  batch: PointBatch,
+  partitionOfSeries: ArrayLike<number>,
+  skip?: ReadonlySet<number>,
+): PartitionShare[] {
+  const { series, seriesIndex, t, value } = batch;
+  if (partitionOfSeries.length !== series.length) {
+    throw new RangeError(`${partitionOfSeries.length} partitions for ${series.length} series`);
+  }
+  const slotOf = new Map<number, number>();
+  const partitionOfSlot: number[] = [];
+  const counts: number[] = [];
+  const names: string[][] = [];
+  // Per series, found on its first point: its share and its index among that share's series.
+  const slotOfSeries = new Int32Array(series.length).fill(-1);
+  const localIndex = new Uint32Array(series.length);
+  for (let i = 0; i < t.length; i++) {
+    if (skip?.has(i)) continue;
+    const s = seriesIndex[i];
+    let slot = slotOfSeries[s];
+    if (slot < 0) {
+      const partition = partitionOfSeries[s];
+      let found = slotOf.get(partition);
+      if (found === undefined) {
+        found = counts.length;
+        slotOf.set(partition, found);
+        partitionOfSlot.push(partition);
+        counts.push(0);
+        names.push([]);
+      }
+      slot = found;
+      slotOfSeries[s] = slot;
+      localIndex[s] = names[slot].length;
+      names[slot].push(series[s]);
+    }
+    counts[slot]++;
+  }
+  const shares = counts.map((count) => ({
+    t: new Float64Array(count),
+    value: new Float64Array(count),
+    seriesIndex: new Uint32Array(count),
+    filled: 0,
+  }));
+  for (let i = 0; i < t.length; i++) {
+    if (skip?.has(i)) continue;
+    const s = seriesIndex[i];
+    const share = shares[slotOfSeries[s]];
+    const at = share.filled++;
+    share.t[at] = t[i];
+    share.value[at] = value[i];
+    share.seriesIndex[at] = localIndex[s];
+  }
+  return shares.map((share, slot) => ({
+    partition: partitionOfSlot[slot],
+    batch: {
+      tenant: batch.tenant,
+      series: names[slot],
+      t: share.t,
+      value: share.value,
+      seriesIndex: share.seriesIndex,
+    },
+  }));
+}

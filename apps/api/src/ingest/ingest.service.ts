@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { type InfluxPrecision, IngestException, type Rejection } from '@seismo/ingest';
+import { type InfluxPrecision, IngestException, RecentCache, type Rejection } from '@seismo/ingest';
 import { type PointProducer } from '@seismo/engine/pipeline/point-queue';
-import { encodePointBatch, partitionOf, type PointBatch, PointBatchBuilder } from '@seismo/pipeline';
+import { encodePointBatch, partitionOf, type PointBatch, splitByPartition } from '@seismo/pipeline';
 import { type TenantId } from '@seismo/storage';
 import { arrivalsOf } from '../alerting/arrivals';
 import { TenantLimiter } from '../limits/tenant.limiter';
@@ -36,6 +36,8 @@ export class IngestService implements OnModuleDestroy {
   private readonly queue: PointProducer;
   private readonly decoders: IngestDecoderPool;
   private readonly limiter: TenantLimiter;
+  /** Per tenant, the partition of each series seen recently: hashing a series name costs more than finding it. */
+  private readonly partitionCaches = new Map<TenantId, RecentCache<number>>();
 
   constructor(
     private readonly runtime: SeismoRuntime,
@@ -98,8 +100,8 @@ export class IngestService implements OnModuleDestroy {
   }
 
   /**
-   * One message per partition the accepted points fall on (the partition of each series
-   * computed once). The request's refusals ride in one of them, a message of their own
+   * One message per partition the accepted points fall on (each series' partition
+   * remembered from its earlier requests). The request's refusals ride in one of them, a message of their own
    * when none was accepted, so the engine meters them with that message's batch: counted
    * once the queue holds it, like the accepted points, and never twice (the batch's
    * dedup token).
@@ -110,28 +112,44 @@ export class IngestService implements OnModuleDestroy {
     refused: ReadonlySet<number> | undefined,
     rejected: number,
   ): PartitionMessage[] {
-    const partitions = this.queue.partitions;
-    const partitionOfSeries = points.series.map((name) => partitionOf(tenant, name, partitions));
-    const builders = new Map<number, PointBatchBuilder>();
-    const { series, seriesIndex, t, value } = points;
-    for (let i = 0; i < t.length; i++) {
-      if (refused?.has(i)) continue;
-      const partition = partitionOfSeries[seriesIndex[i]];
-      let builder = builders.get(partition);
-      if (!builder) {
-        builder = new PointBatchBuilder(tenant);
-        builders.set(partition, builder);
-      }
-      builder.add(series[seriesIndex[i]], t[i], value[i]);
-    }
+    const shares = splitByPartition(points, this.partitionsOf(tenant, points.series), refused);
     let reportedIn: number | undefined;
     if (rejected > 0) {
-      reportedIn = builders.size > 0 ? builders.keys().next().value! : partitionOf(tenant, '', partitions);
-      if (!builders.has(reportedIn)) builders.set(reportedIn, new PointBatchBuilder(tenant));
+      reportedIn = shares.length > 0 ? shares[0].partition : partitionOf(tenant, '', this.queue.partitions);
+      if (shares.length === 0) shares.push({ partition: reportedIn, batch: emptyBatch(tenant) });
     }
-    return [...builders].map(([partition, builder]) => ({
+    return shares.map(({ partition, batch }) => ({
       partition,
-      bytes: encodePointBatch(builder.build(partition === reportedIn ? rejected : 0)),
+      bytes: encodePointBatch(partition === reportedIn ? { ...batch, rejected } : batch),
     }));
   }
+
+  private partitionsOf(tenant: TenantId, series: readonly string[]): Uint32Array {
+    let cache = this.partitionCaches.get(tenant);
+    if (!cache) {
+      cache = new RecentCache<number>();
+      this.partitionCaches.set(tenant, cache);
+    }
+    const partitions = this.queue.partitions;
+    const out = new Uint32Array(series.length);
+    for (let s = 0; s < series.length; s++) {
+      let partition = cache.get(series[s]);
+      if (partition === undefined) {
+        partition = partitionOf(tenant, series[s], partitions);
+        cache.set(series[s], partition);
+      }
+      out[s] = partition;
+    }
+    return out;
+  }
+}
+
+function emptyBatch(tenant: TenantId): PointBatch {
+  return {
+    tenant,
+    series: [],
+    t: new Float64Array(0),
+    value: new Float64Array(0),
+    seriesIndex: new Uint32Array(0),
+  };
 }

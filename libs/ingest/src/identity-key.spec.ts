@@ -1,29 +1,5 @@
 import fc from 'fast-check';
-import { IdentityCache, rawIdentityKey } from './identity.cache';
-import { type SeriesIdentity } from './point';
-
-function identity(series: string): SeriesIdentity {
-  return { series, metric: series, labels: {} };
-}
-
-describe('IdentityCache', () => {
-  it('keeps what is in use and at most two generations of entries', () => {
-    const cache = new IdentityCache(2);
-    cache.set('a', identity('a'));
-    cache.set('b', identity('b'));
-    cache.set('c', identity('c')); // a and b become the previous generation
-    expect(cache.get('a')?.series).toBe('a'); // moved to the current one, with c
-    cache.set('d', identity('d')); // the current (c, a) becomes previous; b is dropped
-    expect(cache.get('b')).toBeUndefined();
-    expect(cache.get('a')?.series).toBe('a');
-    expect(cache.get('c')?.series).toBe('c');
-    expect(cache.size).toBeLessThanOrEqual(4);
-  });
-
-  it('refuses a size below 1', () => {
-    expect(() => new IdentityCache(0)).toThrow(/maxEntries must be a positive integer, got 0/);
-  });
-});
+import { rawIdentityKey } from './identity-key';
 
 describe('rawIdentityKey', () => {
   it('tells apart inputs that concatenate alike', () => {
