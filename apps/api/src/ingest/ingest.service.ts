@@ -101,10 +101,10 @@ export class IngestService implements OnModuleDestroy {
 
   /**
    * One message per partition the accepted points fall on (each series' partition
-   * remembered from its earlier requests). The request's refusals ride in one of them, a message of their own
-   * when none was accepted, so the engine meters them with that message's batch: counted
-   * once the queue holds it, like the accepted points, and never twice (the batch's
-   * dedup token).
+   * remembered from its earlier requests). The request's refusals ride in one of them, a
+   * message of their own when none was accepted, so the engine meters them with that
+   * message's batch: counted once the queue holds it, like the accepted points, and never
+   * twice (the batch's dedup token).
    */
   private cut(
     tenant: TenantId,
