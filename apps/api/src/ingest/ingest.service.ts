@@ -17,9 +17,10 @@ export interface IngestAnswer {
   readonly rejected: readonly Rejection[];
 }
 
-/** A partition's queue message: an encoded PointBatch. */
+/** A partition's queue message: a PointBatch, and its encoding. */
 interface PartitionMessage {
   readonly partition: number;
+  readonly batch: PointBatch;
   readonly bytes: Uint8Array;
 }
 
@@ -83,7 +84,9 @@ export class IngestService implements OnModuleDestroy {
       ].sort((a, b) => a.index - b.index);
     }
     const messages = this.cut(tenant, points, refused, rejected.length);
-    await Promise.all(messages.map(({ partition, bytes }) => this.queue.append(partition, bytes)));
+    await Promise.all(
+      messages.map(({ partition, bytes, batch }) => this.queue.append(partition, bytes, batch)),
+    );
     const accepted = points.t.length - (refused?.size ?? 0);
     // Counted after the appends: a point is accepted when the queue holds it, and an append that throws leaves none counted.
     const counted = this.runtime.metrics.ingestedPoints;
@@ -118,10 +121,10 @@ export class IngestService implements OnModuleDestroy {
       reportedIn = shares.length > 0 ? shares[0].partition : partitionOf(tenant, '', this.queue.partitions);
       if (shares.length === 0) shares.push({ partition: reportedIn, batch: emptyBatch(tenant) });
     }
-    return shares.map(({ partition, batch }) => ({
-      partition,
-      bytes: encodePointBatch(partition === reportedIn ? { ...batch, rejected } : batch),
-    }));
+    return shares.map(({ partition, batch: share }) => {
+      const batch = partition === reportedIn ? { ...share, rejected } : share;
+      return { partition, batch, bytes: encodePointBatch(batch) };
+    });
   }
 
   private partitionsOf(tenant: TenantId, series: readonly string[]): Uint32Array {

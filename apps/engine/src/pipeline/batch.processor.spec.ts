@@ -1,4 +1,4 @@
-import { encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
+import { decodePointBatch, encodePointBatch, PointBatchBuilder } from '@seismo/pipeline';
 import { parseTenantId, seriesHash } from '@seismo/storage';
 import { CONTEXT_POINTS, SeriesScorer } from '../scoring/series-scorer';
 import { BatchProcessor, UnknownTenantError } from './batch.processor';
@@ -100,6 +100,30 @@ describe('BatchProcessor', () => {
     const spikePoint = first.points.find((p) => p.tenantId === 'acme' && p.ts === anomaly.ts);
     expect(spikePoint).toMatchObject({ flags: PointFlag.ANOMALY, score: anomaly.score, retentionDays: 30 });
     expect(first.points.filter((p) => p.flags !== 0)).toHaveLength(1);
+  });
+
+  it('scores a batch handed over decoded (the embedded queue) exactly as its bytes', () => {
+    const values = twoTenants(8, 'globex');
+    const decoded: QueueBatch = {
+      partition: 3,
+      messages: values.map((value, i) => ({ offset: 100 + i, value, decoded: decodePointBatch(value) })),
+    };
+
+    const fromBytes = processor().process(batchOf(values));
+    const handedOver = processor().process(decoded);
+    expect(handedOver).toEqual(fromBytes);
+    expect(handedOver.anomalies).toHaveLength(1);
+  });
+
+  it('checks a batch handed over decoded as it checks bytes: a bad point is a dead letter', () => {
+    const bad = message('acme', [['cpu', 1, Number.NaN]]);
+    const processed = processor().process({
+      partition: 3,
+      messages: [{ offset: 7, value: bad, decoded: decodePointBatch(bad) }],
+    });
+    expect(withoutValues(processed.deadLetters)).toEqual([
+      { partition: 3, offset: 7, reason: 'point batch: point 0 has value NaN, expected a finite number' },
+    ]);
   });
 
   it('turns a malformed message into a dead letter and processes its neighbours', () => {

@@ -15,7 +15,7 @@ import { MAX_SERIES_LENGTH } from '@seismo/storage/record.guard';
 import { SeriesScorer, SeriesScorerError, type SeriesScorerOptions } from '../scoring/series-scorer';
 import { TenantSeriesBudget } from '../scoring/tenant-series.budget';
 import { anomalyRecordOf, checkedAnomalyThreshold, DEFAULT_ANOMALY_THRESHOLD } from './anomaly-record';
-import { type QueueBatch } from './point-queue';
+import { type QueueBatch, type QueueMessage } from './point-queue';
 import { PointFlag } from './point-flag';
 import { type DeadLetter, type ProcessedBatch } from './processed-batch';
 import { type RetentionOf, type TenantRetention } from './tenant-retention';
@@ -154,7 +154,7 @@ export class BatchProcessor {
     const accepted: AcceptedMessage[] = [];
     const usage = new UsageTally(this.seriesHashes, this.activeSeries);
     for (const message of messages) {
-      const outcome = this.accept(message.offset, message.value, options.unknownTenants === 'throw');
+      const outcome = this.accept(message, options.unknownTenants === 'throw');
       if ('reason' in outcome) {
         deadLetters.push({ partition, offset: message.offset, reason: outcome.reason, value: message.value });
         // A message of a known shape refused whole: its points reached the engine and were refused.
@@ -340,7 +340,7 @@ export class BatchProcessor {
   private replay(state: PartitionState, batch: QueueBatch): void {
     for (const message of batch.messages) {
       if (message.offset <= state.lastOffset) continue;
-      const outcome = this.accept(message.offset, message.value);
+      const outcome = this.accept(message);
       if (!('reason' in outcome)) {
         const scorer = this.scorerOf(state, outcome.tenant);
         const { series, t, value, seriesIndex } = outcome.points;
@@ -364,13 +364,12 @@ export class BatchProcessor {
 
   /** The decoded message with its tenant and retention, or the reason it is refused. */
   private accept(
-    offset: number,
-    bytes: Uint8Array,
+    { offset, value: bytes, decoded }: QueueMessage,
     throwUnknownTenant = false,
   ): AcceptedMessage | RefusedMessage {
     let points: PointBatch;
     try {
-      points = decodePointBatch(bytes);
+      points = decoded ?? decodePointBatch(bytes);
     } catch (error) {
       if (error instanceof PointBatchDecodeError) return { reason: error.message };
       throw error;

@@ -1,3 +1,4 @@
+import { type PointBatch } from '@seismo/pipeline';
 import { type PointProducer, type QueueBatch, type QueueMessage } from './point-queue';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
 
@@ -15,6 +16,7 @@ export interface InMemoryPointLogOptions {
 
 interface PendingAppend {
   readonly value: Uint8Array;
+  readonly decoded: PointBatch | undefined;
   readonly resolve: (offset: number) => void;
 }
 
@@ -82,7 +84,7 @@ export class InMemoryPointLog implements PointProducer {
     }));
   }
 
-  async append(partition: number, value: Uint8Array): Promise<number> {
+  async append(partition: number, value: Uint8Array, decoded?: PointBatch): Promise<number> {
     const part = this.partition(partition);
     if (value.byteLength > this.maxPendingBytes) {
       throw new PointQueueException(
@@ -93,9 +95,9 @@ export class InMemoryPointLog implements PointProducer {
     }
     // Earlier appends still waiting go first, even if this one would fit: offsets follow call order.
     if (part.waitingForRoom.length === 0 && part.pendingBytes + value.byteLength <= this.maxPendingBytes) {
-      return this.place(part, value);
+      return this.place(part, value, decoded);
     }
-    return new Promise<number>((resolve) => part.waitingForRoom.push({ value, resolve }));
+    return new Promise<number>((resolve) => part.waitingForRoom.push({ value, decoded, resolve }));
   }
 
   /** Registers a new consumer and fences every earlier one; returns its generation. */
@@ -184,13 +186,13 @@ export class InMemoryPointLog implements PointProducer {
       const next = part.waitingForRoom[0];
       if (part.pendingBytes + next.value.byteLength > this.maxPendingBytes) break;
       part.waitingForRoom.shift();
-      next.resolve(this.place(part, next.value));
+      next.resolve(this.place(part, next.value, next.decoded));
     }
   }
 
-  private place(part: Partition, value: Uint8Array): number {
+  private place(part: Partition, value: Uint8Array, decoded: PointBatch | undefined): number {
     const offset = part.nextOffset++;
-    part.messages.push({ offset, value });
+    part.messages.push(decoded ? { offset, value, decoded } : { offset, value });
     part.pendingBytes += value.byteLength;
     wakeAll(part.waitingForMessages);
     return offset;

@@ -31,6 +31,37 @@ afterEach(async () => {
 });
 
 describe('InMemoryPointQueue', () => {
+  it('hands the consumer the decoded batch an append gave with its bytes, also after waiting for room', async () => {
+    const log = new InMemoryPointLog({ partitions: 1, maxPendingBytes: 2 });
+    const queue = queueOver(log, 1);
+    const decoded = [0, 1, 2].map((n) => ({
+      tenant: 'acme',
+      series: [`s${n}`],
+      t: Float64Array.of(n),
+      value: Float64Array.of(n),
+      seriesIndex: Uint32Array.of(0),
+    }));
+    const appended = [
+      queue.append(0, bytes(1, 0), decoded[0]),
+      queue.append(0, bytes(1, 1)),
+      queue.append(0, bytes(1, 2), decoded[2]),
+    ];
+    const seen: QueueBatch[] = [];
+    await queue.run({
+      eachBatch: async (batch) => {
+        seen.push(batch);
+        await queue.commit(batch.partition, batch.messages[0].offset);
+      },
+    });
+    expect(await Promise.all(appended)).toEqual([0, 1, 2]);
+    await until(() => seen.length === 3, 'all 3 messages arrived');
+    const messages = seen.map((batch) => batch.messages[0]);
+    expect(messages[0].decoded).toBe(decoded[0]);
+    expect(messages[1]).not.toHaveProperty('decoded');
+    // The third waited for room (two bytes of room, one taken by each earlier message).
+    expect(messages[2].decoded).toBe(decoded[2]);
+  });
+
   it('delivers each partition in offset order, in batches of at most maxBatchMessages', async () => {
     const log = new InMemoryPointLog({ partitions: 2, maxPendingBytes: 1 << 20 });
     const queue = queueOver(log, 4);

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type PointBatch } from '@seismo/pipeline';
 import { type InMemoryPointLog } from './in-memory-point.log';
 import { type PointQueue, type QueueHandler } from './point-queue';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
@@ -42,8 +43,8 @@ export class InMemoryPointQueue implements PointQueue {
     return this.log.partitions;
   }
 
-  append(partition: number, value: Uint8Array): Promise<number> {
-    return this.log.append(partition, value);
+  append(partition: number, value: Uint8Array, decoded?: PointBatch): Promise<number> {
+    return this.log.append(partition, value, decoded);
   }
 
   async run(handler: QueueHandler): Promise<void> {

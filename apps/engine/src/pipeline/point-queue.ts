@@ -1,3 +1,5 @@
+import { type PointBatch } from '@seismo/pipeline';
+
 /**
  * The log of point batches between ingest and the engine, shaped like a Kafka topic read
  * by a consumer group with manual commits, so that the embedded queue and Kafka are two
@@ -21,6 +23,12 @@
 export interface QueueMessage {
   readonly offset: number;
   readonly value: Uint8Array;
+  /**
+   * The PointBatch `value` encodes, as its producer built it, when the queue kept it: the
+   * embedded queue, in the producer's process, hands it over and the engine skips decoding
+   * (and reads series names whose hashes are already known). Kafka carries bytes only.
+   */
+  readonly decoded?: PointBatch;
 }
 
 /** Consecutive messages of one partition, oldest first; never empty. */
@@ -63,8 +71,10 @@ export interface PointProducer {
   /**
    * Adds a message to a partition and resolves with its offset. Waits while the partition
    * is full: the queue keeps `value` without copying it, so it must not change afterwards.
+   * `decoded`, when given, is the batch `value` encodes; a queue may hand it to the
+   * consumer with the bytes (see QueueMessage), so it must not change either.
    */
-  append(partition: number, value: Uint8Array): Promise<number>;
+  append(partition: number, value: Uint8Array, decoded?: PointBatch): Promise<number>;
 }
 
 export interface PointConsumer {
