@@ -198,8 +198,8 @@ async function encodePointsRowBinary(rows: readonly PointRecord[]): Promise<Buff
     const end = Math.min(rows.length, start + ROW_BINARY_CHUNK);
     for (let i = start; i < end; i++) {
       const row = rows[i];
-      out.string(requireText(row.tenantId, 'points', i, 'tenantId', 64));
-      out.string(requireText(row.series, 'points', i, 'series', MAX_SERIES_LENGTH));
+      out.repeatedString(requireText(row.tenantId, 'points', i, 'tenantId', 64));
+      out.repeatedString(requireText(row.series, 'points', i, 'series', MAX_SERIES_LENGTH));
       out.dateTime64Millis(requireEpochMillis(row.ts, 'points', i, 'ts'));
       out.float64(requireFinite(row.value, 'points', i, 'value'));
       out.float32(requireFinite(row.score, 'points', i, 'score'));

@@ -28,6 +28,22 @@ describe('RowBinaryWriter', () => {
     expect(writer.finish().equals(Buffer.concat([Buffer.from([126]), Buffer.from(value)]))).toBe(true);
   });
 
+  it('writes a repeated string as string writes it, each time, also across a growth of the buffer', () => {
+    const values = ['acme', 'cpu{host="a"}', 'é☃𝄞x', 'a'.repeat(200), ''];
+    const once = new RowBinaryWriter(1);
+    const repeated = new RowBinaryWriter(1);
+    for (let round = 0; round < 50; round++) {
+      for (const value of values) {
+        once.string(value);
+        repeated.repeatedString(value);
+      }
+      once.uint8(round);
+      repeated.uint8(round);
+    }
+    expect(repeated.byteLength).toBe(once.byteLength);
+    expect(repeated.finish().equals(once.finish())).toBe(true);
+  });
+
   it('writes numbers little-endian in their column widths', () => {
     const writer = new RowBinaryWriter(1);
     writer.float64(-0.1);

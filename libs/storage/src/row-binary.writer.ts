@@ -10,6 +10,8 @@
 export class RowBinaryWriter {
   private buffer: Buffer;
   private offset = 0;
+  /** Where `repeatedString` wrote each string first: its offset times 2^16 plus its byte count (at most 3 x 16384 + 3). */
+  private readonly written = new Map<string, number>();
 
   constructor(initialBytes = 64 * 1024) {
     this.buffer = Buffer.allocUnsafe(Math.max(16, initialBytes));
@@ -30,6 +32,26 @@ export class RowBinaryWriter {
     this.reserve(5 + bytes);
     this.varint(bytes);
     this.offset += this.buffer.write(value, this.offset, 'utf8');
+  }
+
+  /**
+   * A `String` a payload holds many times (a tenant, a series name): written once as
+   * `string` writes it, and copied from there each later time, which costs a fraction of
+   * encoding it again. For strings of at most 16384 characters.
+   */
+  repeatedString(value: string): void {
+    const at = this.written.get(value);
+    if (at === undefined) {
+      const start = this.offset;
+      this.string(value);
+      if (value.length <= 16_384) this.written.set(value, start * 0x1_0000 + (this.offset - start));
+      return;
+    }
+    const length = at % 0x1_0000;
+    const start = (at - length) / 0x1_0000;
+    this.reserve(length);
+    this.buffer.copyWithin(this.offset, start, start + length);
+    this.offset += length;
   }
 
   float64(value: number): void {
