@@ -1,5 +1,5 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { type TenantId, type UsageRepository } from '@seismo/storage';
+import { describeCause, type TenantId, type UsageRepository } from '@seismo/storage';
 import { BILLED_METERS, meterEventIdentifier } from './billed-meter';
 import { BillingException, BillingExceptionCode } from './billing.exception';
 import { type BillingSend } from './billing-send';
@@ -90,7 +90,9 @@ export class BillingWorker {
   start(): void {
     const loop = async () => {
       this.running = this.runOnce().catch((error: unknown) => {
-        this.logger.warn(`billing run failed, retrying in ${this.options.intervalMs} ms: ${describe(error)}`);
+        this.logger.warn(
+          `billing run failed, retrying in ${this.options.intervalMs} ms: ${describeCause(error)}`,
+        );
       });
       await this.running;
       if (!this.stopped) this.timer = setTimeout(() => void loop(), this.options.intervalMs);
@@ -245,8 +247,4 @@ export class BillingWorker {
 
 function keyOf(tenant: TenantId, meter: string, hour: number): string {
   return `${tenant}\0${meter}\0${hour}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

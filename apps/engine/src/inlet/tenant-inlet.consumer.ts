@@ -1,6 +1,6 @@
 import { Logger, type LoggerService } from '@nestjs/common';
 import { type IngestLimits } from '@seismo/ingest';
-import { type TenantId } from '@seismo/storage';
+import { describeCause, type TenantId } from '@seismo/storage';
 import {
   type Admin,
   type Consumer,
@@ -162,7 +162,7 @@ export class TenantInlet {
 
   private refreshInBackground(): void {
     this.refresh().catch((error: unknown) =>
-      this.logger.warn(`looking for inlet topics failed, trying again later: ${describe(error)}`),
+      this.logger.warn(`looking for inlet topics failed, trying again later: ${describeCause(error)}`),
     );
   }
 
@@ -226,7 +226,7 @@ export class TenantInlet {
     } catch (error) {
       // The tenant could not be looked up (ClickHouse unreachable): nothing is refused for that.
       this.logger.error(
-        `looking up the tenant of ${source.topic} failed, reading it again: ${describe(error)}`,
+        `looking up the tenant of ${source.topic} failed, reading it again: ${describeCause(error)}`,
       );
       await this.recover(consumer, source, messages[0].offset);
       return;
@@ -236,7 +236,7 @@ export class TenantInlet {
     } catch (error) {
       this.logger.error(
         `relaying ${source.topic} partition ${source.partition} offsets ${messages[0].offset}-${last} failed, ` +
-          `reading it again from the last commit: ${describe(error)}`,
+          `reading it again from the last commit: ${describeCause(error)}`,
         error instanceof Error ? error.stack : undefined,
       );
       await this.recover(consumer, source, messages[0].offset);
@@ -320,7 +320,7 @@ export class TenantInlet {
       });
     } catch (error) {
       // Still failing: the batch is read again from where this consumer stands, and fails again or not.
-      this.logger.error(`recovering the inlet's producer failed: ${describe(error)}`);
+      this.logger.error(`recovering the inlet's producer failed: ${describeCause(error)}`);
       consumer.seek({ ...source, offset: firstOffset });
     }
   }
@@ -370,8 +370,4 @@ function requests(messages: readonly Message[], maxBytes: number): Message[][] {
   }
   if (current.length > 0) out.push(current);
   return out;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

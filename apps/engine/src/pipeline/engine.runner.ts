@@ -1,5 +1,10 @@
 import { Logger, type LoggerService } from '@nestjs/common';
-import { type PartitionCheckpoint, type SeriesCheckpoint, type TenantId } from '@seismo/storage';
+import {
+  describeCause,
+  type PartitionCheckpoint,
+  type SeriesCheckpoint,
+  type TenantId,
+} from '@seismo/storage';
 import { type BatchProcessor, UnknownTenantError } from './batch.processor';
 import { type PointConsumer, type QueueBatch } from './point-queue';
 import { PointQueueException, PointQueueExceptionCode } from './point-queue.exception';
@@ -211,7 +216,7 @@ export class EngineRunner {
       this.processor.restore(partition, checkpoint);
     } catch (error) {
       this.logger.error(
-        `restoring the detector state of partition ${partition} failed; it will be tried again: ${describe(error)}`,
+        `restoring the detector state of partition ${partition} failed; it will be tried again: ${describeCause(error)}`,
       );
       throw error;
     }
@@ -285,7 +290,7 @@ export class EngineRunner {
       processed = await this.processKnowingTenants(batch);
     } catch (error) {
       this.logger.error(
-        `partition ${partition} offsets ${first}-${last} failed and will be delivered again: ${describe(error)}`,
+        `partition ${partition} offsets ${first}-${last} failed and will be delivered again: ${describeCause(error)}`,
         error instanceof Error ? error.stack : undefined,
       );
       throw error;
@@ -333,7 +338,7 @@ export class EngineRunner {
       this.countedThrough.set(partition, await this.usage!.writtenThrough(partition));
     } catch (error) {
       this.logger.error(
-        `reading how far partition ${partition}'s usage is stored failed; it will be tried again: ${describe(error)}`,
+        `reading how far partition ${partition}'s usage is stored failed; it will be tried again: ${describeCause(error)}`,
       );
       throw error;
     }
@@ -418,10 +423,10 @@ export class EngineRunner {
     if (error instanceof PointQueueException && error.code === PointQueueExceptionCode.FENCED) {
       // A rebalance: what this engine wrote is stored, and the next owner, this engine
       // or another, takes the partition from the commit the group holds.
-      this.logger.warn(`${offsetsOf(batch)} stay uncommitted: ${describe(error)}`);
+      this.logger.warn(`${offsetsOf(batch)} stay uncommitted: ${describeCause(error)}`);
     } else if (!this.stopping.signal.aborted) {
       this.logger.error(
-        `${offsetsOf(batch)} failed and will be delivered again: ${describe(error)}`,
+        `${offsetsOf(batch)} failed and will be delivered again: ${describeCause(error)}`,
         error instanceof Error ? error.stack : undefined,
       );
     }
@@ -497,7 +502,7 @@ export class EngineRunner {
       } catch (error) {
         this.needsFullRound.add(partition);
         this.logger.warn(
-          `checkpoint of partition ${partition} at offset ${offset} failed (a restart would replay from the previous one): ${describe(error)}`,
+          `checkpoint of partition ${partition} at offset ${offset} failed (a restart would replay from the previous one): ${describeCause(error)}`,
         );
       }
     })();
@@ -538,8 +543,4 @@ function track(list: Array<Promise<void>>, promise: Promise<void>): void {
 
 function offsetsOf(batch: { partition: number; firstOffset: number; lastOffset: number }): string {
   return `partition ${batch.partition} offsets ${batch.firstOffset}-${batch.lastOffset}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,5 +1,6 @@
 import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
+import { describeCause } from '@seismo/storage';
 
 /** Some sinks of a fan-out refused a batch; `errors` holds their errors, in the order of `sinks`. */
 export class FanOutSinkError extends AggregateError {
@@ -10,7 +11,7 @@ export class FanOutSinkError extends AggregateError {
     readonly sinks: readonly string[],
     errors: readonly unknown[],
   ) {
-    super(errors, errors.map((error, i) => `sink ${sinks[i]} failed: ${describe(error)}`).join('; '));
+    super(errors, errors.map((error, i) => `sink ${sinks[i]} failed: ${describeCause(error)}`).join('; '));
   }
 }
 
@@ -63,8 +64,4 @@ export class FanOutSink implements BatchSink {
       errors,
     );
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { describeCause } from '@seismo/storage';
 
 export interface RetryOptions {
   /** Aborted when the engine stops: a failing attempt is then given up, not retried. */
@@ -51,15 +52,11 @@ export async function retryUntilStopped<T>(
     } catch (error) {
       if (final?.(error)) throw error;
       if (!signal.aborted) {
-        logger.error(`${what} failed (attempt ${n}), retrying in ${delay} ms: ${describe(error)}`);
+        logger.error(`${what} failed (attempt ${n}), retrying in ${delay} ms: ${describeCause(error)}`);
         await sleep(delay, undefined, { signal }).catch(() => undefined);
       }
       if (signal.aborted) throw new RetryAbandoned(what, error);
       delay = Math.min(delay * 2, options.maxDelayMs);
     }
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
