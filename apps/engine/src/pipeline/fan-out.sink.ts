@@ -1,6 +1,6 @@
+import { describeCause } from '@seismo/storage';
 import { type ProcessedBatch } from './processed-batch';
 import { type BatchSink } from './sink';
-import { describeCause } from '@seismo/storage';
 
 /** Some sinks of a fan-out refused a batch; `errors` holds their errors, in the order of `sinks`. */
 export class FanOutSinkError extends AggregateError {
