@@ -79,10 +79,8 @@ const MICRO_ROUNDS = 5;
  * `bare`: no guard (the tenant is known), a TenantLimiter that admits everything,
  * BatchProcessor without `maxSeriesOf`, and a UsageTally that counts nothing and yields
  * no rows (so no usage INSERT; checked at the end of each process). What stays in both
- * arms, and so is not counted as the overhead (the micro-benchmarks below measure it):
- * IngestService's per-point series array built for refuseNewSeries, and BatchProcessor's
- * list of active series handed to the tally; both are production code that the swap
- * cannot reach without editing it.
+ * arms, and so is not counted as the overhead: BatchProcessor's list of active series
+ * handed to the tally, production code that the swap cannot reach without editing it.
  *
  * Left out of both arms, which makes the share larger than a user would see: HTTP and
  * Fastify's request handling, the anomaly feed, checkpoints (every 30 s: none would fall
@@ -398,14 +396,8 @@ async function microBenchmarks(input: MicroInput): Promise<Record<string, Figure
     for (let r = 0; r < requests; r++)
       limiter.admit(tenant, directory.limitsOf(tenant), config.requestPoints);
   });
-  const perPointArrays = perRequest.map(({ series, seriesIndex }) =>
-    Array.from(seriesIndex, (i) => series[i]),
-  );
-  const buildArrays = best(() => {
-    for (const { series, seriesIndex } of perRequest) Array.from(seriesIndex, (i) => series[i]);
-  });
   const seriesBudget = best(() => {
-    for (const perPoint of perPointArrays) limiter.refuseNewSeries(tenant, limits, perPoint);
+    for (const batch of perRequest) limiter.refuseNewSeries(tenant, limits, batch);
   });
   const hashes = new SeriesHashCache();
   const now = Date.now();
@@ -428,7 +420,6 @@ async function microBenchmarks(input: MicroInput): Promise<Record<string, Figure
     authNsPerRequest: figure('ns/request', [auth / requests]),
     admitNsPerRequest: figure('ns/request', [admit / requests]),
     seriesBudgetNsPerPoint: figure('ns/point', [seriesBudget / points]),
-    seriesArrayNsPerPoint: figure('ns/point', [buildArrays / points]),
     tallyNsPerPoint: figure('ns/point', [tally / points]),
     usageWriteNsPerPoint: figure('ns/point', [Math.min(...writes) / pointsPerUsageWrite]),
   };

@@ -87,7 +87,6 @@ describe('componentShares', () => {
         authNsPerRequest: 2000,
         admitNsPerRequest: 500,
         seriesBudgetNsPerPoint: 10,
-        seriesArrayNsPerPoint: 5,
         tallyNsPerPoint: 20,
         usageWriteNsPerPoint: 62.5,
       },
@@ -97,8 +96,8 @@ describe('componentShares', () => {
     );
     expect(shares.nsPerPoint.authNsPerRequest).toBe(2);
     expect(shares.nsPerPoint.admitNsPerRequest).toBe(0.5);
-    // (2 + 0.5 + 10 + 5 + 20 + 62.5) / 5000
-    expect(shares.share).toBeCloseTo(0.02, 12);
+    // (2 + 0.5 + 10 + 20 + 62.5) / 5000
+    expect(shares.share).toBeCloseTo(0.019, 12);
   });
 
   it('refuses a path rate or request size that is not positive', () => {
@@ -106,7 +105,6 @@ describe('componentShares', () => {
       authNsPerRequest: 0,
       admitNsPerRequest: 0,
       seriesBudgetNsPerPoint: 0,
-      seriesArrayNsPerPoint: 0,
       tallyNsPerPoint: 0,
       usageWriteNsPerPoint: 0,
     };
@@ -120,7 +118,6 @@ describe('summarizeOverhead', () => {
     authNsPerRequest: 3000,
     admitNsPerRequest: 300,
     seriesBudgetNsPerPoint: 18,
-    seriesArrayNsPerPoint: 17,
     tallyNsPerPoint: 40,
     usageWriteNsPerPoint: 80,
   };
@@ -141,7 +138,7 @@ describe('summarizeOverhead', () => {
     // Median of 40 and 60; per-request costs over 1000 points.
     expect(summary.components!.nsPerPoint.tallyNsPerPoint).toBe(50);
     expect(summary.components!.nsPerPoint.authNsPerRequest).toBe(3);
-    expect(summary.components!.share).toBeCloseTo((3 + 0.3 + 18 + 17 + 50 + 80) / (1e9 / 97_000), 10);
+    expect(summary.components!.share).toBeCloseTo((3 + 0.3 + 18 + 50 + 80) / (1e9 / 97_000), 10);
   });
 
   it('has no component estimate when no guarded process measured them', () => {

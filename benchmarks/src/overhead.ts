@@ -75,7 +75,6 @@ export interface ComponentCosts {
   readonly authNsPerRequest: number;
   readonly admitNsPerRequest: number;
   readonly seriesBudgetNsPerPoint: number;
-  readonly seriesArrayNsPerPoint: number;
   readonly tallyNsPerPoint: number;
   readonly usageWriteNsPerPoint: number;
 }
@@ -103,7 +102,6 @@ export function componentShares(
     authNsPerRequest: costs.authNsPerRequest / requestPoints,
     admitNsPerRequest: costs.admitNsPerRequest / requestPoints,
     seriesBudgetNsPerPoint: costs.seriesBudgetNsPerPoint,
-    seriesArrayNsPerPoint: costs.seriesArrayNsPerPoint,
     tallyNsPerPoint: costs.tallyNsPerPoint,
     usageWriteNsPerPoint: costs.usageWriteNsPerPoint,
   };
@@ -131,7 +129,6 @@ const COMPONENT_FIGURES: readonly (keyof ComponentCosts)[] = [
   'authNsPerRequest',
   'admitNsPerRequest',
   'seriesBudgetNsPerPoint',
-  'seriesArrayNsPerPoint',
   'tallyNsPerPoint',
   'usageWriteNsPerPoint',
 ];

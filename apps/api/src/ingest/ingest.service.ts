@@ -72,8 +72,7 @@ export class IngestService implements OnModuleDestroy {
     const { points, origins } = outcome;
     const limits = this.runtime.tenants.limitsOf(tenant);
     this.limiter.admit(tenant, limits, points.t.length);
-    const perPoint = Array.from(points.seriesIndex, (i) => points.series[i]);
-    const refusals = this.limiter.refuseNewSeries(tenant, limits, perPoint);
+    const refusals = this.limiter.refuseNewSeries(tenant, limits, points);
     let rejected = outcome.rejected;
     let refused: Set<number> | undefined;
     if (refusals.length > 0) {

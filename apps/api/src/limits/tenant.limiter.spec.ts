@@ -51,9 +51,16 @@ describe('TenantLimiter', () => {
   });
 
   it('refuses points of new series beyond the limit by index, known ones pass', () => {
-    const points = ['a', 'b', 'a', 'c', 'b', 'd'];
-    expect(limiter.refuseNewSeries(acme, limits, points).map((r) => r.pointIndex)).toEqual([3, 5]);
-    expect(limiter.refuseNewSeries(acme, limits, ['b'])).toEqual([]);
-    expect(told).toEqual([['acme', 'max_series', 'ingest', 2]]);
+    // Points a, b, a, c, b, d, c: the limit of 2 lets a and b through.
+    const points = { series: ['a', 'b', 'c', 'd'], seriesIndex: Uint32Array.of(0, 1, 0, 2, 1, 3, 2) };
+    const refusals = limiter.refuseNewSeries(acme, limits, points);
+    expect(refusals.map((r) => r.pointIndex)).toEqual([3, 5, 6]);
+    expect(refusals[1].error).toMatch(
+      /^series: 'd' is a new series and the tenant has reached its max_series limit of 2/,
+    );
+    expect(
+      limiter.refuseNewSeries(acme, limits, { series: ['b'], seriesIndex: Uint32Array.of(0, 0) }),
+    ).toEqual([]);
+    expect(told).toEqual([['acme', 'max_series', 'ingest', 3]]);
   });
 });

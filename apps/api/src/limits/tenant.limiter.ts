@@ -1,3 +1,4 @@
+import { type PointBatch } from '@seismo/pipeline';
 import { type TenantId } from '@seismo/storage';
 import { LIMIT_FIELDS, type TenantLimits } from '@seismo/tenancy';
 import { LimitException, LimitExceptionCode } from './limit.exception';
@@ -82,28 +83,40 @@ export class TenantLimiter {
   }
 
   /**
-   * The points (by index in `series`, each point's series name) that would start a
-   * series beyond the tenant's limit; the others' series are remembered as let through.
+   * The points of a request (its PointBatch: each series named once, in the order the
+   * points first name it) that would start a series beyond the tenant's limit, by point
+   * index, ascending; the others' series are remembered as let through. Each series is
+   * looked up once a request, however many of its points the request holds.
    */
-  refuseNewSeries(tenant: TenantId, limits: TenantLimits, series: readonly string[]): SeriesRefusal[] {
+  refuseNewSeries(
+    tenant: TenantId,
+    limits: TenantLimits,
+    points: Pick<PointBatch, 'series' | 'seriesIndex'>,
+  ): SeriesRefusal[] {
     const state = this.stateOf(tenant, limits, this.clock());
     const known = state.series;
-    let refused: SeriesRefusal[] | undefined;
-    for (let i = 0; i < series.length; i++) {
-      const name = series[i];
+    const { series, seriesIndex } = points;
+    let refusedSeries: Uint8Array | undefined;
+    for (let s = 0; s < series.length; s++) {
+      const name = series[s];
       if (known.has(name)) continue;
       if (known.size < limits.maxSeries) {
         known.add(name);
         continue;
       }
-      (refused ??= []).push({
+      (refusedSeries ??= new Uint8Array(series.length))[s] = 1;
+    }
+    if (!refusedSeries) return [];
+    const refused: SeriesRefusal[] = [];
+    for (let i = 0; i < seriesIndex.length; i++) {
+      if (refusedSeries[seriesIndex[i]] === 0) continue;
+      refused.push({
         pointIndex: i,
         error:
-          `series: '${name}' is a new series and the tenant has reached its ` +
+          `series: '${series[seriesIndex[i]]}' is a new series and the tenant has reached its ` +
           `${LIMIT_FIELDS.maxSeries} limit of ${limits.maxSeries} series; known series are still taken`,
       });
     }
-    if (!refused) return [];
     this.listener.rejected(tenant, LimitReason.MAX_SERIES, 'ingest', refused.length);
     return refused;
   }
