@@ -46,6 +46,8 @@ describe('InMemoryPointQueue', () => {
       queue.append(0, bytes(1, 1)),
       queue.append(0, bytes(1, 2), decoded[2]),
     ];
+    // Two bytes of room: the third append waits until the first message is committed.
+    expect(log.pendingMessages(0)).toBe(2);
     const seen: QueueBatch[] = [];
     await queue.run({
       eachBatch: async (batch) => {
@@ -58,7 +60,6 @@ describe('InMemoryPointQueue', () => {
     const messages = seen.map((batch) => batch.messages[0]);
     expect(messages[0].decoded).toBe(decoded[0]);
     expect(messages[1]).not.toHaveProperty('decoded');
-    // The third waited for room (two bytes of room, one taken by each earlier message).
     expect(messages[2].decoded).toBe(decoded[2]);
   });
 
