@@ -37,7 +37,8 @@ export class RowBinaryWriter {
   /**
    * A `String` a payload holds many times (a tenant, a series name): written once as
    * `string` writes it, and copied from there each later time, which costs a fraction of
-   * encoding it again. For strings of at most 16384 characters.
+   * encoding it again. A string of more than 16384 characters is encoded anew each time
+   * (its offset and byte count would not pack into one number).
    */
   repeatedString(value: string): void {
     const at = this.written.get(value);
